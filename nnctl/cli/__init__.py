@@ -1,0 +1,112 @@
+"""The ``nnctl`` command line: a Typer app with one file per command.
+
+Start-up stays fast because nothing here imports NumPy, pandas or pydantic; each command imports
+what it needs when it runs. Every error reaches one handler, `NnctlGroup.invoke`, which turns an
+`NnctlError` into one line on stderr and its exit code, and any other exception into a short
+message with exit 1 (the traceback only with ``--debug`` or ``NNCTL_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from nnctl import __version__
+from nnctl.cli import data_cmd, evaluate, predict, runs_cmd, schema, train, validate
+from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, NnctlError
+
+
+def _debug_enabled(ctx: typer.Context) -> bool:
+    return bool(ctx.params.get("debug")) or os.environ.get("NNCTL_DEBUG", "") not in ("", "0")
+
+
+def report_error(error: NnctlError) -> None:
+    """Write a user's error to stderr: one line per problem, then the hint if there is one."""
+    for problem in getattr(error, "problems", None) or [error.message]:
+        sys.stderr.write(f"nnctl: error: {problem}\n")
+    if error.hint:
+        sys.stderr.write(f"nnctl: hint: {error.hint}\n")
+
+
+class NnctlGroup(TyperGroup):
+    """The top-level group; its `invoke` is the CLI's single error handler."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except NnctlError as error:
+            report_error(error)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("nnctl: interrupted\n")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.TyperException, typer.Exit, typer.Abort, SystemExit):
+            raise  # Typer's own usage errors (exit 2), --help and explicit exits
+        except BrokenPipeError:
+            # The reader of our stdout went away (`nnctl predict ... | head`): not an error.
+            _silence_stdout()
+            raise typer.Exit(0) from None
+        except Exception as error:
+            if _debug_enabled(ctx):
+                traceback.print_exc()
+            sys.stderr.write(
+                f"nnctl: internal error: {type(error).__name__}: {error}\n"
+                "nnctl: this is a bug in nnctl; run again with --debug for the traceback\n"
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's exit-time flush does not fail on a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+app = typer.Typer(
+    cls=NnctlGroup,
+    name="nnctl",
+    help="Train neural networks from YAML config files with a NumPy engine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"nnctl {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+    ] = False,
+) -> None:
+    """Train neural networks from YAML config files with a NumPy engine."""
+
+
+app.command("train")(train.train)
+app.command("evaluate")(evaluate.evaluate)
+app.command("predict")(predict.predict)
+app.command("validate")(validate.validate)
+app.command("schema")(schema.schema)
+app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(data_cmd.app, name="data")

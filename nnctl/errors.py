@@ -1,0 +1,67 @@
+"""The errors nnctl raises, each with the exit code the command line gives it.
+
+A user's mistake (a bad config, a missing file, a corrupt checkpoint) raises a subclass of
+`NnctlError`; the CLI turns it into one line on stderr and its ``exit_code``. Anything else that
+escapes is a bug: exit 1, with the traceback only under ``--debug``.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_DATA = 3
+EXIT_DIVERGED = 4
+EXIT_INTERRUPTED = 130
+
+
+class NnctlError(Exception):
+    """Base of every error that is the user's to fix; ``exit_code`` is what the CLI exits with."""
+
+    exit_code: int = EXIT_INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(NnctlError):
+    """A config file, a ``--set`` override or a command-line argument is wrong (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, problems: list[str] | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems or [message]
+
+
+class UsageError(ConfigError):
+    """The command line itself is wrong: a missing argument, a run that does not exist (exit 2)."""
+
+
+class DataError(NnctlError):
+    """A data file is missing, unreadable or does not fit the model (exit 3)."""
+
+    exit_code = EXIT_DATA
+
+
+class CheckpointError(NnctlError):
+    """A checkpoint is missing, truncated, of an unknown format, or not an nnctl bundle (exit 3)."""
+
+    exit_code = EXIT_DATA
+
+
+class TrainingDiverged(NnctlError):
+    """The loss or a parameter became NaN or infinite during training (exit 4)."""
+
+    exit_code = EXIT_DIVERGED
+
+
+class NotBuiltYet(UsageError):
+    """A command that exists in the interface but whose implementation has not landed (exit 2)."""
