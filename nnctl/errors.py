@@ -63,5 +63,11 @@ class TrainingDiverged(NnctlError):
     exit_code = EXIT_DIVERGED
 
 
+class Interrupted(NnctlError):
+    """Ctrl-C or SIGTERM stopped a command; what was complete is saved (exit 130)."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class NotBuiltYet(UsageError):
     """A command that exists in the interface but whose implementation has not landed (exit 2)."""

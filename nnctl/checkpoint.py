@@ -1,0 +1,130 @@
+"""Model bundles: a checkpoint is configuration plus named arrays in one ``.npz``, never a pickle.
+
+A bundle holds one JSON metadata entry (``__nnctl__``, stored as UTF-8 bytes in a uint8 array) and
+groups of named arrays, stored under ``<group>/<name>``:
+
+- ``weights/layers.0.W`` ... : the network's parameters;
+- ``preprocessor/...``: the fitted preprocessing (scalers, category and label maps);
+- ``optimizer/...``, ``early_stopping/...``: training state, in ``last.npz`` only.
+
+The metadata says ``format: nnctl-bundle``, the ``format_version``, the architecture (``spec``),
+the preprocessor's JSON half and, in ``last.npz``, everything else needed to resume (epoch, RNG
+states, schedule and early-stopping state, the metrics history). Loading uses
+``np.load(..., allow_pickle=False)``, so a hostile file with object arrays is refused, not run.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl import __version__
+from nnctl.errors import CheckpointError
+from nnctl.runs import CHECKPOINTS, atomic_writer
+
+FORMAT = "nnctl-bundle"
+FORMAT_VERSION = 1
+META_KEY = "__nnctl__"
+
+
+@dataclass
+class Bundle:
+    """A loaded checkpoint: its metadata and its groups of named arrays."""
+
+    path: Path
+    meta: dict[str, Any]
+    groups: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def group(self, name: str) -> dict[str, np.ndarray]:
+        """The arrays of one group (empty when the bundle has none)."""
+        return self.groups.get(name, {})
+
+
+def save_bundle(
+    path: Path, meta: Mapping[str, Any], groups: Mapping[str, Mapping[str, np.ndarray]]
+) -> None:
+    """Write a bundle to ``path`` atomically (temporary file, fsync, rename)."""
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "nnctl_version": __version__}
+    text = json.dumps({**header, **meta}, default=_json_default)
+    arrays: dict[str, np.ndarray] = {META_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
+    for group, named in groups.items():
+        for name, array in named.items():
+            arrays[f"{group}/{name}"] = np.asarray(array)
+    with atomic_writer(path, "wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def load_bundle(path: Path) -> Bundle:
+    """Read a bundle; anything that is not a complete nnctl bundle is a `CheckpointError`."""
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if META_KEY not in npz.files:
+                raise CheckpointError(f"{path}: not an nnctl checkpoint (no {META_KEY} entry)")
+            meta = _read_meta(path, npz[META_KEY])
+            groups: dict[str, dict[str, np.ndarray]] = {}
+            for key in npz.files:
+                if key == META_KEY:
+                    continue
+                group, _, name = key.partition("/")
+                groups.setdefault(group, {})[name] = npz[key]
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint file") from None
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as error:
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint (truncated or corrupt: {error})"
+        ) from None
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise CheckpointError(
+                f"{path}: holds pickled Python objects; nnctl never unpickles checkpoints"
+            ) from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({error})") from None
+    return Bundle(path=path, meta=meta, groups=groups)
+
+
+def _read_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise CheckpointError(f"{path}: its {META_KEY} entry is not JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an nnctl checkpoint (format is not {FORMAT!r})")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {version!r} is not supported; "
+            f"this nnctl reads version {FORMAT_VERSION}",
+            hint="use the nnctl version that wrote it, or retrain",
+        )
+    return meta
+
+
+def model_file(model: Path) -> Path:
+    """The checkpoint a MODEL argument names: a file, or a run's best (else last) checkpoint."""
+    if model.is_dir():
+        for name in ("best.npz", "last.npz"):
+            candidate = model / CHECKPOINTS / name
+            if candidate.is_file():
+                return candidate
+        raise CheckpointError(f"{model}: no checkpoints/best.npz or checkpoints/last.npz in it")
+    if not model.exists():
+        raise CheckpointError(f"{model}: no such run directory or checkpoint file")
+    return model

@@ -1,0 +1,282 @@
+"""Run directories: create one atomically, write its files atomically, find and list runs.
+
+Every file is written to a temporary name in the same folder, flushed to disk, and renamed over its
+final name, so that a crash or ``kill -9`` at any moment leaves either the old file or the new one,
+never half of one. A failed write (a full disk, say) raises `CheckpointError` (exit 3) naming the
+file, and the previous version of the file stays as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from nnctl.errors import CheckpointError, UsageError
+
+DEFAULT_RUNS_DIR = "runs"
+RUN_FILE = "run.json"
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.csv"
+SUMMARY_FILE = "summary.json"
+CHECKPOINTS = "checkpoints"
+STATUSES = ("running", "completed", "interrupted", "diverged", "failed")
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def runs_root(runs_dir: Path | None) -> Path:
+    """The runs directory: ``runs_dir``, else ``$NNCTL_RUNS_DIR``, else ``runs``."""
+    if runs_dir is not None:
+        return runs_dir
+    return Path(os.environ.get("NNCTL_RUNS_DIR") or DEFAULT_RUNS_DIR)
+
+
+def safe_run_name(name: str) -> str:
+    """A run-name prefix that cannot leave the runs directory.
+
+    Path separators, ``..`` and every character outside ``[A-Za-z0-9._-]`` become ``-``; leading
+    dots and dashes are dropped, so the name is never hidden, never ``..``, never an option.
+    """
+    cleaned = _UNSAFE.sub("-", name).strip("-")
+    cleaned = re.sub(r"\.{2,}", "-", cleaned).lstrip(".-")
+    if not cleaned:
+        raise UsageError(f"run name {name!r} has no usable characters; use letters, digits, . _ -")
+    return cleaned[:80]
+
+
+def create_run_dir(root: Path, name: str, now: datetime | None = None) -> Path:
+    """Create ``root/<name>-<YYYYmmdd-HHMMSS>``, adding ``-2``, ``-3``... when it is taken.
+
+    ``os.mkdir`` fails when the folder exists, so two processes started in the same second get two
+    different folders and neither writes into the other's.
+    """
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = f"{safe_run_name(name)}-{stamp}"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the runs directory {root}: {error.strerror}") from None
+    for n in range(1, 10_000):
+        path = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise UsageError(f"cannot create the run directory {path}: {error.strerror}") from None
+        (path / CHECKPOINTS).mkdir()
+        return path
+    raise UsageError(f"too many runs named {base} in {root}")
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on success flush, fsync and rename it to ``path``.
+
+    On any error the temporary file is removed and ``path`` keeps its previous content.
+    """
+    tmp_name = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+        tmp_name = None
+    except OSError as error:
+        raise CheckpointError(
+            f"cannot write {path}: {error.strerror or error}",
+            hint="the previous version of the file is intact; free some space and resume the run",
+        ) from error
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_writer(path) as handle:
+        handle.write(text)
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a JSON object; a missing or unreadable file is a `UsageError` naming it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: not readable JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a JSON object")
+    return data
+
+
+class MetricsFile:
+    """``metrics.csv``: one row per epoch, the whole file rewritten atomically after each epoch.
+
+    Rewriting a small file is cheap and means ``kill -9`` can never leave a partial row.
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]] = ()):
+        self.path = path
+        self.columns = list(columns)
+        self.rows: list[dict[str, Any]] = list(rows)
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Add one epoch's row and write the file."""
+        self.rows.append(dict(row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(
+            buffer, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n"
+        )
+        writer.writeheader()
+        for item in self.rows:
+            writer.writerow({key: _format_cell(item.get(key)) for key in self.columns})
+        write_text(self.path, buffer.getvalue())
+
+
+def _format_cell(value: object) -> object:
+    if isinstance(value, float):
+        return f"{value:.6g}" if value == value else ""
+    return "" if value is None else value
+
+
+def read_metrics(path: Path) -> list[dict[str, str]]:
+    """The rows of a ``metrics.csv`` (empty when the file does not exist)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    except FileNotFoundError:
+        return []
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What ``nnctl runs list`` shows of one run."""
+
+    path: Path
+    name: str
+    status: str
+    epochs: int
+    best_epoch: int | None
+    best_value: float | None
+    monitor: str | None
+    created: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": str(self.path),
+            "name": self.name,
+            "status": self.status,
+            "epochs": self.epochs,
+            "best_epoch": self.best_epoch,
+            "monitor": self.monitor,
+            "best_value": self.best_value,
+            "created": self.created,
+        }
+
+
+def resolve_run(path: Path) -> Path:
+    """The run directory ``path`` names; a `UsageError` when it is not one."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such run directory")
+    if not path.is_dir() or not (path / RUN_FILE).is_file():
+        raise UsageError(f"{path}: not a run directory (it has no {RUN_FILE})")
+    return path
+
+
+def summarize_run(path: Path) -> RunSummary:
+    """Read a run's ``run.json`` into a `RunSummary`."""
+    info = read_json(path / RUN_FILE)
+    return RunSummary(
+        path=path,
+        name=str(info.get("name", path.name)),
+        status=str(info.get("status", "unknown")),
+        epochs=int(info.get("epochs_done", 0)),
+        best_epoch=info.get("best_epoch"),
+        best_value=info.get("best_value"),
+        monitor=info.get("monitor"),
+        created=str(info.get("started", "")),
+    )
+
+
+def list_runs(
+    root: Path, on_error: Callable[[Path, Exception], None] | None = None
+) -> list[RunSummary]:
+    """Every run under ``root``, newest first; unreadable runs go to ``on_error``."""
+    if not root.is_dir():
+        return []
+    runs = []
+    for child in root.iterdir():
+        if not (child / RUN_FILE).is_file():
+            continue
+        try:
+            runs.append(summarize_run(child))
+        except (CheckpointError, UsageError, ValueError, TypeError) as error:
+            if on_error is not None:
+                on_error(child, error)
+    return sorted(runs, key=lambda run: (run.created, run.path.name), reverse=True)
+
+
+def describe_run(path: Path) -> dict[str, Any]:
+    """What ``nnctl runs show`` prints: run.json, a config summary, final metrics and the files."""
+    import yaml
+
+    run = resolve_run(path)
+    info = read_json(run / RUN_FILE)
+    try:
+        config = yaml.safe_load((run / CONFIG_FILE).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        config = {}
+    rows = read_metrics(run / METRICS_FILE)
+    summary = read_json(run / SUMMARY_FILE) if (run / SUMMARY_FILE).is_file() else None
+    files = sorted(p for p in run.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return {
+        "run": str(run),
+        "info": info,
+        "config": {
+            "layers": [
+                f"{layer.get('units')} {_activation(layer.get('activation'))}"
+                for layer in (config.get("model") or {}).get("layers", [])
+            ],
+            "loss": config.get("loss"),
+            "optimizer": config.get("optimizer"),
+            "epochs": (config.get("training") or {}).get("epochs"),
+            "batch_size": (config.get("training") or {}).get("batch_size"),
+        },
+        "last_epoch": rows[-1] if rows else None,
+        "test": summary,
+        "files": [{"path": str(p.relative_to(run)), "bytes": p.stat().st_size} for p in files],
+    }
+
+
+def _activation(value: object) -> str:
+    if isinstance(value, dict):
+        return str(value.get("name"))
+    return str(value)
