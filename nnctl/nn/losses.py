@@ -1,0 +1,276 @@
+"""Losses: a registry of objects returning a value and a gradient.
+
+Every loss is a **mean**: over samples for categorical cross-entropy, over all elements
+(samples x output units) for the others, as in Keras. Each method receives both the output layer's
+pre-activation ``Z`` and its output ``A = f(Z)``:
+
+- a loss fused with an output activation (``activation`` is set) computes its value from ``Z``
+  (stable for any logits) and its gradient with respect to ``Z``: ``dL/dZ = (A - Y) / n``;
+- any other loss reads ``A`` only and returns ``dL/dA``, which the network passes back through the
+  output activation.
+
+Valid (loss, output activation) pairs::
+
+    categorical_crossentropy   softmax, 2 or more units (fused)
+    binary_crossentropy        sigmoid, 1 unit, or several for multi-label targets (fused)
+    mse, mae, huber            any activation; usually linear for regression
+
+`check_loss_activation` rejects any other pairing with a `ConfigError`.
+
+Targets ``y``: for categorical cross-entropy, integer class indices of shape ``(n,)`` or one-hot
+rows of shape ``(n, units)``; for the others, floats of shape ``(n, units)`` (``(n,)`` is accepted
+when ``units == 1``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+
+from nnctl.errors import ConfigError
+from nnctl.nn.activations import unknown_name
+
+Array = np.ndarray
+
+
+def _buffer(out: Array | None, like: Array) -> Array:
+    return np.empty_like(like) if out is None else out
+
+
+def _targets(y: Array, A: Array) -> Array:
+    """``y`` as an array of ``A``'s shape and dtype (no copy when it already is)."""
+    y = np.asarray(y)
+    if y.ndim == 1 and A.shape[1] == 1:
+        y = y.reshape(-1, 1)
+    if y.shape != A.shape:
+        raise ValueError(f"targets of shape {y.shape} do not match outputs of shape {A.shape}")
+    return y.astype(A.dtype, copy=False)
+
+
+class Loss:
+    """Base class. Subclasses set ``name``, optionally ``activation`` and ``defaults``.
+
+    Attributes
+    ----------
+    activation : str or None
+        The output activation the loss is fused with and requires, or None for any.
+    params : dict
+        The parameters it was built with, e.g. ``{"delta": 1.0}``.
+    """
+
+    name: ClassVar[str]
+    activation: ClassVar[str | None] = None
+    defaults: ClassVar[dict[str, float]] = {}
+
+    def __init__(self, **params: float) -> None:
+        self.params = {**self.defaults, **params}
+
+    def value(self, Z: Array, A: Array, y: Array) -> float:
+        """The mean loss of a batch."""
+        raise NotImplementedError
+
+    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+        """``dL/dZ`` for a fused loss, else ``dL/dA``; shape of ``A``, written into ``out``."""
+        raise NotImplementedError
+
+    def spec(self) -> dict[str, object]:
+        """``{"name": ..., "params": {...}}``, JSON-serializable."""
+        return {"name": self.name, "params": dict(self.params)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params})"
+
+
+class MeanSquaredError(Loss):
+    """Mean squared error: ``L = mean((A - Y)**2)``; ``dL/dA = 2 (A - Y) / (n k)``."""
+
+    name = "mse"
+
+    def value(self, Z: Array, A: Array, y: Array) -> float:
+        r = A - _targets(y, A)
+        return float(np.mean(r * r, dtype=np.float64))
+
+    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+        G = _buffer(out, A)
+        np.subtract(A, _targets(y, A), out=G)
+        G *= 2.0 / A.size
+        return G
+
+
+class MeanAbsoluteError(Loss):
+    """Mean absolute error: ``L = mean(|A - Y|)``; ``dL/dA = sign(A - Y) / (n k)``."""
+
+    name = "mae"
+
+    def value(self, Z: Array, A: Array, y: Array) -> float:
+        return float(np.mean(np.abs(A - _targets(y, A)), dtype=np.float64))
+
+    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+        G = _buffer(out, A)
+        np.subtract(A, _targets(y, A), out=G)
+        np.sign(G, out=G)
+        G *= 1.0 / A.size
+        return G
+
+
+class Huber(Loss):
+    """Huber loss: quadratic for small residuals, linear beyond ``delta`` (default 1.0).
+
+    Notes
+    -----
+    With ``r = A - Y``: ``L = mean(0.5 r**2 if |r| <= delta else delta (|r| - 0.5 delta))`` and
+    ``dL/dA = clip(r, -delta, delta) / (n k)``.
+
+    References
+    ----------
+    Huber, "Robust estimation of a location parameter", Ann. Math. Statist. 35(1), 1964.
+    """
+
+    name = "huber"
+    defaults: ClassVar[dict[str, float]] = {"delta": 1.0}
+
+    def value(self, Z: Array, A: Array, y: Array) -> float:
+        delta = self.params["delta"]
+        r = np.abs(A - _targets(y, A))
+        per_element = np.where(r <= delta, 0.5 * r * r, delta * (r - 0.5 * delta))
+        return float(np.mean(per_element, dtype=np.float64))
+
+    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+        delta = self.params["delta"]
+        G = _buffer(out, A)
+        np.subtract(A, _targets(y, A), out=G)
+        np.clip(G, -delta, delta, out=G)
+        G *= 1.0 / A.size
+        return G
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy fused with a sigmoid output.
+
+    Notes
+    -----
+    With ``A = sigmoid(Z)``: ``L = mean(-Y log A - (1 - Y) log(1 - A))``, computed from the logits
+    as ``mean(max(Z, 0) - Z Y + log1p(exp(-|Z|)))``, which is finite for any ``Z``; the gradient is
+    ``dL/dZ = (A - Y) / (n k)``.
+    """
+
+    name = "binary_crossentropy"
+    activation = "sigmoid"
+
+    def value(self, Z: Array, A: Array, y: Array) -> float:
+        Y = _targets(y, A)
+        per_element = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
+        return float(np.mean(per_element, dtype=np.float64))
+
+    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+        G = _buffer(out, A)
+        np.subtract(A, _targets(y, A), out=G)
+        G *= 1.0 / A.size
+        return G
+
+
+class CategoricalCrossentropy(Loss):
+    """Categorical cross-entropy fused with a softmax output.
+
+    Notes
+    -----
+    With ``A = softmax(Z)`` and one-hot (or probability) rows ``Y``:
+    ``L = mean_i(sum_j Y[i, j] (logsumexp(Z[i]) - Z[i, j]))``, where
+    ``logsumexp(z) = max(z) + log(sum(exp(z - max(z))))`` is finite for any logits; the gradient is
+    ``dL/dZ = (A - Y) / n``. Integer labels ``c`` stand for one-hot rows and are used directly:
+    ``L = mean_i(logsumexp(Z[i]) - Z[i, c[i]])``.
+    """
+
+    name = "categorical_crossentropy"
+    activation = "softmax"
+
+    @staticmethod
+    def _flat_label_index(y: Array, A: Array) -> Array | None:
+        """For integer labels, the indices ``i * k + c[i]`` into ``A.ravel()``; else None."""
+        y = np.asarray(y)
+        if y.ndim != 1:
+            return None
+        n, k = A.shape
+        if y.shape[0] != n:
+            raise ValueError(f"{y.shape[0]} labels for a batch of {n} samples")
+        labels = y.astype(np.intp, copy=False)
+        if n and (labels.min() < 0 or labels.max() >= k):
+            bad = labels.min() if labels.min() < 0 else labels.max()
+            raise ValueError(f"class label {bad} is out of range for {k} output units")
+        return np.arange(0, n * k, k) + labels
+
+    def value(self, Z: Array, A: Array, y: Array) -> float:
+        peak = Z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(Z - peak).sum(axis=1)) + peak[:, 0]
+        index = self._flat_label_index(y, A)
+        if index is not None:
+            per_sample = lse - Z.ravel()[index]
+        else:
+            Y = _targets(y, A)
+            per_sample = lse * Y.sum(axis=1) - np.einsum("ij,ij->i", Y, Z)
+        return float(np.mean(per_sample, dtype=np.float64))
+
+    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+        index = self._flat_label_index(y, A)
+        G = _buffer(out, A)
+        if index is None:
+            np.subtract(A, _targets(y, A), out=G)
+        else:
+            if G is not A:
+                np.copyto(G, A)
+            G.ravel()[index] -= 1
+        G *= 1.0 / A.shape[0]
+        return G
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "mse": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "huber": Huber,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+}
+
+
+def get_loss(name: str, **params: float) -> Loss:
+    """Build the loss called ``name``: ``get_loss("huber", delta=1.0)``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name, an unknown parameter or a non-positive ``delta``.
+    """
+    if name not in LOSSES:
+        raise unknown_name("loss", name, list(LOSSES))
+    cls = LOSSES[name]
+    for key, value in params.items():
+        if key not in cls.defaults:
+            accepted = ", ".join(cls.defaults) or "no parameters"
+            raise ConfigError(f"loss '{name}' takes {accepted}; got '{key}'")
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ConfigError(f"loss '{name}': {key} must be a positive number, got {value!r}")
+    return cls(**{k: float(v) for k, v in params.items()})
+
+
+def check_loss_activation(loss_name: str, activation_name: str, units: int) -> None:
+    """Raise `ConfigError` unless the loss fits an output layer of this activation and width.
+
+    See the module docstring for the valid pairs.
+    """
+    if loss_name not in LOSSES:
+        raise unknown_name("loss", loss_name, list(LOSSES))
+    required = LOSSES[loss_name].activation
+    if required is not None and activation_name != required:
+        raise ConfigError(
+            f"loss '{loss_name}' needs a {required} output layer, but the last layer's "
+            f"activation is '{activation_name}'; set it to {required}",
+            hint=f"set the last layer's activation to {required}",
+        )
+    if loss_name == "categorical_crossentropy" and units < 2:
+        raise ConfigError(
+            f"loss 'categorical_crossentropy' needs 2 or more output units (one per class), "
+            f"but the last layer has {units}",
+            hint="for two classes use 2 softmax units, or 1 sigmoid unit with binary_crossentropy",
+        )
