@@ -1,279 +1,132 @@
-"""The config file as typed, immutable pydantic models.
+"""The config file: YAML in, a validated, immutable `Config` out, and back to YAML.
 
-Every section forbids unknown keys, so a misspelled key is an error rather than a silent default.
-`load_config` (below, filled in by the config-loading work) turns a YAML file into a `Config`, with
-errors that name the file, line and column.
+`load_config` reads a file with safe YAML only, applies ``--set`` overrides, and validates the
+result into `Config`; every mistake in the file, all of them at once, becomes one line of a
+`ConfigError` naming the file, line, column and key path. The sections are in
+`nnctl.config_sections` and `nnctl.config_optim` and are re-exported here.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-PositiveInt = Annotated[int, Field(gt=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-Fraction = Annotated[float, Field(ge=0, lt=1)]
+from nnctl import config_checks, config_yaml
+from nnctl.config_checks import KeyPath, available_monitors, dotted
+from nnctl.config_errors import locate_problems, translate_errors
+from nnctl.config_optim import (
+    AdagradConfig,
+    AdamConfig,
+    AdamWConfig,
+    ConstantSchedule,
+    CosineSchedule,
+    ExponentialSchedule,
+    OptimizerConfig,
+    ReduceOnPlateauSchedule,
+    RMSpropConfig,
+    ScheduleConfig,
+    SGDConfig,
+    StepSchedule,
+)
+from nnctl.config_overrides import apply_overrides
+from nnctl.config_sections import (
+    ActivationConfig,
+    ActivationName,
+    CheckpointConfig,
+    DataConfig,
+    EarlyStoppingConfig,
+    InitializerName,
+    LayerConfig,
+    Loss,
+    LossConfig,
+    LossName,
+    ModelConfig,
+    Section,
+    TrainingConfig,
+)
+from nnctl.errors import ConfigError
 
-
-class Section(BaseModel):
-    """A config section: immutable, unknown keys forbidden."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --- data -----------------------------------------------------------------------------------------
-
-
-class DataConfig(Section):
-    """Where the data lives and how it is prepared.
-
-    CSV: ``train`` (and optionally ``validation``, ``test``) are CSV files and ``target`` names the
-    column to predict. IDX: ``train`` is an idx3 images file and ``train_labels`` its idx1 labels
-    file (likewise for validation and test); ``.gz`` files are read as they are. Paths are relative
-    to the config file's folder; once loaded they are absolute.
-    """
-
-    format: Literal["auto", "csv", "idx"] = "auto"
-    train: Path
-    train_labels: Path | None = None
-    validation: Path | None = None
-    validation_labels: Path | None = None
-    test: Path | None = None
-    test_labels: Path | None = None
-    target: str | None = None
-    features: list[str] | None = None
-    categorical: list[str] | None = None
-    validation_split: Fraction = 0.15
-    test_split: Fraction = 0.15
-    normalize: Literal["standard", "minmax", "scale", "none"] = "standard"
-    scale: PositiveFloat | None = None
-    missing: Literal["error", "mean", "median", "most_frequent"] = "error"
-    unseen_categories: Literal["error", "ignore"] = "error"
-    delimiter: str = ","
-
-    def resolved_format(self) -> Literal["csv", "idx"]:
-        """``csv`` or ``idx``: the format given, or guessed from ``train_labels`` and file names."""
-        if self.format != "auto":
-            return self.format
-        name = self.train.name.lower()
-        if self.train_labels is not None or "idx" in name or name.endswith("-ubyte.gz"):
-            return "idx"
-        return "csv"
-
-
-# --- model ----------------------------------------------------------------------------------------
-
-ActivationName = Literal[
-    "linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax"
+__all__ = [
+    "ActivationConfig",
+    "ActivationName",
+    "AdagradConfig",
+    "AdamConfig",
+    "AdamWConfig",
+    "CheckpointConfig",
+    "Config",
+    "ConstantSchedule",
+    "CosineSchedule",
+    "DataConfig",
+    "EarlyStoppingConfig",
+    "ExponentialSchedule",
+    "InitializerName",
+    "LayerConfig",
+    "LossConfig",
+    "LossName",
+    "MetricName",
+    "ModelConfig",
+    "OptimizerConfig",
+    "RMSpropConfig",
+    "ReduceOnPlateauSchedule",
+    "SGDConfig",
+    "ScheduleConfig",
+    "StepSchedule",
+    "TrainingConfig",
+    "available_monitors",
+    "config_differences",
+    "config_json_schema",
+    "config_to_yaml",
+    "load_config",
+    "parse_config",
 ]
-InitializerName = Literal[
-    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "zeros"
-]
-
-
-class ActivationConfig(Section):
-    """An activation with parameters: ``{name: leaky_relu, alpha: 0.1}``."""
-
-    name: ActivationName
-    alpha: PositiveFloat | None = None
-
-
-class LayerConfig(Section):
-    """A dense layer: ``units`` neurons, ``output = activation(input @ W + b)``."""
-
-    units: PositiveInt
-    activation: ActivationName | ActivationConfig = "linear"
-    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    initializer: InitializerName | None = None
-
-    @property
-    def activation_name(self) -> str:
-        return self.activation if isinstance(self.activation, str) else self.activation.name
-
-    @property
-    def activation_params(self) -> dict[str, float]:
-        if isinstance(self.activation, str) or self.activation.alpha is None:
-            return {}
-        return {"alpha": self.activation.alpha}
-
-
-class ModelConfig(Section):
-    """The network: a list of dense layers; the input width comes from the data."""
-
-    layers: Annotated[list[LayerConfig], Field(min_length=1)]
-
-
-# --- loss -----------------------------------------------------------------------------------------
-
-LossName = Literal["mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy"]
-
-
-class LossConfig(Section):
-    """A loss with parameters: ``{name: huber, delta: 1.0}``."""
-
-    name: LossName
-    delta: PositiveFloat | None = None
-
-
-# --- optimizers: each accepts only its own keys ---------------------------------------------------
-
-
-class SGDConfig(Section):
-    name: Literal["sgd"]
-    learning_rate: PositiveFloat = 0.01
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    nesterov: bool = False
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
-
-
-class RMSpropConfig(Section):
-    name: Literal["rmsprop"]
-    learning_rate: PositiveFloat = 0.001
-    rho: Annotated[float, Field(gt=0, lt=1)] = 0.9
-    epsilon: PositiveFloat = 1e-7
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
-
-
-class AdagradConfig(Section):
-    name: Literal["adagrad"]
-    learning_rate: PositiveFloat = 0.01
-    initial_accumulator: Annotated[float, Field(ge=0)] = 0.1
-    epsilon: PositiveFloat = 1e-7
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
-
-
-class AdamConfig(Section):
-    name: Literal["adam"]
-    learning_rate: PositiveFloat = 0.001
-    beta_1: Annotated[float, Field(ge=0, lt=1)] = 0.9
-    beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.999
-    epsilon: PositiveFloat = 1e-7
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
-
-
-class AdamWConfig(Section):
-    name: Literal["adamw"]
-    learning_rate: PositiveFloat = 0.001
-    beta_1: Annotated[float, Field(ge=0, lt=1)] = 0.9
-    beta_2: Annotated[float, Field(ge=0, lt=1)] = 0.999
-    epsilon: PositiveFloat = 1e-7
-    weight_decay: Annotated[float, Field(ge=0)] = 0.01
-
-
-OptimizerConfig = Annotated[
-    SGDConfig | RMSpropConfig | AdagradConfig | AdamConfig | AdamWConfig,
-    Field(discriminator="name"),
-]
-
-
-# --- learning-rate schedules (stepped once per epoch) ---------------------------------------------
-
-
-class ConstantSchedule(Section):
-    name: Literal["constant"]
-
-
-class StepSchedule(Section):
-    """Multiply the rate by ``gamma`` every ``step_size`` epochs."""
-
-    name: Literal["step"]
-    step_size: PositiveInt = 10
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
-
-
-class ExponentialSchedule(Section):
-    """Multiply the rate by ``gamma`` every epoch."""
-
-    name: Literal["exponential"]
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.95
-
-
-class CosineSchedule(Section):
-    """Linear warm-up for ``warmup_epochs``, then cosine decay to ``min_lr`` at the last epoch."""
-
-    name: Literal["cosine"]
-    warmup_epochs: Annotated[int, Field(ge=0)] = 0
-    min_lr: Annotated[float, Field(ge=0)] = 0.0
-
-
-class ReduceOnPlateauSchedule(Section):
-    """Multiply the rate by ``factor`` when ``monitor`` has not improved for ``patience`` epochs."""
-
-    name: Literal["reduce_on_plateau"]
-    monitor: str = "val_loss"
-    factor: Annotated[float, Field(gt=0, lt=1)] = 0.1
-    patience: Annotated[int, Field(ge=0)] = 5
-    min_delta: Annotated[float, Field(ge=0)] = 0.0
-    min_lr: Annotated[float, Field(ge=0)] = 0.0
-
-
-ScheduleConfig = Annotated[
-    ConstantSchedule
-    | StepSchedule
-    | ExponentialSchedule
-    | CosineSchedule
-    | ReduceOnPlateauSchedule,
-    Field(discriminator="name"),
-]
-
-
-# --- training -------------------------------------------------------------------------------------
-
-
-class EarlyStoppingConfig(Section):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
-
-    monitor: str = "val_loss"
-    patience: Annotated[int, Field(ge=0)] = 10
-    min_delta: Annotated[float, Field(ge=0)] = 0.0
-    mode: Literal["auto", "min", "max"] = "auto"
-    restore_best_weights: bool = True
-
-
-class CheckpointConfig(Section):
-    """Which value decides the best checkpoint (``checkpoints/best.npz``)."""
-
-    monitor: str = "val_loss"
-    mode: Literal["auto", "min", "max"] = "auto"
-
-
-class TrainingConfig(Section):
-    epochs: PositiveInt = 100
-    batch_size: PositiveInt = 32
-    shuffle: bool = True
-    early_stopping: EarlyStoppingConfig | None = None
-    checkpoint: CheckpointConfig = CheckpointConfig()
-    clip_grad_norm: PositiveFloat | None = None
-    dtype: Literal["float32", "float64"] = "float32"
-
-
-# --- the whole file -------------------------------------------------------------------------------
 
 MetricName = Literal["accuracy", "precision", "recall", "f1", "mse", "rmse", "mae", "r2"]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+MAX_PROBLEMS = 50
 
 
 class Config(Section):
-    """A whole config file, validated; see the README's config reference."""
+    """An nnctl config file: data, network, loss, optimizer and training."""
 
-    version: Literal[1] = 1
-    name: str | None = None
-    seed: Annotated[int, Field(ge=0)] = 0
-    data: DataConfig
-    model: ModelConfig
-    loss: LossName | LossConfig
-    metrics: list[MetricName] = []
-    optimizer: OptimizerConfig = AdamConfig(name="adam")
-    schedule: ScheduleConfig | None = None
-    training: TrainingConfig = TrainingConfig()
+    version: Literal[1] = Field(default=1, description="The version of the config format.")
+    name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)] | None = Field(
+        default=None,
+        description="The prefix of run directory names (letters, digits, '.', '_', '-'); "
+        "default: the config file's name without .yaml.",
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="Seeds weights, shuffling, splits and dropout: same seed, same run."
+    )
+    data: DataConfig = Field(description="Where the data is and how it is prepared.")
+    model: ModelConfig = Field(description="The network.")
+    loss: Loss = Field(description="A loss name, or {name: huber, delta: ...}.")
+    metrics: list[MetricName] = Field(
+        default=[],
+        description="Reported every epoch: accuracy, precision, recall, f1 (classification); "
+        "mse, rmse, mae, r2 (regression).",
+    )
+    optimizer: OptimizerConfig = Field(
+        AdamConfig(name="adam"), description="A name plus that optimizer's own parameters."
+    )
+    schedule: ScheduleConfig | None = Field(
+        default=None,
+        description="How the learning rate changes per epoch; null: it stays constant.",
+    )
+    training: TrainingConfig = Field(default=TrainingConfig(), description="The training loop.")
 
     @property
     def loss_name(self) -> str:
+        """The loss's name, whichever form it was given in."""
         return self.loss if isinstance(self.loss, str) else self.loss.name
 
     @property
     def loss_params(self) -> dict[str, float]:
+        """The loss's parameters (``{"delta": 2.0}``), empty for its defaults."""
         if isinstance(self.loss, str) or self.loss.delta is None:
             return {}
         return {"delta": self.loss.delta}
@@ -287,11 +140,118 @@ class Config(Section):
             return "binary"
         return "regression"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_monitors(cls, data: Any) -> Any:
+        return config_checks.default_monitors(data)
+
     @model_validator(mode="after")
-    def _splits_leave_training_data(self) -> Config:
-        split = self.data.validation_split + self.data.test_split
-        if split >= 1:
-            raise ValueError(
-                f"data.validation_split + data.test_split must be less than 1, got {split:g}"
-            )
+    def _check(self) -> Config:
+        config_checks.raise_problems(config_checks.config_problems(self))
         return self
+
+
+def load_config(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Config:
+    """Read, override and validate a config file.
+
+    Parameters
+    ----------
+    path
+        The YAML file; messages name it as given. Relative paths in ``data`` are resolved against
+        its folder, and ``name`` defaults to its stem.
+    overrides
+        ``KEY=VALUE`` strings (``model.layers.0.units=64``), applied in order; VALUE is YAML.
+
+    Returns
+    -------
+    Config
+        The validated config, every data path absolute.
+
+    Raises
+    ------
+    ConfigError
+        With one entry in ``problems`` per mistake: ``file:line:column: key.path: message``.
+    """
+    shown = os.fspath(path)
+    text = config_yaml.read_text(Path(shown), shown)
+    default_name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(shown).stem).strip("-._") or None
+    return parse_config(
+        text, source=shown, base_dir=Path(shown).parent, overrides=overrides, name=default_name
+    )
+
+
+def parse_config(
+    text: str,
+    *,
+    source: str = "<config>",
+    base_dir: str | os.PathLike[str] | None = None,
+    overrides: Sequence[str] = (),
+    name: str | None = None,
+) -> Config:
+    """Validate config text as `load_config` does a file; ``source`` names it in messages.
+
+    Relative data paths are resolved against ``base_dir`` (kept as written when it is None), and
+    ``name`` is the default of the ``name`` key.
+    """
+    document = config_yaml.parse(text, source)
+    if document.data is None:
+        _fail([f"{source}:1:1: the file is empty; a config needs at least data, model and loss"])
+    if not isinstance(document.data, dict):
+        line, column = document.spans[()].value
+        found = config_yaml.describe(document.data)
+        _fail([f"{source}:{line}:{column}: expected a mapping of config keys, got {found}"])
+    raw, applied, problems = apply_overrides(document.data, overrides)
+    if raw.get("name") is None and name is not None:
+        raw["name"] = name
+    located = [
+        ((mark), f"{source}:{mark[0]}:{mark[1]}: {text}") for mark, text in document.duplicates
+    ]
+    located += problems
+    context = {"base_dir": None if base_dir is None else os.path.abspath(base_dir)}
+    try:
+        config = Config.model_validate(raw, context=context)
+    except ValidationError as error:
+        translated = translate_errors(error.errors(), Config)
+        located += locate_problems(translated, document.spans, applied, source)
+    if located:
+        _fail([text for _, text in sorted(located, key=lambda item: item[0])])
+    return config
+
+
+def _fail(problems: list[str]) -> NoReturn:
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = [*problems[:MAX_PROBLEMS], f"... and {more} more problems"]
+    raise ConfigError(problems[0], problems=problems)
+
+
+def config_to_yaml(config: Config) -> str:
+    """The config as YAML with every key, defaults filled in; loading it gives an equal config."""
+    return config_yaml.dump(config.model_dump(mode="json"))
+
+
+def config_differences(old: Config, new: Config) -> list[str]:
+    """Every key whose value differs, as ``"training.epochs: 100 -> 50"``, in file order."""
+    return [
+        f"{dotted(path)}: {config_yaml.describe(a)} -> {config_yaml.describe(b)}"
+        for path, a, b in _differences(old.model_dump(mode="json"), new.model_dump(mode="json"))
+    ]
+
+
+def _differences(old: Any, new: Any, path: KeyPath = ()) -> list[tuple[KeyPath, Any, Any]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = list(dict.fromkeys([*old, *new]))
+        return [d for key in keys for d in _differences(old.get(key), new.get(key), (*path, key))]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [
+            d
+            for i, (a, b) in enumerate(zip(old, new, strict=True))
+            for d in _differences(a, b, (*path, i))
+        ]
+    return [] if old == new else [(path, old, new)]
+
+
+def config_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a config file, for editors (``# yaml-language-server: $schema=...``)."""
+    schema = Config.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from nnctl.errors import NotBuiltYet
+import json
+import sys
 
 
 def schema() -> None:
-    """Print the JSON Schema of the config file.
+    """Print the JSON Schema of the config file, for editors that check YAML as you type.
 
-    Example: nnctl schema > nnctl.schema.json
+    The example configs point at the committed copy, configs/nnctl.schema.json, with a first line
+    `# yaml-language-server: $schema=nnctl.schema.json`.
+
+    Example: nnctl schema > configs/nnctl.schema.json
     """
-    raise NotBuiltYet("'nnctl schema' is not built yet")
+    from nnctl.config import config_json_schema
+
+    sys.stdout.write(json.dumps(config_json_schema(), indent=2, ensure_ascii=False) + "\n")

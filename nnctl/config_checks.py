@@ -1,0 +1,337 @@
+"""Checks that need several keys of a config at once, and the names training will report.
+
+Each check returns problems as ``(key path, message)`` pairs, the path relative to the model that
+is checked; `raise_problems` hands them to pydantic as one error whose context keeps the pairs, so
+that the loader can put each at its own line and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from nnctl.config import Config
+    from nnctl.config_sections import DataConfig
+
+Key = str | int
+KeyPath = tuple[Key, ...]
+Problem = tuple[KeyPath, str]
+
+PROBLEMS_ERROR = "nnctl_problems"
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1")
+REGRESSION_METRICS = ("mse", "rmse", "mae", "r2")
+
+
+def dotted(path: Sequence[Any]) -> str:
+    """A key path as the user reads it: ``model.layers[1].units``."""
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) and not isinstance(key, bool) else f".{key}"
+    return text.lstrip(".")
+
+
+def did_you_mean(word: object, choices: Sequence[str]) -> str:
+    """``"; did you mean 'relu'?"`` for the closest choice, or ``""`` when nothing is close."""
+    text = str(word).lower()
+    matches = difflib.get_close_matches(text, list(choices), n=1, cutoff=0.6)
+    if not matches and len(text) >= 2:
+        matches = [choice for choice in choices if choice.lower().startswith(text)][:1]
+    return f"; did you mean '{matches[0]}'?" if matches else ""
+
+
+def raise_problems(problems: Sequence[Problem]) -> None:
+    """Raise the problems, if any, as one pydantic error of type ``nnctl_problems``."""
+    if problems:
+        summary = "; ".join(f"{dotted(path)}: {message}" for path, message in problems)
+        context = {"summary": summary, "problems": tuple(problems)}
+        raise PydanticCustomError(PROBLEMS_ERROR, "{summary}", context)
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def data_problems(data: DataConfig) -> list[Problem]:
+    """What is inconsistent in a data section: splits, format-specific keys, normalization."""
+    problems: list[Problem] = []
+    validation = 0.0 if data.validation is not None else data.validation_split
+    test = 0.0 if data.test is not None else data.test_split
+    if validation + test >= 1:
+        problems.append(
+            (
+                ("validation_split",),
+                "validation_split + test_split must be less than 1 to leave training data, "
+                f"got {validation:g} + {test:g}",
+            )
+        )
+    if data.resolved_format() == "csv":
+        problems += _csv_problems(data)
+    else:
+        problems += _idx_problems(data)
+    if data.normalize == "scale" and data.scale is None:
+        problems.append((("scale",), "missing required key: normalize: scale divides by it"))
+    if data.scale is not None and data.normalize != "scale":
+        problems.append((("scale",), f"is used only with normalize: scale, not {data.normalize}"))
+    return problems
+
+
+def _csv_problems(data: DataConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    if data.target is None:
+        problems.append((("target",), "missing required key: CSV data needs the column to predict"))
+    for key in ("train_labels", "validation_labels", "test_labels"):
+        if getattr(data, key) is not None:
+            problems.append(((key,), "only IDX data has labels files; CSV data has data.target"))
+    for key in ("features", "categorical"):
+        columns: list[str] = getattr(data, key) or []
+        for i, column in enumerate(columns):
+            if column in columns[:i]:
+                problems.append(((key, i), f"column '{column}' is listed twice"))
+            elif column == data.target:
+                problems.append(((key, i), f"'{column}' is the target, it cannot be an input"))
+            elif key == "categorical" and data.features is not None and column not in data.features:
+                problems.append(((key, i), f"'{column}' is not in data.features"))
+    return problems
+
+
+def _idx_problems(data: DataConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    if data.train_labels is None:
+        problems.append(
+            (("train_labels",), "missing required key: IDX data needs the labels file of train")
+        )
+    for images, labels in (("validation", "validation_labels"), ("test", "test_labels")):
+        if getattr(data, images) is not None and getattr(data, labels) is None:
+            problems.append(((labels,), f"missing required key: data.{images} needs its labels"))
+        if getattr(data, images) is None and getattr(data, labels) is not None:
+            problems.append(((labels,), f"is given without data.{images}, the images file"))
+    for key in ("target", "features", "categorical"):
+        if getattr(data, key) is not None:
+            problems.append(((key,), "is for CSV data; IDX data is an images and a labels file"))
+    return problems
+
+
+# --- the whole config -----------------------------------------------------------------------------
+
+
+def config_problems(cfg: Config) -> list[Problem]:
+    """What is inconsistent across sections: loss and output layer, metrics, monitors, schedule."""
+    return [
+        *_output_problems(cfg),
+        *_metric_problems(cfg),
+        *_monitor_problems(cfg),
+        *_schedule_problems(cfg),
+    ]
+
+
+def _output_problems(cfg: Config) -> list[Problem]:
+    """The pairs that work: softmax + categorical_crossentropy (>= 2 units), sigmoid +
+    binary_crossentropy (1 unit), and for mse/mae/huber one unit of any activation but softmax."""
+    i = len(cfg.model.layers) - 1
+    last = cfg.model.layers[i]
+    activation, units = ("model", "layers", i, "activation"), ("model", "layers", i, "units")
+    loss, problems = cfg.loss_name, list[Problem]()
+    if loss == "categorical_crossentropy":
+        if last.activation_name != "softmax":
+            problems.append(
+                (activation, f"{loss} needs a softmax output layer, got {last.activation_name}")
+            )
+        if last.units < 2:
+            problems.append(
+                (
+                    units,
+                    f"{loss} needs one output unit per class (at least 2), got {last.units}; "
+                    "for two classes use 1 sigmoid unit and binary_crossentropy",
+                )
+            )
+    elif loss == "binary_crossentropy":
+        if last.activation_name != "sigmoid":
+            problems.append(
+                (activation, f"{loss} needs a sigmoid output layer, got {last.activation_name}")
+            )
+        if last.units != 1:
+            problems.append(
+                (
+                    units,
+                    f"{loss} needs 1 output unit, got {last.units}; "
+                    "for more classes use softmax and categorical_crossentropy",
+                )
+            )
+    else:
+        if last.units != 1:
+            problems.append(
+                (
+                    units,
+                    f"loss {loss} predicts one target column: the output layer needs 1 unit, "
+                    f"got {last.units}",
+                )
+            )
+        if last.activation_name == "softmax":
+            problems.append(
+                (
+                    activation,
+                    f"softmax of one output is always 1: with loss {loss} use linear "
+                    "(or sigmoid for targets in [0, 1])",
+                )
+            )
+    return problems
+
+
+def _metric_problems(cfg: Config) -> list[Problem]:
+    regression = cfg.task == "regression"
+    allowed = REGRESSION_METRICS if regression else CLASSIFICATION_METRICS
+    kind = "a regression" if regression else "a classification"
+    problems: list[Problem] = []
+    for i, metric in enumerate(cfg.metrics):
+        if metric in cfg.metrics[:i]:
+            problems.append((("metrics", i), f"{metric} is listed twice"))
+        elif metric not in allowed:
+            problems.append(
+                (
+                    ("metrics", i),
+                    f"{metric} does not fit {kind} task (loss {cfg.loss_name}); "
+                    f"expected one of: {', '.join(allowed)}",
+                )
+            )
+    return problems
+
+
+def available_monitors(cfg: Config) -> list[str]:
+    """The names of the values training reports each epoch, which a monitor may watch.
+
+    ``loss`` and each metric (``accuracy``), and with validation data their ``val_`` versions.
+    """
+    names = list(dict.fromkeys(["loss", *cfg.metrics]))
+    if cfg.data.has_validation_data:
+        names += [f"val_{name}" for name in names]
+    return names
+
+
+def _monitor_problems(cfg: Config) -> list[Problem]:
+    monitors: list[tuple[KeyPath, str]] = [
+        (("training", "checkpoint", "monitor"), cfg.training.checkpoint.monitor)
+    ]
+    if cfg.training.early_stopping is not None:
+        monitors.append(
+            (("training", "early_stopping", "monitor"), cfg.training.early_stopping.monitor)
+        )
+    if cfg.schedule is not None and cfg.schedule.name == "reduce_on_plateau":
+        monitors.append((("schedule", "monitor"), cfg.schedule.monitor))
+    problems: list[Problem] = []
+    for path, name in monitors:
+        message = monitor_problem(cfg, name)
+        if message is not None:
+            problems.append((path, message))
+    return problems
+
+
+def monitor_problem(cfg: Config, name: str) -> str | None:
+    """Why training will not report ``name``, or None when it will."""
+    available = available_monitors(cfg)
+    if name in available:
+        return None
+    expected = f"expected one of: {', '.join(available)}"
+    base = name.removeprefix("val_")
+    if name.startswith("val_") and base in available:
+        return (
+            f"'{name}' will not exist: there is no validation data (data.validation_split is 0 "
+            f"and there is no data.validation file); {expected}"
+        )
+    if base in CLASSIFICATION_METRICS + REGRESSION_METRICS:
+        return (
+            f"'{name}' will not exist: {base} is not in metrics; add it there, "
+            f"or use one of: {', '.join(available)}"
+        )
+    return f"must be one of: {', '.join(available)}, got '{name}'{did_you_mean(name, available)}"
+
+
+def _schedule_problems(cfg: Config) -> list[Problem]:
+    schedule, problems = cfg.schedule, list[Problem]()
+    epochs, rate = cfg.training.epochs, cfg.optimizer.learning_rate
+    if schedule is not None and schedule.name == "cosine" and schedule.warmup_epochs >= epochs:
+        problems.append(
+            (
+                ("schedule", "warmup_epochs"),
+                f"must be less than training.epochs ({epochs}), got {schedule.warmup_epochs}",
+            )
+        )
+    if schedule is not None and schedule.name in ("cosine", "reduce_on_plateau"):
+        min_lr = schedule.min_lr
+        if min_lr >= rate:
+            problems.append(
+                (
+                    ("schedule", "min_lr"),
+                    f"must be less than optimizer.learning_rate ({rate:g}), got {min_lr:g}",
+                )
+            )
+    return problems
+
+
+# --- defaults that depend on other keys -----------------------------------------------------------
+
+
+def default_monitors(raw: Any) -> Any:
+    """Make ``loss`` the default monitor of raw config data that has no validation data.
+
+    A monitor left out means ``val_loss``, which does not exist without validation data; there it
+    means ``loss``. Runs before validation, on the data as given (mappings or section objects).
+    """
+    if not isinstance(raw, dict) or _has_validation(raw.get("data")):
+        return raw
+    raw = dict(raw)
+    training = _plain(raw.get("training", {}))
+    if isinstance(training, dict):
+        training = dict(training)
+        for key, default in (("checkpoint", {}), ("early_stopping", None)):
+            section = _plain(training.get(key, default))
+            if isinstance(section, dict) and "monitor" not in section:
+                training[key] = {**section, "monitor": "loss"}
+        raw["training"] = training
+    schedule = _plain(raw.get("schedule"))
+    if isinstance(schedule, dict) and schedule.get("name") == "reduce_on_plateau":
+        raw["schedule"] = {"monitor": "loss", **schedule}
+    return raw
+
+
+def _plain(value: Any) -> Any:
+    """A section object as the mapping of the keys it was given; anything else as it is."""
+    return value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+
+
+def _has_validation(data: Any) -> bool:
+    """Whether raw data has validation data; True when it cannot tell (validation will fail)."""
+    from nnctl.config_sections import DataConfig
+
+    if isinstance(data, DataConfig):
+        return data.has_validation_data
+    if not isinstance(data, dict):
+        return True
+    if data.get("validation") is not None:
+        return True
+    split = data.get("validation_split", DataConfig.model_fields["validation_split"].default)
+    try:
+        return float(split) > 0
+    except (TypeError, ValueError, OverflowError):
+        return True
+
+
+def output_units_problem(cfg: Config, n_classes: int | None) -> str | None:
+    """Why the output layer does not fit data with ``n_classes`` classes (None: regression)."""
+    i = len(cfg.model.layers) - 1
+    units = cfg.model.layers[i].units
+    where = f"model.layers[{i}].units"
+    if cfg.task == "classification" and n_classes is not None and units != n_classes:
+        return (
+            f"{where}: the data has {n_classes} classes, so the output layer needs "
+            f"{n_classes} units, got {units}"
+        )
+    if cfg.task == "binary" and n_classes is not None and n_classes != 2:
+        return (
+            f"loss: binary_crossentropy needs 2 classes, the data has {n_classes}; "
+            f"use categorical_crossentropy and {n_classes} softmax units"
+        )
+    return None

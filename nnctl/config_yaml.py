@@ -1,0 +1,217 @@
+"""Safe YAML with positions: where each key and value of a config file is, and duplicate keys.
+
+PyYAML's ``SafeLoader`` builds plain data (no object tags); `parse` also walks the composed node
+tree to record the line and column of every key and value by key path, and reports duplicate
+keys, which PyYAML silently accepts (the last one wins).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from nnctl.config_checks import KeyPath, dotted
+from nnctl.errors import ConfigError
+
+Mark = tuple[int, int]
+"""A 1-based (line, column)."""
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` as a float, as YAML 1.2 and every user expects."""
+
+
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a value is, and for a mapping entry where its key is."""
+
+    key: Mark | None
+    value: Mark
+
+
+@dataclass
+class Document:
+    """Parsed YAML: the data, the position of every key path, and duplicate-key problems."""
+
+    data: Any
+    spans: dict[KeyPath, Span] = field(default_factory=dict)
+    duplicates: list[tuple[Mark, str]] = field(default_factory=list)
+    """``((line, column), "key.path: duplicate key; ...")`` for each repeated key."""
+
+
+def read_text(path: Path, shown: str) -> str:
+    """The text of a config file, or a `ConfigError` saying why it cannot be read."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{shown}: is a directory, expected a YAML config file") from None
+    except OSError as error:
+        raise ConfigError(f"{shown}: cannot read: {error.strerror or error}") from None
+    if b"\x00" in raw:
+        raise ConfigError(f"{shown}: a binary file, expected a YAML config file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{shown}: not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
+            "expected a YAML config file"
+        ) from None
+
+
+def parse(text: str, source: str) -> Document:
+    """Parse one YAML document with positions; a syntax error is a `ConfigError`."""
+    loader: Loader | None = None
+    try:
+        loader = Loader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return Document(None)
+        document = Document(None)
+        _walk(loader, node, (), None, document, set())
+        document.data = loader.construct_document(node)
+        return document
+    except yaml.MarkedYAMLError as error:
+        raise ConfigError(_syntax_message(error, source)) from None
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        raise ConfigError(
+            f"{source}:{line}:{column}: invalid YAML: control character "
+            f"{_codepoint(error.character)} is not allowed"
+        ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value parsed as YAML; raises `ValueError` with the reason if it is not YAML."""
+    try:
+        return parse(text, "").data
+    except ConfigError as error:
+        raise ValueError(error.message.split("invalid YAML: ", 1)[-1]) from None
+
+
+def dump(data: Any) -> str:
+    """Plain block-style YAML, keys in the given order."""
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False))
+
+
+def describe(value: Any) -> str:
+    """A value as a message shows it: ``'abc'``, ``3``, ``true``, ``null``, ``a list``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return repr(shown)
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _mark(node: Node) -> Mark:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _walk(
+    loader: Loader,
+    node: Node,
+    path: KeyPath,
+    key_mark: Mark | None,
+    document: Document,
+    visited: set[int],
+) -> None:
+    """Record the span of ``node`` at ``path`` and of everything in it, each node once."""
+    document.spans[path] = Span(key_mark, _mark(node))
+    if id(node) in visited or isinstance(node, ScalarNode):
+        return
+    visited.add(id(node))
+    if isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(loader, item, (*path, index), None, document, visited)
+    elif isinstance(node, MappingNode):
+        _walk_mapping(loader, node, path, document, visited)
+
+
+def _walk_mapping(
+    loader: Loader, node: MappingNode, path: KeyPath, document: Document, visited: set[int]
+) -> None:
+    seen: dict[Any, Mark] = {}
+    merged: list[Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == MERGE_TAG:
+            merged += value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            continue
+        key = _key(loader, key_node)
+        if key is None:
+            continue
+        if key in seen:
+            first = seen[key][0]
+            message = f"duplicate key; '{key}' is also given at line {first}"
+            document.duplicates.append((_mark(key_node), f"{dotted((*path, key))}: {message}"))
+        seen.setdefault(key, _mark(key_node))
+        _walk(loader, value_node, (*path, key), _mark(key_node), document, visited)
+    for mapping in merged:  # `<<: *defaults`: keys given here win over merged ones
+        if isinstance(mapping, MappingNode):
+            for key_node, value_node in mapping.value:
+                key = _key(loader, key_node)
+                if key is not None and key not in seen:
+                    document.spans.setdefault(
+                        (*path, key), Span(_mark(key_node), _mark(value_node))
+                    )
+
+
+def _key(loader: Loader, node: Node) -> Any:
+    """A mapping key as Python sees it, or None when it is not a plain hashable scalar."""
+    if not isinstance(node, ScalarNode) or node.tag == MERGE_TAG:
+        return None
+    key = loader.construct_object(node)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _syntax_message(error: yaml.MarkedYAMLError, source: str) -> str:
+    mark = error.problem_mark or error.context_mark
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+    problem = error.problem or "invalid YAML"
+    if "'\\t'" in problem:
+        return f"{where}: invalid YAML: a tab character; indent YAML with spaces, not tabs"
+    tag = re.search(r"constructor for the tag '([^']*)'", problem)
+    if tag:
+        shown = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+        return f"{where}: unsupported YAML tag '{shown}': nnctl reads plain YAML data only"
+    if "expected a single document" in (error.context or ""):
+        return f"{where}: invalid YAML: a second document ('---'); a config is one document"
+    if error.context and error.context_mark is not None and error.problem_mark is not None:
+        problem += f" ({error.context} at line {error.context_mark.line + 1})"
+    return f"{where}: invalid YAML: {problem}"
+
+
+def _codepoint(character: str | int) -> str:
+    code = character if isinstance(character, int) else ord(character)
+    return f"0x{code:02x}"
