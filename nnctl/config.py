@@ -87,6 +87,7 @@ __all__ = [
 
 MetricName = Literal["accuracy", "precision", "recall", "f1", "mse", "rmse", "mae", "r2"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+NAME_LENGTH = 100
 MAX_PROBLEMS = 50
 
 
@@ -94,7 +95,7 @@ class Config(Section):
     """An nnctl config file: data, network, loss, optimizer and training."""
 
     version: Literal[1] = Field(default=1, description="The version of the config format.")
-    name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)] | None = Field(
+    name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=NAME_LENGTH)] | None = Field(
         default=None,
         description="The prefix of run directory names (letters, digits, '.', '_', '-'); "
         "default: the config file's name without .yaml.",
@@ -174,7 +175,8 @@ def load_config(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
     """
     shown = os.fspath(path)
     text = config_yaml.read_text(Path(shown), shown)
-    default_name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(shown).stem).strip("-._") or None
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(shown).stem).strip("-._")[:NAME_LENGTH]
+    default_name = stem or None
     return parse_config(
         text, source=shown, base_dir=Path(shown).parent, overrides=overrides, name=default_name
     )

@@ -204,8 +204,13 @@ def _translate(error: ErrorDetails, walk: _Walk) -> list[Problem]:
             key: f"{item:g}" if isinstance(item, float) else item for key, item in context.items()
         }
         message = _MESSAGES[kind].format(**{**shown, "got": describe(value)})
-        if kind == "string_type" and isinstance(value, bool | int | float):
+        if kind == "string_type" and not isinstance(value, list | dict | None):
             message += "; put it in quotes to make it text"
+        if kind == "string_pattern_mismatch" and path == ("name",):
+            message = (
+                "must start with a letter or digit and have only letters, digits, '.', '_' and "
+                f"'-' (it begins run directory names), got {describe(value)}"
+            )
         return [Problem(path, message)]
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind != "value_error":
@@ -218,7 +223,8 @@ def _unknown_key(key: Any, walk: _Walk) -> str:
     hint = did_you_mean(key, allowed)
     name = _name_literal(walk.owner) if walk.owner is not None else None
     if name is not None and walk.owner in walk.arms:
-        message = f"unknown key for {name}{hint}; {name} accepts: {', '.join(allowed)}"
+        joint = " " if hint else "; "
+        message = f"unknown key for {name}{hint}{joint}{name} accepts: {', '.join(allowed)}"
         others = [
             _name_literal(arm)
             for arm in walk.arms

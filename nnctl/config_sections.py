@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from nnctl import config_checks
+from nnctl import config_checks, config_data_checks
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -30,9 +30,9 @@ Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 
 class Section(BaseModel):
-    """A config section: immutable, unknown keys forbidden."""
+    """A config section: immutable, unknown keys forbidden, numbers finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _name_or_params(value: Any) -> str:
@@ -119,7 +119,7 @@ class DataConfig(Section):
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
-        config_checks.raise_problems(config_checks.data_problems(self))
+        config_checks.raise_problems(config_data_checks.data_problems(self))
         return self
 
     def resolved_format(self) -> Literal["csv", "idx"]:

@@ -105,7 +105,7 @@ def parse_value(text: str) -> Any:
     try:
         return parse(text, "").data
     except ConfigError as error:
-        raise ValueError(error.message.split("invalid YAML: ", 1)[-1]) from None
+        raise ValueError(re.sub(r"^:\d+:\d+: (invalid YAML: )?", "", error.message)) from None
 
 
 def dump(data: Any) -> str:

@@ -6,27 +6,39 @@ Commands call these functions; the library never prints.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Collection, Iterator, Sequence
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+from nnctl.callbacks import Callback, Logs
 
 
 def stderr_console() -> Console:
     """A console on stderr; plain text (no colour, no cursor movement) when it is not a terminal."""
     return Console(file=sys.stderr, highlight=False)
+
+
+def stdout_console() -> Console:
+    """A console on stdout, for results printed as tables."""
+    return Console(file=sys.stdout, highlight=False)
 
 
 def print_table(
@@ -82,3 +94,211 @@ def download_progress() -> Iterator[Callable[[str, int, int | None], None]]:
             progress.update(tasks[name], completed=done, total=total)
 
         yield update
+
+
+# --- training progress ----------------------------------------------------------------------------
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.4e}"
+    return "-" if value is None else str(value)
+
+
+class TrainingProgress(Callback):
+    """Training on stderr: a live bar and a row per epoch in a terminal, plain lines elsewhere.
+
+    The bar is redrawn at most ten times a second, so the cost per batch is one clock read.
+    """
+
+    REFRESH_SECONDS = 0.1
+
+    def __init__(self, epochs: int, metrics: Sequence[str], console: Console | None = None) -> None:
+        self.console = console or stderr_console()
+        self.epochs = epochs
+        self.metrics = list(metrics)
+        self.live = self.console.is_terminal
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.last_refresh = 0.0
+        self.columns: list[str] | None = None
+        self.epoch_started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        self.epoch_started = time.perf_counter()
+        if not self.live:
+            return
+        total = len(self.trainer.train_split.X)
+        self.progress = Progress(
+            TextColumn(f"epoch {epoch}/{self.epochs}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+            auto_refresh=False,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=total, rate="", loss="-")
+
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        if self.progress is None or self.task is None:
+            return
+        now = time.perf_counter()
+        if now - self.last_refresh < self.REFRESH_SECONDS and logs["samples"] < logs["total"]:
+            return
+        self.last_refresh = now
+        rate = logs["samples"] / max(now - self.epoch_started, 1e-9)
+        self.progress.update(
+            self.task,
+            completed=logs["samples"],
+            rate=f"{rate:,.0f} samples/s",
+            loss=f"{logs['loss']:.4f}",
+        )
+        self.progress.refresh()
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        keys = [k for k in logs if not k.startswith("_") and k not in ("lr", "seconds")]
+        keys = sorted(keys, key=lambda k: (k.startswith("val_"), k != "loss" and k != "val_loss"))
+        if self.live:
+            self._table_row(epoch, keys, logs)
+        else:
+            parts = [f"epoch {epoch}/{self.epochs}"]
+            parts += [f"{key} {_format_value(logs[key])}" for key in keys]
+            parts += [f"lr {logs['lr']:.3g}", f"{logs.get('seconds', 0.0):.2f}s"]
+            self.console.print("  ".join(parts), markup=False, highlight=False)
+
+    def _table_row(self, epoch: int, keys: list[str], logs: Logs) -> None:
+        widths = [7, *[max(len(k), 9) for k in keys], 9, 8]
+        if self.columns is None:
+            self.columns = keys
+            header = ["epoch", *keys, "lr", "seconds"]
+            line = "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))
+            self.console.print(Text(line, style="bold"))
+        cells = [f"{epoch}/{self.epochs}", *[_format_value(logs.get(k)) for k in keys]]
+        cells += [f"{logs['lr']:.3g}", f"{logs.get('seconds', 0.0):.2f}"]
+        line = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
+        self.console.print(line, markup=False, highlight=False)
+
+    def on_train_end(self, logs: Logs) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def print_run_summary(
+    run: Path, info: Mapping[str, Any], test_metrics: Mapping[str, float] | None
+) -> None:
+    """The end of ``nnctl train``: how it stopped, the best epoch, the test metrics."""
+    console = stderr_console()
+    table = Table(title=f"run {run.name}", show_header=False, box=box.SIMPLE)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    table.add_row("status", str(info.get("status")))
+    table.add_row("stopped", str(info.get("stop_reason")))
+    table.add_row("epochs", str(info.get("epochs_done")))
+    if info.get("best_epoch") is not None:
+        table.add_row(
+            "best epoch",
+            f"{info['best_epoch']} ({info.get('monitor')} {_format_value(info.get('best_value'))})",
+        )
+    for key, value in (test_metrics or {}).items():
+        table.add_row(f"test {key}", _format_value(value))
+    table.add_row("run directory", str(run))
+    console.print(table)
+
+
+def print_evaluation(report: Mapping[str, Any]) -> None:
+    """``nnctl evaluate``'s tables on stdout: the metrics, per-class scores, confusion matrix."""
+    console = stdout_console()
+    table = Table(title=f"{report['model']} on {report['data']}", box=box.SIMPLE)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("samples", str(report["n_samples"]))
+    for key in ("loss", "accuracy", "mse", "rmse", "mae", "r2"):
+        if key in report:
+            table.add_row(key, _format_value(report[key]))
+    for key, value in (report.get("macro") or {}).items():
+        table.add_row(f"macro {key}", _format_value(value))
+    console.print(table)
+    per_class = report.get("per_class")
+    if per_class:
+        scores = Table(title="per class", box=box.SIMPLE)
+        for column in ("class", "precision", "recall", "f1", "support"):
+            scores.add_column(column, justify="left" if column == "class" else "right")
+        for name, row in per_class.items():
+            scores.add_row(
+                name,
+                *[_format_value(row[k]) for k in ("precision", "recall", "f1")],
+                str(row["support"]),
+            )
+        console.print(scores)
+    cm = report.get("confusion_matrix")
+    if cm:
+        matrix = Table(title="confusion matrix (rows: true, columns: predicted)", box=box.SIMPLE)
+        matrix.add_column("")
+        for label in cm["labels"]:
+            matrix.add_column(label, justify="right")
+        for label, row in zip(cm["labels"], cm["matrix"], strict=True):
+            matrix.add_row(label, *[str(v) for v in row])
+        console.print(matrix)
+
+
+def print_runs(runs: Sequence[Mapping[str, Any]]) -> None:
+    """``nnctl runs list`` as a table on stdout."""
+    table = Table(box=box.SIMPLE)
+    for column in ("run", "status", "epochs", "best", "created"):
+        table.add_column(column)
+    for run in runs:
+        best = (
+            f"{run['monitor']} {_format_value(run['best_value'])} (epoch {run['best_epoch']})"
+            if run.get("best_epoch") is not None
+            else "-"
+        )
+        table.add_row(run["name"], run["status"], str(run["epochs"]), best, run["created"])
+    stdout_console().print(table)
+
+
+def print_run_details(details: Mapping[str, Any]) -> None:
+    """``nnctl runs show`` as tables on stdout."""
+    console = stdout_console()
+    info = details["info"]
+    table = Table(title=details["run"], show_header=False, box=box.SIMPLE)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key in (
+        "status",
+        "stop_reason",
+        "epochs_done",
+        "best_epoch",
+        "monitor",
+        "best_value",
+        "seed",
+        "started",
+        "ended",
+    ):
+        table.add_row(key, _format_value(info.get(key)))
+    config = details["config"]
+    table.add_row("layers", ", ".join(config["layers"]))
+    table.add_row("loss", _format_value(config["loss"]))
+    table.add_row("optimizer", _format_value(config["optimizer"]))
+    table.add_row("epochs / batch", f"{config['epochs']} / {config['batch_size']}")
+    for key, value in (details.get("last_epoch") or {}).items():
+        table.add_row(f"last {key}", value)
+    for key, value in (details.get("test") or {}).items():
+        if key not in ("split", "checkpoint"):
+            table.add_row(f"test {key}", _format_value(value))
+    console.print(table)
+    files = Table(title="files", box=box.SIMPLE)
+    files.add_column("path")
+    files.add_column("bytes", justify="right")
+    for item in details["files"]:
+        files.add_row(item["path"], f"{item['bytes']:,}")
+    console.print(files)
