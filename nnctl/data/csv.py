@@ -1,0 +1,236 @@
+"""Reading CSV files with pandas' C engine, with narrow dtypes and errors that name the file.
+
+A first read of ``SAMPLE_ROWS`` rows decides which feature columns are numeric; the full read then
+asks pandas for those columns as float32 (or the training dtype) directly, which halves the memory
+of pandas' default int64/float64 read: a 60,000 x 785 MNIST CSV takes about 190 MB, not 380 MB.
+Text columns, and the columns listed in ``data.categorical``, are read as text. The target column
+is read as pandas infers it, so labels keep their type (strings or integers).
+"""
+
+from __future__ import annotations
+
+import csv as std_csv
+import gzip
+import sys
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nnctl.data.encoding import describe_rows
+from nnctl.data.files import check_file, is_gzip
+from nnctl.errors import DataError
+
+SAMPLE_ROWS = 200
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class CsvColumns:
+    """Which columns to read and how: numbers, text, and the target (read as inferred)."""
+
+    numeric: list[str]
+    categorical: list[str]
+    target: str | None
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+def source_name(source: str | Path) -> str:
+    """How a CSV source is named in messages: its path, or ``<stdin>``."""
+    return "<stdin>" if str(source) == STDIN else str(source)
+
+
+@contextmanager
+def csv_errors(source: str | Path) -> Iterator[None]:
+    """Turn pandas' and the decompressor's exceptions into a `DataError` naming the file."""
+    name = source_name(source)
+    try:
+        yield
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name}: no columns: the file is empty or blank") from None
+    except pd.errors.ParserError as error:
+        raise DataError(f"{name}: not a valid CSV file: {error}") from None
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{name}: not UTF-8 text (byte offset {error.start}): is it a CSV file?"
+        ) from None
+    except EOFError:
+        raise DataError(f"{name}: truncated gzip file", hint="copy the file again") from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise DataError(f"{name}: corrupt gzip file: {error}") from None
+
+
+def compression(path: Path) -> Literal["gzip"] | None:
+    """``gzip`` when the file starts with the gzip magic number (whatever its name), else None."""
+    return "gzip" if is_gzip(path) else None
+
+
+def open_text(path: Path) -> TextIO:
+    """The file as UTF-8 text (a byte-order mark skipped), decompressed when it is gzip."""
+    if is_gzip(path):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
+
+
+def read_header(path: Path, delimiter: str) -> list[str]:
+    """The column names: the first non-blank line, read with the csv module (fast on wide files)."""
+    check_file(path, "CSV file")
+    with csv_errors(path), open_text(path) as handle:
+        header = next((row for row in std_csv.reader(handle, delimiter=delimiter) if row), [])
+    if not any(name.strip() for name in header):
+        raise DataError(f"{path}: no header line: the file is empty or blank")
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise DataError(f"{path}: the header repeats column names: {', '.join(duplicated)}")
+    return header
+
+
+def _list_columns(columns: list[str], limit: int = 12) -> str:
+    shown = ", ".join(columns[:limit])
+    return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def require_columns(path: str | Path, found: list[str], wanted: list[str], role: str) -> None:
+    """Raise a `DataError` naming the columns of ``wanted`` that are not in ``found``."""
+    absent = [c for c in wanted if c not in set(found)]
+    if absent:
+        names = ", ".join(f"'{c}'" for c in absent)
+        raise DataError(
+            f"{source_name(path)}: no {role} column{'s' if len(absent) > 1 else ''} {names}",
+            hint=f"columns found: {_list_columns(found)}",
+        )
+
+
+def plan_columns(
+    path: Path,
+    delimiter: str,
+    target: str | None,
+    features: list[str] | None,
+    categorical: list[str] | None,
+) -> CsvColumns:
+    """Decide which feature columns are numeric from the header and the first rows."""
+    header = read_header(path, delimiter)
+    if target is None:
+        raise DataError(f"{path}: data.target is not set", hint=f"columns: {_list_columns(header)}")
+    require_columns(path, header, [target], "target")
+    chosen = features if features is not None else [c for c in header if c != target]
+    require_columns(path, header, chosen, "feature")
+    require_columns(path, header, categorical or [], "categorical")
+    with csv_errors(path):
+        sample = pd.read_csv(
+            path, sep=delimiter, usecols=chosen, nrows=SAMPLE_ROWS, compression=compression(path)
+        )
+    text = set(categorical or [])
+    numeric = [c for c in chosen if c not in text and sample[c].dtype.kind in "iuf"]
+    return CsvColumns(
+        numeric=numeric, categorical=[c for c in chosen if c not in numeric], target=target
+    )
+
+
+def _dtypes(columns: CsvColumns, dtype: type[np.floating]) -> dict[str, Any]:
+    return {**{c: dtype for c in columns.numeric}, **{c: str for c in columns.categorical}}
+
+
+def read_table(
+    path: Path, columns: CsvColumns, delimiter: str, dtype: type[np.floating]
+) -> pd.DataFrame:
+    """Read the feature and target columns; numeric features straight into ``dtype``."""
+    check_file(path, "CSV file")
+    wanted = [*columns.features, *([columns.target] if columns.target else [])]
+    header = read_header(path, delimiter)
+    require_columns(path, header, wanted, "needed")
+    try:
+        with csv_errors(path):
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                usecols=wanted if len(wanted) < len(header) else None,
+                dtype=_dtypes(columns, dtype),
+                engine="c",
+                compression=compression(path),
+            )
+    except ValueError:
+        raise _locate_text(path, columns.numeric, delimiter) from None
+    if len(frame) == 0:
+        raise DataError(f"{path}: the file has a header but no rows")
+    return frame
+
+
+def _locate_text(path: Path, numeric: list[str], delimiter: str) -> DataError:
+    """The `DataError` for the first text value in a numeric column (re-reading as text)."""
+    offset = 0
+    with csv_errors(path):
+        chunks = pd.read_csv(
+            path,
+            sep=delimiter,
+            usecols=numeric,
+            dtype=str,
+            chunksize=65536,
+            compression=compression(path),
+        )
+        for chunk in chunks:
+            for name in numeric:
+                try:
+                    numeric_values(chunk[name], path, name, offset)
+                except DataError as error:
+                    return error
+            offset += len(chunk)
+    return DataError(f"{path}: a numeric column holds a value that is not a number")
+
+
+def numeric_values(
+    series: pd.Series[Any], source: str | Path, column: str, offset: int = 0
+) -> NDArray[np.floating]:
+    """A column as numbers; text that is not a number is a `DataError` naming column and row."""
+    if series.dtype.kind in "iufb":
+        return series.to_numpy()
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(np.isnan(numbers) & series.notna().to_numpy())
+    if len(bad):
+        value = series.iloc[int(bad[0])]
+        raise DataError(
+            f"{source_name(source)}: column '{column}', {describe_rows(bad, offset, 1)}: "
+            f"'{value}' is not a number",
+            hint=f"list '{column}' under data.categorical to one-hot encode it as text",
+        )
+    return numbers
+
+
+def check_finite(
+    values: NDArray[np.floating], source: str | Path, column: str, offset: int = 0
+) -> None:
+    """Raise a `DataError` naming the first rows where a numeric column is NaN or infinite."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
+        raise DataError(
+            f"{source_name(source)}: column '{column}' has {len(bad)} missing or infinite "
+            f"values ({describe_rows(bad, offset)})",
+            hint="fill them in, or set data.missing to mean, median or most_frequent",
+        )
+
+
+def read_chunks(
+    source: str | Path, delimiter: str, chunk_rows: int, text_columns: list[str]
+) -> Iterator[pd.DataFrame]:
+    """Read a CSV file, or stdin for ``-``, ``chunk_rows`` rows at a time, all columns."""
+    if str(source) != STDIN:
+        check_file(Path(source), "CSV file")
+    handle: Any = sys.stdin if str(source) == STDIN else source
+    with csv_errors(source):
+        reader = pd.read_csv(
+            handle,
+            sep=delimiter,
+            chunksize=chunk_rows,
+            dtype=dict.fromkeys(text_columns, str),
+            quoting=std_csv.QUOTE_MINIMAL,
+        )
+        yield from reader

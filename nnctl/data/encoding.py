@@ -1,0 +1,201 @@
+"""Text features and targets: one-hot vocabularies and the label map.
+
+Categories and labels are compared by their text, so ``3``, ``3.0`` and ``"3"`` are the same label:
+a label column read as integers in one file and as text in another still matches. The label map
+keeps the original values (strings, integers or floats, as they were read) for predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nnctl.errors import DataError
+
+Label = str | int | float | bool
+Task = Literal["classification", "binary", "regression"]
+
+
+def label_key(value: Any) -> str:
+    """The text a category or label is compared by: ``3``, ``3.0`` and ``"3"`` give ``"3"``."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def label_keys(values: NDArray[Any]) -> NDArray[Any]:
+    """`label_key` of every entry; vectorized for integer, boolean and whole-number arrays."""
+    array = np.asarray(values)
+    if array.dtype.kind in "iu":
+        return array.astype(str)
+    if array.dtype.kind == "b":
+        return np.where(array, "True", "False")
+    if array.dtype.kind == "f" and np.all(np.isfinite(array) & (array == np.round(array))):
+        return array.astype(np.int64).astype(str)
+    return np.array([label_key(v) for v in array.ravel()], dtype=object)
+
+
+def python_value(value: Any) -> Label:
+    """A NumPy scalar as the plain Python value JSON can hold."""
+    if isinstance(value, np.generic):
+        return value.item()  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return]
+
+
+def is_missing(values: NDArray[Any]) -> NDArray[np.bool_]:
+    """Missing entries of a column of any dtype: None, NaN, NaT, pandas' NA."""
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def describe_rows(rows: NDArray[np.intp], offset: int = 0, limit: int = 5) -> str:
+    """``"rows 3, 7 and 2 more"``: 1-based data rows (the header is not counted)."""
+    shown = ", ".join(str(int(r) + offset + 1) for r in rows[:limit])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+@dataclass(frozen=True)
+class Category:
+    """One text column's fitted one-hot encoding."""
+
+    column: str
+    vocabulary: list[str]
+    fill: str | None  # replaces a missing value; None: a missing value is an error
+
+    @classmethod
+    def fit(cls, column: str, values: NDArray[Any], impute: bool) -> Category:
+        """The sorted vocabulary of the training values, and their most frequent one."""
+        keys = pd.Series(label_keys(values[~is_missing(values)]), dtype=object)
+        vocabulary = sorted(keys.unique().tolist())
+        fill = str(keys.value_counts().idxmax()) if impute and len(keys) else None
+        return cls(column=column, vocabulary=vocabulary, fill=fill)
+
+    def transform(
+        self, values: NDArray[Any], source: str, unseen: Literal["error", "ignore"], offset: int = 0
+    ) -> NDArray[np.float64]:
+        """One-hot rows, shape (n, len(vocabulary)); unseen categories per ``unseen``."""
+        missing = is_missing(values)
+        if missing.any() and self.fill is None:
+            raise DataError(
+                f"{source}: column '{self.column}' has {int(missing.sum())} missing values "
+                f"({describe_rows(np.flatnonzero(missing), offset)})",
+                hint="fill them in, or set data.missing to most_frequent",
+            )
+        if missing.any():
+            values = np.where(missing, np.array(self.fill, dtype=object), values)
+        keys = label_keys(values)
+        codes = pd.Index(self.vocabulary).get_indexer(pd.Index(keys))
+        unknown = np.flatnonzero(codes < 0)
+        if len(unknown) and unseen == "error":
+            raise DataError(
+                f"{source}: column '{self.column}', {describe_rows(unknown, offset, 1)}: "
+                f"category '{keys[unknown[0]]}' was not in the training data "
+                f"(known: {', '.join(self.vocabulary[:20])})",
+                hint="set data.unseen_categories: ignore to encode unseen categories as all zeros",
+            )
+        out = np.zeros((len(keys), len(self.vocabulary)))
+        known = np.flatnonzero(codes >= 0)
+        out[known, codes[known]] = 1.0
+        return out
+
+
+@dataclass(frozen=True)
+class TargetMap:
+    """The fitted target: a label map (classification, binary) or mean and std (regression)."""
+
+    task: Task
+    classes: list[Label]  # original labels in class-index order; [] for regression
+    mean: float = 0.0
+    std: float = 1.0
+
+    @classmethod
+    def fit(cls, values: NDArray[Any], task: Task, source: str) -> TargetMap:
+        """Learn the label map or the standardization from the training targets."""
+        if task == "regression":
+            y = regression_values(values, source)
+            std = float(y.std())
+            return cls(task=task, classes=[], mean=float(y.mean()), std=std if std > 0 else 1.0)
+        present = np.asarray(values)[~is_missing(values)]
+        unique_keys, first = np.unique(label_keys(present), return_index=True)
+        uniques = {str(k): python_value(present[i]) for k, i in zip(unique_keys, first)}  # noqa: B905
+        classes = [uniques[k] for k in sorted(uniques, key=lambda k: _sort_key(uniques[k]))]
+        if len(classes) < 2:
+            raise DataError(
+                f"{source}: the training data has a single class ({classes[0] if classes else ''})"
+                f"; {task} needs at least two",
+                hint="check the target column, or use a regression loss",
+            )
+        if task == "binary" and len(classes) > 2:
+            raise DataError(
+                f"{source}: binary_crossentropy needs two classes, the target has "
+                f"{len(classes)}: {', '.join(map(str, classes[:10]))}",
+                hint="use loss: categorical_crossentropy with a softmax output layer",
+            )
+        return cls(task=task, classes=classes)
+
+    @property
+    def class_names(self) -> list[str] | None:
+        return [str(c) for c in self.classes] if self.task != "regression" else None
+
+    def encode(self, values: NDArray[Any], source: str, dtype: type[np.floating]) -> NDArray[Any]:
+        """Class indices (int64, (n,)), 0/1 column (binary), or standardized column (regression)."""
+        if self.task == "regression":
+            y = (regression_values(values, source) - self.mean) / self.std
+            return y.astype(dtype).reshape(-1, 1)
+        missing = is_missing(values)
+        if missing.any():
+            raise DataError(
+                f"{source}: {int(missing.sum())} missing target values "
+                f"({describe_rows(np.flatnonzero(missing))})"
+            )
+        keys = label_keys(values)
+        codes = pd.Index([label_key(c) for c in self.classes]).get_indexer(pd.Index(keys))
+        unknown = np.flatnonzero(codes < 0)
+        if len(unknown):
+            raise DataError(
+                f"{source}: {describe_rows(unknown, 0, 1)}: label '{keys[unknown[0]]}' was not "
+                f"in the training data (classes: {', '.join(self.class_names or [])})"
+            )
+        if self.task == "binary":
+            return codes.astype(dtype).reshape(-1, 1)
+        return codes.astype(np.int64)
+
+    def inverse(self, y: NDArray[np.floating]) -> NDArray[np.floating]:
+        """Regression outputs back in the target's original units."""
+        if self.task != "regression":
+            return y
+        return np.asarray(y, dtype=np.float64) * self.std + self.mean
+
+    def labels_for(self, indices: Sequence[int] | NDArray[np.integer]) -> NDArray[Any]:
+        """The original labels of class indices."""
+        table = np.array(self.classes, dtype=object)
+        return table[np.asarray(indices, dtype=np.intp)]
+
+
+def _sort_key(value: Label) -> tuple[int, float, str]:
+    """Numbers in numeric order, before strings in text order."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+def regression_values(values: NDArray[Any], source: str) -> NDArray[np.float64]:
+    """Targets as finite float64 numbers, else a `DataError` naming the first bad row."""
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(numbers))
+    if len(bad):
+        raise DataError(
+            f"{source}: the target column, {describe_rows(bad, 0, 1)}: "
+            f"'{values[bad[0]]}' is not a finite number ({len(bad)} such rows)",
+            hint="a regression target must be a number in every row",
+        )
+    return numbers

@@ -1,0 +1,87 @@
+"""Checks and reads shared by every data format: the file exists, is a file, is not empty.
+
+Compressed files are recognised by their first two bytes (the gzip magic ``1f 8b``), not their
+name, so a ``.gz`` that is really plain text is still read, and a corrupt or truncated archive is
+a `DataError` that names the file instead of a ``zlib`` traceback.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+from nnctl.errors import DataError
+
+GZIP_MAGIC = b"\x1f\x8b"
+FETCHABLE = ("mnist", "fashion-mnist")
+
+
+def fetch_hint(path: Path) -> str | None:
+    """The ``nnctl data fetch`` command that creates ``path``, if a fetchable dataset has it."""
+    for part in reversed(path.parts[:-1]):
+        if part.lower() in FETCHABLE:
+            return f"run `nnctl data fetch {part.lower()}` to download it"
+    return None
+
+
+def check_file(path: Path, what: str = "data file") -> Path:
+    """Return ``path`` if it is a non-empty regular file, else raise a `DataError` naming it.
+
+    Parameters
+    ----------
+    path
+        The file to check.
+    what
+        What the file is for, used in the message: ``"training data"``, ``"labels file"``.
+    """
+    if not path.exists():
+        raise DataError(f"{path}: no such file ({what})", hint=fetch_hint(path))
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; expected a file ({what})")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty ({what})")
+    return path
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether the file starts with the gzip magic number."""
+    with path.open("rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def read_bytes(path: Path, what: str = "data file") -> bytes:
+    """The whole content of ``path``, decompressed when it is gzip; errors name the file."""
+    check_file(path, what)
+    raw = path.read_bytes()
+    if raw[:2] != GZIP_MAGIC:
+        return raw
+    return gunzip(raw, path)
+
+
+def gunzip(raw: bytes, path: Path) -> bytes:
+    """Decompress a whole gzip file, turning a corrupt or truncated archive into a `DataError`."""
+    try:
+        return gzip.decompress(raw)
+    except EOFError:
+        raise DataError(
+            f"{path}: truncated gzip file ({len(raw)} bytes): it ends before the end of its data",
+            hint="download or copy the file again",
+        ) from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise DataError(f"{path}: corrupt gzip file: {error}") from None
+
+
+def read_head(path: Path, n_bytes: int, what: str = "data file") -> bytes:
+    """The first ``n_bytes`` of the (decompressed) file, for reading headers only."""
+    check_file(path, what)
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as handle:
+                return handle.read(n_bytes)
+        with path.open("rb") as handle:
+            return handle.read(n_bytes)
+    except EOFError:
+        raise DataError(f"{path}: truncated gzip file") from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise DataError(f"{path}: corrupt gzip file: {error}") from None

@@ -1,0 +1,163 @@
+"""Fitting the preprocessing on one training file's training split, and transforming all splits.
+
+Both readers follow the same steps: read the training file, split its rows (seeded, stratified for
+class labels), gather the rows in split order -- train, then validation, then test -- into one
+array, fit the preprocessing on the leading training rows and transform the whole array in place.
+Each split is then a view of that one array, so the features exist once in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nnctl.data.csv import plan_columns, read_table
+from nnctl.data.encoding import Category, TargetMap, describe_rows, is_missing, label_keys
+from nnctl.data.idx import check_counts, read_idx
+from nnctl.data.numeric import NumericTransform
+from nnctl.data.preprocess import Preprocessor, numeric_block, text_columns
+from nnctl.data.split import SplitIndices, split_rows
+from nnctl.errors import DataError
+
+if TYPE_CHECKING:
+    from nnctl.config import Config
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: features ``X`` (n, n_features) and targets ``y``."""
+
+    X: NDArray[np.floating]
+    y: NDArray[Any]
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The training file's splits (validation/test may be empty) and the fitted preprocessor."""
+
+    preprocessor: Preprocessor
+    train: Split
+    validation: Split
+    test: Split
+
+
+def fractions(cfg: Config) -> tuple[float, float]:
+    """The validation and test fractions of the training file (0 when a separate file is given)."""
+    data = cfg.data
+    validation = 0.0 if data.validation is not None else data.validation_split
+    test = 0.0 if data.test is not None else data.test_split
+    return validation, test
+
+
+def split_targets(values: NDArray[Any], cfg: Config, source: str) -> SplitIndices:
+    """Split the training file's rows by their target values (stratified for class labels)."""
+    missing = is_missing(values)
+    if missing.any():
+        raise DataError(
+            f"{source}: the target column '{cfg.data.target}' has {int(missing.sum())} missing "
+            f"values ({describe_rows(np.flatnonzero(missing))})",
+            hint="every training row needs a target value",
+        )
+    strata = None
+    if cfg.task != "regression":
+        strata = pd.factorize(label_keys(values))[0]
+    validation, test = fractions(cfg)
+    return split_rows(len(values), validation, test, cfg.seed, strata)
+
+
+def _cut(X: NDArray[np.floating], y: NDArray[Any], splits: SplitIndices) -> tuple[Split, ...]:
+    """Views of the train, validation and test rows of arrays gathered in split order."""
+    a = len(splits.train)
+    b = a + len(splits.validation)
+    return Split(X[:a], y[:a]), Split(X[a:b], y[a:b]), Split(X[b:], y[b:])
+
+
+def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
+    """Read and split the training CSV, fit the preprocessing, transform every split."""
+    data = cfg.data
+    path = data.train
+    columns = plan_columns(path, data.delimiter, data.target, data.features, data.categorical)
+    frame = read_table(path, columns, data.delimiter, dtype)
+    targets = frame[str(columns.target)].to_numpy()
+    splits = split_targets(targets, cfg, str(path))
+    order, n_train = splits.order(), len(splits.train)
+    block = numeric_block(frame, columns.numeric, dtype, str(path), data.missing, rows=order)
+    text = text_columns(frame, columns.categorical)
+    del frame  # the numbers are in `block` now: free pandas' copy before making the next one
+    numeric = NumericTransform.fit_apply(block, n_train, data.normalize, data.scale, data.missing)
+    impute = data.missing != "error"
+    pre = Preprocessor(
+        input="csv",
+        numeric_columns=columns.numeric,
+        numeric=numeric,
+        categories=[Category.fit(c, text[c][splits.train], impute) for c in columns.categorical],
+        target=TargetMap.fit(targets[splits.train], cfg.task, str(path)),
+        target_column=columns.target,
+        missing=data.missing,
+        unseen_categories=data.unseen_categories,
+        delimiter=data.delimiter,
+    )
+    X = pre.append_categories(block, text, str(path), rows=order)
+    del block
+    y = pre.target.encode(targets, str(path), dtype)[order]
+    return Fitted(pre, *_cut(X, y, splits))
+
+
+def images_in_order(
+    images: NDArray[np.uint8], rows: NDArray[np.intp] | None, dtype: type[np.floating]
+) -> NDArray[np.floating]:
+    """``images[rows] / 255`` as one (n, pixels) array of ``dtype``, permuting the bytes first."""
+    flat = images.reshape(images.shape[0], -1)
+    if rows is not None:
+        flat = flat[rows]
+    out = flat.astype(dtype)
+    out /= dtype(255)
+    return out
+
+
+def read_idx_pair(images_path: Path, labels_path: Path | None, role: str) -> tuple[Any, Any]:
+    """Raw images (uint8, (n, rows, cols)) and labels (int64, (n,)) of one split's files."""
+    if labels_path is None:
+        raise DataError(
+            f"{images_path}: an IDX images file needs its labels file; "
+            f"data.{role}_labels is not set"
+        )
+    images = read_idx(images_path, ndim=3, what="images file")
+    if images.dtype != np.uint8:
+        raise DataError(f"{images_path}: images of type {images.dtype}; expected unsigned bytes")
+    labels = read_idx(labels_path, ndim=1, what="labels file")
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{labels_path}: labels of type {labels.dtype}; expected integers")
+    check_counts(images_path, len(images), labels_path, len(labels))
+    return images, labels.astype(np.int64)
+
+
+def fit_idx(cfg: Config, dtype: type[np.floating]) -> Fitted:
+    """Read and split the training IDX pair, fit the preprocessing, transform every split."""
+    data = cfg.data
+    raw, labels = read_idx_pair(data.train, data.train_labels, "train")
+    splits = split_targets(labels, cfg, str(data.train_labels))
+    order, n_train = splits.order(), len(splits.train)
+    image_shape = tuple(int(s) for s in raw.shape[1:])
+    X = images_in_order(raw, order, dtype)
+    del raw
+    numeric = NumericTransform.fit_apply(X, n_train, data.normalize, data.scale, "error")
+    pre = Preprocessor(
+        input="idx",
+        numeric_columns=[],
+        numeric=numeric,
+        categories=[],
+        target=TargetMap.fit(labels[splits.train], cfg.task, str(data.train_labels)),
+        missing="error",
+        image_shape=image_shape,
+    )
+    y = pre.target.encode(labels, str(data.train_labels), dtype)[order]
+    return Fitted(pre, *_cut(X, y, splits))

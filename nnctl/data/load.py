@@ -1,0 +1,219 @@
+"""The data layer's entry points: training data, evaluation data, prediction input, inspection.
+
+Training, evaluation and prediction all go through one fitted `Preprocessor`, so they see
+features prepared in exactly the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from nnctl.data.csv import CsvColumns, plan_columns, read_chunks, read_table, source_name
+from nnctl.data.encoding import Category, TargetMap
+from nnctl.data.fit import (
+    Fitted,
+    Split,
+    fit_csv,
+    fit_idx,
+    images_in_order,
+    read_idx_pair,
+    split_targets,
+)
+from nnctl.data.idx import check_counts, read_idx, read_shape
+from nnctl.data.preprocess import Preprocessor
+from nnctl.errors import DataError
+
+if TYPE_CHECKING:
+    from nnctl.config import Config
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """Everything training needs: the splits, the fitted preprocessor and the files read."""
+
+    train: Split
+    validation: Split | None
+    test: Split | None
+    preprocessor: Preprocessor
+    files: list[Path] = field(default_factory=list)
+
+
+def _files(cfg: Config) -> list[Path]:
+    data = cfg.data
+    paths = [data.train, data.train_labels, data.validation, data.validation_labels]
+    return [p for p in [*paths, data.test, data.test_labels] if p is not None]
+
+
+def load_training_data(
+    cfg: Config, rng: np.random.Generator | None = None, dtype: type[np.floating] = np.float32
+) -> Datasets:
+    """Read, split and prepare the data of a config.
+
+    Parameters
+    ----------
+    cfg
+        The loaded config (absolute data paths).
+    rng
+        Not used: the split draws from its own stream of ``cfg.seed`` (see `nnctl.data.split`),
+        so it does not depend on the caller's generator. Accepted for symmetry with other steps.
+    dtype
+        The float type of ``X`` (and of ``y`` for binary and regression tasks).
+
+    Returns
+    -------
+    Datasets
+        ``train``, ``validation`` and ``test`` splits (``None`` when empty), the preprocessor
+        fitted on the training split, and every file read.
+    """
+    del rng
+    fitted = fit_csv(cfg, dtype) if cfg.data.resolved_format() == "csv" else fit_idx(cfg, dtype)
+    pre = fitted.preprocessor
+    validation = _split_or_file(fitted.validation, pre, cfg, "validation", dtype)
+    test = _split_or_file(fitted.test, pre, cfg, "test", dtype)
+    return Datasets(fitted.train, validation, test, pre, _files(cfg))
+
+
+def _split_or_file(
+    split: Split, pre: Preprocessor, cfg: Config, role: str, dtype: type[np.floating]
+) -> Split | None:
+    """The split from its own file when the config names one, else the fraction (or None)."""
+    path: Path | None = getattr(cfg.data, role)
+    if path is None:
+        return split if len(split) else None
+    return read_split(pre, path, getattr(cfg.data, f"{role}_labels"), role, dtype)
+
+
+def read_split(
+    pre: Preprocessor,
+    data: Path,
+    labels: Path | None,
+    role: str = "evaluation",
+    dtype: type[np.floating] = np.float32,
+) -> Split:
+    """Features and targets of a CSV with the target column, or of an IDX images+labels pair."""
+    if pre.input == "idx":
+        raw, label_values = read_idx_pair(data, labels, role)
+        X = pre.transform_images(images_in_order(raw, None, dtype))
+        return Split(X, pre.target.encode(label_values, str(labels), dtype))
+    columns = CsvColumns(
+        numeric=pre.numeric_columns,
+        categorical=[c.column for c in pre.categories],
+        target=pre.target_column,
+    )
+    frame = read_table(data, columns, pre.delimiter, dtype)
+    X = pre.transform_features(frame, dtype, str(data))
+    targets = frame[str(pre.target_column)].to_numpy(dtype=object)
+    return Split(X, pre.target.encode(targets, str(data), dtype))
+
+
+def load_eval_data(
+    pre: Preprocessor,
+    data: Path | None = None,
+    labels: Path | None = None,
+    *,
+    cfg: Config | None = None,
+    dtype: type[np.floating] = np.float32,
+) -> Split:
+    """The data ``nnctl evaluate`` scores: ``--data`` (and ``--labels``), else the run's test split.
+
+    Without ``data``, the config's ``data.test`` file is read if it names one, else the test
+    fraction of the training file is split off again (the same rows: the split is seeded).
+    """
+    if data is not None:
+        return read_split(pre, data, labels, "evaluation", dtype)
+    if cfg is None:
+        raise DataError("no evaluation data: give --data PATH")
+    if cfg.data.test is not None:
+        return read_split(pre, cfg.data.test, cfg.data.test_labels, "test", dtype)
+    test = load_training_data(cfg, dtype=dtype).test
+    if test is None:
+        raise DataError(
+            "the run has no test split (data.test_split is 0 and data.test is not set)",
+            hint="give the data to evaluate on with --data PATH",
+        )
+    return test
+
+
+def read_features_for_predict(
+    pre: Preprocessor,
+    source: str | Path,
+    chunk_rows: int = 65536,
+    dtype: type[np.floating] = np.float32,
+) -> Iterator[tuple[pd.DataFrame, NDArray[np.floating]]]:
+    """Prediction input as ``(raw rows, X)`` chunks, so memory stays flat on any number of rows.
+
+    A CSV (a path, or ``-`` for stdin) is read ``chunk_rows`` rows at a time, all columns kept in
+    the raw chunk for passing through; the target column may be absent and extra columns are
+    ignored. An IDX images file is one chunk, its raw frame has no columns.
+    """
+    if pre.input == "idx":
+        path = Path(source)
+        raw = read_idx(path, ndim=3, what="images file")
+        X = pre.transform_images(images_in_order(raw, None, dtype))  # type: ignore[arg-type]
+        yield pd.DataFrame(index=pd.RangeIndex(len(X))), X
+        return
+    offset = 0
+    text = [c.column for c in pre.categories]
+    for chunk in read_chunks(source, pre.delimiter, chunk_rows, text):
+        X = pre.transform_features(chunk, dtype, source_name(source), offset)
+        yield chunk, X
+        offset += len(chunk)
+
+
+def inspect(cfg: Config) -> tuple[int, int | None]:
+    """``(n_inputs, n_classes)`` of a config's training data, reading only what is needed.
+
+    CSV: the header, a sample of rows to tell numbers from text, and the target and text columns
+    (the one-hot width is the vocabulary of the training split). IDX: the images file's header and
+    the labels. ``n_classes`` counts classes (2 for binary); ``None`` for regression.
+    """
+    data = cfg.data
+    if data.resolved_format() == "idx":
+        return _inspect_idx(cfg)
+    columns = plan_columns(data.train, data.delimiter, data.target, data.features, data.categorical)
+    narrow = CsvColumns(numeric=[], categorical=columns.categorical, target=columns.target)
+    frame = read_table(data.train, narrow, data.delimiter, np.float32)
+    targets = frame[str(columns.target)].to_numpy(dtype=object)
+    train = split_targets(targets, cfg, str(data.train)).train
+    width = len(columns.numeric)
+    for name in columns.categorical:
+        width += len(Category.fit(name, frame[name].to_numpy(dtype=object)[train], True).vocabulary)
+    return width, _n_classes(cfg, targets[train], str(data.train))
+
+
+def _n_classes(cfg: Config, targets: NDArray[Any], source: str) -> int | None:
+    if cfg.task == "regression":
+        return None
+    return len(TargetMap.fit(targets, cfg.task, source).classes)
+
+
+def _inspect_idx(cfg: Config) -> tuple[int, int | None]:
+    data = cfg.data
+    shape = read_shape(data.train, "images file")
+    if len(shape) != 3:
+        raise DataError(f"{data.train}: {len(shape)} dimensions; expected 3 (images)")
+    if data.train_labels is None:
+        raise DataError(f"{data.train}: data.train_labels is not set")
+    labels = read_idx(data.train_labels, ndim=1, what="labels file")
+    check_counts(data.train, shape[0], data.train_labels, len(labels))
+    n_inputs = int(np.prod(shape[1:]))
+    return n_inputs, _n_classes(cfg, labels.astype(np.int64), str(data.train_labels))
+
+
+__all__ = [
+    "Datasets",
+    "Fitted",
+    "Split",
+    "inspect",
+    "load_eval_data",
+    "load_training_data",
+    "read_features_for_predict",
+    "read_split",
+]
