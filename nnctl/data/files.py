@@ -7,6 +7,8 @@ a `DataError` that names the file instead of a ``zlib`` traceback.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gzip
 import zlib
 from pathlib import Path
@@ -15,6 +17,16 @@ from nnctl.errors import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
 FETCHABLE = ("mnist", "fashion-mnist")
+
+
+def release_freed_memory() -> None:
+    """Ask the C library to hand freed heap memory back to the system (glibc only; else nothing).
+
+    pandas keeps each column of a wide table in its own heap allocation; once the table is freed,
+    glibc keeps those pages unless asked, and the next large array would come on top of them.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def fetch_hint(path: Path) -> str | None:

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from nnctl.data.csv import plan_columns, read_table
 from nnctl.data.encoding import Category, TargetMap, describe_rows, is_missing, label_keys
+from nnctl.data.files import release_freed_memory
 from nnctl.data.idx import check_counts, read_idx
 from nnctl.data.numeric import NumericTransform
 from nnctl.data.preprocess import Preprocessor, numeric_block, text_columns
@@ -92,6 +93,7 @@ def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
     block = numeric_block(frame, columns.numeric, dtype, str(path), data.missing, rows=order)
     text = text_columns(frame, columns.categorical)
     del frame  # the numbers are in `block` now: free pandas' copy before making the next one
+    release_freed_memory()
     numeric = NumericTransform.fit_apply(block, n_train, data.normalize, data.scale, data.missing)
     impute = data.missing != "error"
     pre = Preprocessor(
