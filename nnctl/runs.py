@@ -31,6 +31,14 @@ SUMMARY_FILE = "summary.json"
 CHECKPOINTS = "checkpoints"
 STATUSES = ("running", "completed", "interrupted", "diverged", "failed")
 
+
+def _file_mode() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -88,6 +96,7 @@ def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600; a run's files are as any file the user makes
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()

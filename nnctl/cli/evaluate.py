@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from nnctl.errors import NotBuiltYet
 
 
 def evaluate(
@@ -22,6 +22,22 @@ def evaluate(
 ) -> None:
     """Compute the loss and metrics of a trained model.
 
+    Classification: accuracy, per-class precision, recall and F1, macro averages and the confusion
+    matrix. Regression: MSE, RMSE, MAE and R^2 in the target's units. Default data: the run's
+    test split.
+
     Example: nnctl evaluate runs/iris-20260101-120000 --json
     """
-    raise NotBuiltYet("'nnctl evaluate' is not built yet")
+    from nnctl.evaluation import evaluate_model, evaluation_data
+    from nnctl.model import load_model
+
+    loaded = load_model(model)
+    split, source = evaluation_data(loaded, model, data, labels)
+    report = {"model": str(loaded.path), "data": source, "task": loaded.task}
+    report |= evaluate_model(loaded, split)
+    if json_:
+        sys.stdout.write(json.dumps(report) + "\n")
+    else:
+        from nnctl.cli import render
+
+        render.print_evaluation(report)

@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from nnctl.errors import NotBuiltYet
-
 
 def predict(
     model: Annotated[Path, typer.Argument(help="A run directory or a checkpoint file.")],
+    input_arg: Annotated[
+        str | None, typer.Argument(metavar="[INPUT]", help="Same as --input.", show_default=False)
+    ] = None,
     input_: Annotated[
-        str, typer.Option("--input", "-i", help="CSV or IDX file to predict on; '-' is stdin.")
+        str, typer.Option("--input", "-i", help="CSV or IDX images file; '-' is stdin.")
     ] = "-",
     output: Annotated[
         str, typer.Option("--output", "-o", help="Where to write the CSV; '-' is stdout.")
@@ -22,11 +23,21 @@ def predict(
         bool, typer.Option("--proba", help="Add one probability column per class.")
     ] = False,
     keep: Annotated[
-        list[str] | None, typer.Option("--keep", help="Input column to pass through (an id).")
+        list[str] | None,
+        typer.Option("--keep", metavar="COLUMN", help="Input column to pass through (an id)."),
     ] = None,
 ) -> None:
     """Predict labels (or values) for new rows, in the original label names and units.
 
+    Reads and writes in chunks, so it works as a pipeline stage on inputs of any length; output
+    rows match input rows one to one. The target column may be present or absent in the input.
+
     Example: cat new.csv | nnctl predict runs/iris-20260101-120000 - > predictions.csv
     """
-    raise NotBuiltYet("'nnctl predict' is not built yet")
+    from nnctl.model import load_model
+    from nnctl.prediction import prediction_frames, write_predictions
+
+    loaded = load_model(model)
+    source = input_arg if input_arg is not None else input_
+    frames = prediction_frames(loaded, source, proba=proba, keep=keep or [])
+    write_predictions(frames, output)

@@ -173,7 +173,8 @@ class TrainingProgress(Callback):
             parts = [f"epoch {epoch}/{self.epochs}"]
             parts += [f"{key} {_format_value(logs[key])}" for key in keys]
             parts += [f"lr {logs['lr']:.3g}", f"{logs.get('seconds', 0.0):.2f}s"]
-            self.console.print("  ".join(parts), markup=False, highlight=False)
+            self.console.file.write("  ".join(parts) + "\n")
+            self.console.file.flush()
 
     def _table_row(self, epoch: int, keys: list[str], logs: Logs) -> None:
         widths = [7, *[max(len(k), 9) for k in keys], 9, 8]
@@ -218,7 +219,10 @@ def print_run_summary(
 def print_evaluation(report: Mapping[str, Any]) -> None:
     """``nnctl evaluate``'s tables on stdout: the metrics, per-class scores, confusion matrix."""
     console = stdout_console()
-    table = Table(title=f"{report['model']} on {report['data']}", box=box.SIMPLE)
+    console.print(
+        f"model: {report['model']}\ndata:  {report['data']}", markup=False, soft_wrap=True
+    )
+    table = Table(box=box.SIMPLE)
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("samples", str(report["n_samples"]))
@@ -242,7 +246,11 @@ def print_evaluation(report: Mapping[str, Any]) -> None:
         console.print(scores)
     cm = report.get("confusion_matrix")
     if cm:
-        matrix = Table(title="confusion matrix (rows: true, columns: predicted)", box=box.SIMPLE)
+        matrix = Table(
+            title="confusion matrix",
+            caption="rows: true class; columns: predicted class",
+            box=box.SIMPLE,
+        )
         matrix.add_column("")
         for label in cm["labels"]:
             matrix.add_column(label, justify="right")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from nnctl.errors import NotBuiltYet
 
 app = typer.Typer(help="List and inspect run directories.", no_args_is_help=True)
 
@@ -18,22 +18,42 @@ def list_runs(
         Path | None,
         typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run directories are."),
     ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON lines, one per run.")] = False,
 ) -> None:
-    """List runs, newest first.
+    """List runs, newest first: name, status, epochs, best monitored value, created.
 
-    Example: nnctl runs list --json
+    Example: nnctl runs list --json | jq -r 'select(.status == "completed") | .run'
     """
-    raise NotBuiltYet("'nnctl runs list' is not built yet")
+    from nnctl import runs
+
+    def warn(path: Path, error: Exception) -> None:
+        sys.stderr.write(f"nnctl: warning: {path}: unreadable run.json ({error})\n")
+
+    found = runs.list_runs(runs.runs_root(runs_dir), on_error=warn)
+    if json_:
+        for run in found:
+            sys.stdout.write(json.dumps(run.as_dict()) + "\n")
+        return
+    from nnctl.cli import render
+
+    render.print_runs([run.as_dict() for run in found])
 
 
 @app.command("show")
 def show_run(
     run: Annotated[Path, typer.Argument(help="A run directory.")],
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show a run's config summary, final metrics and files.
 
     Example: nnctl runs show runs/iris-20260101-120000
     """
-    raise NotBuiltYet("'nnctl runs show' is not built yet")
+    from nnctl.runs import describe_run
+
+    details = describe_run(run)
+    if json_:
+        sys.stdout.write(json.dumps(details) + "\n")
+        return
+    from nnctl.cli import render
+
+    render.print_run_details(details)

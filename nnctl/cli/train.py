@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from nnctl.errors import NotBuiltYet
 
 
 def train(
@@ -17,7 +17,9 @@ def train(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a config key: KEY=VALUE, VALUE parsed as YAML."),
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="Override a config key; VALUE is parsed as YAML."
+        ),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Run-name prefix.")] = None,
     runs_dir: Annotated[
@@ -36,6 +38,37 @@ def train(
 ) -> None:
     """Train the network a config file describes; print the run directory.
 
+    Progress goes to stderr (a live bar in a terminal, a plain line per epoch otherwise); stdout
+    gets only the run directory, so that run=$(nnctl train ...) works.
+
     Example: run=$(nnctl train configs/iris.yaml --set training.epochs=50)
     """
-    raise NotBuiltYet("'nnctl train' is not built yet")
+    from nnctl.cli import render
+    from nnctl.experiment import resolve_config, train_run
+
+    cfg = resolve_config(config, set_ or [], resume)
+    progress = None if quiet else render.TrainingProgress(cfg.training.epochs, cfg.metrics)
+    result = train_run(
+        cfg,
+        name=name,
+        runs_dir=runs_dir,
+        resume=resume,
+        progress=progress,
+        command=["nnctl", *sys.argv[1:]],
+    )
+    if progress is not None:
+        render.print_run_summary(result.path, result.info, result.test_metrics)
+    if json_:
+        summary = {
+            "run": str(result.path),
+            "status": result.info["status"],
+            "stop_reason": result.info.get("stop_reason"),
+            "epochs_done": result.info["epochs_done"],
+            "best_epoch": result.info.get("best_epoch"),
+            "monitor": result.info.get("monitor"),
+            "best_value": result.info.get("best_value"),
+            "test": result.test_metrics,
+        }
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        sys.stdout.write(f"{result.path}\n")

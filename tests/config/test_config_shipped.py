@@ -100,11 +100,11 @@ def test_the_digits_example_is_what_the_issue_asks_for() -> None:
     assert config.data.test_labels == folder / "test-labels-idx1-ubyte.gz"
     assert (config.data.normalize, config.data.validation_split) == ("none", 0.1)
     assert [(layer.units, layer.activation_name) for layer in config.model.layers] == [
-        (64, "relu"),
+        (128, "relu"),
         (10, "softmax"),
     ]
-    assert (config.optimizer.name, config.optimizer.learning_rate) == ("adam", 0.003)
-    assert (config.training.epochs, config.training.batch_size) == (30, 32)
+    assert (config.optimizer.name, config.optimizer.learning_rate) == ("adam", 0.001)
+    assert (config.training.epochs, config.training.batch_size) == (60, 32)
 
 
 def test_the_committed_schema_is_what_nnctl_schema_prints(runner: CliRunner) -> None:

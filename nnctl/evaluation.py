@@ -1,0 +1,76 @@
+"""Evaluate a trained model on a data set: the loss and the metrics of its task.
+
+Classification: accuracy, per-class precision, recall and F1, their macro averages and the
+confusion matrix. Regression: MSE, RMSE, MAE and R² in the target's original units.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl.checkpoint import model_file
+from nnctl.config import load_config
+from nnctl.data import load_eval_data, load_training_data
+from nnctl.errors import UsageError
+from nnctl.metrics import (
+    classification_report,
+    predicted_classes,
+    regression_report,
+    true_classes,
+)
+from nnctl.model import Model
+from nnctl.runs import CONFIG_FILE, RUN_FILE
+from nnctl.training import Split
+
+
+def run_of(model: Path) -> Path | None:
+    """The run directory a MODEL argument belongs to, if any."""
+    if model.is_dir():
+        return model
+    run = model_file(model).parent.parent
+    return run if (run / RUN_FILE).is_file() else None
+
+
+def evaluation_data(
+    model: Model, model_arg: Path, data: Path | None, labels: Path | None
+) -> tuple[Split, str]:
+    """The data to evaluate on and its description: ``--data`` or the run's test split."""
+    if data is not None:
+        split = load_eval_data(model.preprocessor, data, labels)
+        return Split(X=split.X, y=split.y), str(data)
+    run = run_of(model_arg)
+    if run is None:
+        raise UsageError(
+            f"{model_arg}: a checkpoint outside a run directory has no test split; "
+            "give the data with --data PATH"
+        )
+    cfg = load_config(run / CONFIG_FILE)
+    datasets = load_training_data(cfg)
+    if datasets.test is None:
+        raise UsageError(
+            f"{run}: the run has no test split (data.test_split is 0 and no data.test file); "
+            "give the data with --data PATH"
+        )
+    return Split(X=datasets.test.X, y=datasets.test.y), f"test split of {run}"
+
+
+def evaluate_model(model: Model, split: Split) -> dict[str, Any]:
+    """Loss and metrics of ``model`` on ``split``, as plain JSON-able data."""
+    network, pre = model.network, model.preprocessor
+    X = split.X.astype(network.dtype, copy=False)
+    output = network.predict(X)
+    loss = network.loss_value(X, split.y)
+    result: dict[str, Any] = {"n_samples": len(X), "loss": float(loss)}
+    if model.task == "regression":
+        y_true = pre.inverse_target(np.asarray(split.y))
+        y_pred = pre.inverse_target(output)
+        result.update(regression_report(y_true, y_pred))
+        return result
+    names = pre.class_names or [str(k) for k in range(max(pre.n_outputs, 2))]
+    y_true = true_classes(model.task, split.y)  # type: ignore[arg-type]
+    y_pred = predicted_classes(model.task, output)  # type: ignore[arg-type]
+    result.update(classification_report(y_true, y_pred, names))
+    return result

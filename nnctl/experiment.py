@@ -1,0 +1,378 @@
+"""One training run from a config: data, network, run directory, checkpoints, resume.
+
+`train_run` is what ``nnctl train`` calls. It loads the config and the data, builds the network,
+creates (or, with ``resume``, reopens) the run directory, trains through `Trainer` with the run's
+callbacks, and records the outcome in ``run.json``: ``completed``, ``interrupted``, ``diverged`` or
+``failed``. Nothing here prints; progress goes to the callback the caller passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnctl import __version__
+from nnctl.callbacks import (
+    Callback,
+    Checkpointer,
+    EarlyStopping,
+    MetricsWriter,
+    csv_row,
+    metrics_columns,
+)
+from nnctl.checkpoint import load_bundle, save_bundle
+from nnctl.config import Config, config_differences, config_to_yaml, load_config
+from nnctl.config_checks import output_units_problem
+from nnctl.data import Datasets, load_training_data
+from nnctl.errors import ConfigError, Interrupted, TrainingDiverged, UsageError
+from nnctl.model import bundle_contents
+from nnctl.nn.losses import get_loss
+from nnctl.nn.network import Network
+from nnctl.nn.optimizers import get_optimizer
+from nnctl.nn.schedules import get_schedule
+from nnctl.runs import (
+    CHECKPOINTS,
+    CONFIG_FILE,
+    METRICS_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+    MetricsFile,
+    create_run_dir,
+    read_json,
+    read_metrics,
+    resolve_run,
+    runs_root,
+    write_json,
+    write_text,
+)
+from nnctl.training import Split, Trainer
+
+
+@dataclass
+class RunResult:
+    """What ``nnctl train`` reports: the run directory and its final record."""
+
+    path: Path
+    info: dict[str, Any]
+    test_metrics: dict[str, float] | None
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_config(
+    config_path: Path | None, overrides: Sequence[str], resume: Path | None
+) -> Config:
+    """The config of a new run, or of a resumed one (which may change only training.epochs)."""
+    if resume is None:
+        if config_path is None:
+            raise UsageError("give a CONFIG file to train, or --resume RUN to continue a run")
+        return load_config(config_path, overrides)
+    run = resolve_run(resume)
+    saved = load_config(run / CONFIG_FILE, overrides if config_path is None else ())
+    if config_path is None:
+        return saved
+    wanted = load_config(config_path, overrides)
+    differences = [d for d in config_differences(saved, wanted) if d.split(":")[0] not in _FREE]
+    if differences:
+        raise ConfigError(
+            f"{config_path}: differs from the config of {run}; only training.epochs may change "
+            "on --resume",
+            problems=[f"cannot resume {run} with {config_path}: the configs differ in"]
+            + [f"  {difference}" for difference in differences],
+        )
+    return wanted
+
+
+_FREE = ("training.epochs",)
+
+
+def build_network(cfg: Config, data: Datasets, seed_seq: np.random.SeedSequence) -> Network:
+    """The network the config describes, for the data's input width and classes."""
+    pre = data.preprocessor
+    n_classes = len(pre.class_names) if pre.class_names is not None else None
+    problem = output_units_problem(cfg, n_classes)
+    if problem is not None:
+        names = f" ({', '.join(pre.class_names[:10])})" if pre.class_names else ""
+        raise ConfigError(f"{problem}{names}")
+    layers = [
+        {
+            "units": layer.units,
+            "activation": layer.activation_name,
+            "activation_params": layer.activation_params,
+            "dropout": layer.dropout,
+            "initializer": layer.initializer,
+        }
+        for layer in cfg.model.layers
+    ]
+    network = Network.build(
+        n_inputs=pre.n_features,
+        layers=layers,
+        loss=get_loss(cfg.loss_name, **cfg.loss_params),
+        rng=np.random.default_rng(seed_seq),
+        dtype=np.dtype(cfg.training.dtype),
+    )
+    options = cfg.optimizer.model_dump(exclude={"name"})
+    network.attach_optimizer(
+        get_optimizer(cfg.optimizer.name, **options), clip_grad_norm=cfg.training.clip_grad_norm
+    )
+    return network
+
+
+def build_schedule(cfg: Config) -> Any:
+    """The learning-rate schedule, constant when the config names none."""
+    lr = cfg.optimizer.learning_rate
+    if cfg.schedule is None:
+        return get_schedule("constant", base_lr=lr, epochs=cfg.training.epochs)
+    options = cfg.schedule.model_dump(exclude={"name"})
+    return get_schedule(cfg.schedule.name, base_lr=lr, epochs=cfg.training.epochs, **options)
+
+
+class RunRecorder(Callback):
+    """Keeps ``run.json`` current: epochs done and the best monitored value, after each epoch."""
+
+    def __init__(self, run: Path, info: dict[str, Any], checkpointer: Checkpointer) -> None:
+        self.run = run
+        self.info = info
+        self.checkpointer = checkpointer
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        self.info["epochs_done"] = epoch
+        self.write()
+
+    def write(self, **changes: Any) -> None:
+        tracker = self.checkpointer.tracker
+        self.info.update(
+            best_epoch=tracker.best_epoch,
+            best_value=tracker.best if tracker.best_epoch is not None else None,
+            **changes,
+        )
+        write_json(self.run / RUN_FILE, self.info)
+
+
+def _monitor(requested: str, has_validation: bool) -> str:
+    """The monitored value: ``val_*`` falls back to the training value with no validation data."""
+    if not has_validation and requested.startswith("val_"):
+        return requested.removeprefix("val_")
+    return requested
+
+
+@contextmanager
+def _signals_stop(trainer: Trainer) -> Iterator[None]:
+    """While training, SIGINT and SIGTERM ask the loop to stop after the current batch.
+
+    A second signal stops at once (the last complete checkpoint is still on disk).
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        if trainer.interrupt_requested:
+            raise KeyboardInterrupt
+        trainer.request_interrupt()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def train_run(
+    cfg: Config,
+    *,
+    name: str | None = None,
+    runs_dir: Path | None = None,
+    resume: Path | None = None,
+    progress: Callback | None = None,
+    command: Sequence[str] = (),
+    on_start: Callable[[Path], None] | None = None,
+) -> RunResult:
+    """Train the network ``cfg`` describes in a new run directory (or continue ``resume``)."""
+    seeds = np.random.SeedSequence(cfg.seed).spawn(2)
+    data = load_training_data(cfg)
+    network = build_network(cfg, data, seeds[0])
+    has_val = data.validation is not None
+    run = (
+        resume
+        if resume is not None
+        else create_run_dir(runs_root(runs_dir), name or cfg.name or "run")
+    )
+    info = _run_info(cfg, data, run, command, resume)
+    ckpt = cfg.training.checkpoint
+    checkpointer = Checkpointer(
+        lambda kind, epoch: None, _monitor(ckpt.monitor, has_val), ckpt.mode
+    )
+    names = list(cfg.metrics)
+    metrics_file = MetricsFile(run / METRICS_FILE, metrics_columns(names, has_val))
+    recorder = RunRecorder(run, info, checkpointer)
+    callbacks: list[Callback] = []
+    early = cfg.training.early_stopping
+    if early is not None:
+        es = early.model_copy(update={"monitor": _monitor(early.monitor, has_val)})
+        callbacks.append(EarlyStopping(**es.model_dump()))
+    callbacks += [checkpointer, MetricsWriter(metrics_file), recorder]
+    if progress is not None:
+        callbacks.append(progress)
+    pre = data.preprocessor
+    trainer = Trainer(
+        network,
+        _split(data.train),
+        _split(data.validation) if data.validation is not None else None,
+        task=cfg.task,
+        metrics=names,
+        epochs=cfg.training.epochs,
+        batch_size=cfg.training.batch_size,
+        shuffle=cfg.training.shuffle,
+        schedule=build_schedule(cfg),
+        rng=np.random.default_rng(seeds[1]),
+        n_classes=max(pre.n_outputs, 2),
+        target_scale=pre.target.std,
+        callbacks=callbacks,
+    )
+    saver = _Saver(run, trainer, pre, cfg.task)
+    checkpointer.save = saver.save
+    if resume is not None:
+        saver.restore(metrics_file)
+    else:
+        write_text(run / CONFIG_FILE, config_to_yaml(cfg))
+    recorder.write(status="running")
+    if on_start is not None:
+        on_start(run)
+    _fit(trainer, recorder)
+    test_metrics = _test_metrics(trainer, data, run)
+    recorder.write(status="completed", stop_reason=trainer.stop_reason, ended=_now())
+    return RunResult(path=run, info=info, test_metrics=test_metrics)
+
+
+def _fit(trainer: Trainer, recorder: RunRecorder) -> None:
+    """Run the epochs, recording how the run ended when it ends in an error."""
+    try:
+        with _signals_stop(trainer):
+            trainer.fit()
+    except (Interrupted, KeyboardInterrupt) as error:
+        recorder.write(status="interrupted", stop_reason="interrupted", ended=_now())
+        raise Interrupted(
+            f"training interrupted; {trainer.epoch} complete epochs are saved in {recorder.run}",
+            hint=f"continue with: nnctl train --resume {recorder.run}",
+        ) from error
+    except TrainingDiverged as error:
+        recorder.write(status="diverged", stop_reason=str(error), ended=_now())
+        error.hint = error.hint or "lower the learning rate, or normalize the inputs"
+        raise
+    except BaseException as error:
+        recorder.write(
+            status="failed", stop_reason=f"{type(error).__name__}: {error}", ended=_now()
+        )
+        raise
+
+
+class _Saver:
+    """Writes and reads the run's checkpoints for the `Checkpointer`."""
+
+    def __init__(self, run: Path, trainer: Trainer, preprocessor: Any, task: str) -> None:
+        self.run = run
+        self.trainer = trainer
+        self.preprocessor = preprocessor
+        self.task = task
+
+    def save(self, kind: str, epoch: int) -> None:
+        meta, groups = bundle_contents(self.trainer.network, self.preprocessor, self.task)
+        meta["epoch"] = epoch
+        if kind == "last":
+            meta["training"], arrays = self.trainer.state_dict()
+            groups = {**groups, **arrays, **self._early_stopping_weights()}
+        save_bundle(self.run / CHECKPOINTS / f"{kind}.npz", meta, groups)
+
+    def _early_stopping_weights(self) -> dict[str, dict[str, np.ndarray]]:
+        for callback in self.trainer.callbacks:
+            if isinstance(callback, EarlyStopping) and callback.best_weights is not None:
+                return {"early_stopping": callback.best_weights}
+        return {}
+
+    def restore(self, metrics_file: MetricsFile) -> None:
+        """Continue from ``last.npz``: weights, optimizer, RNGs, schedule, callbacks, history.
+
+        ``metrics.csv`` keeps its rows up to the checkpoint's epoch; a row the checkpoint has but
+        the file lacks (a kill between the two writes) comes from the checkpoint's history.
+        """
+        path = self.run / CHECKPOINTS / "last.npz"
+        if not path.is_file():
+            return  # stopped before the first epoch ended: start from the beginning
+        bundle = load_bundle(path)
+        self.trainer.network.load_state_dict(bundle.group("weights"))
+        self.trainer.load_state_dict(bundle.meta["training"], bundle.groups)
+        for callback in self.trainer.callbacks:
+            if isinstance(callback, EarlyStopping) and bundle.group("early_stopping"):
+                callback.best_weights = dict(bundle.group("early_stopping"))
+        saved = {int(row["epoch"]): row for row in read_metrics(metrics_file.path)}
+        metrics_file.rows = [
+            saved.get(epoch) or csv_row(epoch, logs)
+            for epoch, logs in enumerate(self.trainer.history, start=1)
+        ]
+
+
+def _split(split: Any) -> Split:
+    return Split(X=split.X, y=split.y)
+
+
+def _test_metrics(trainer: Trainer, data: Datasets, run: Path) -> dict[str, float] | None:
+    """Test-split loss and metrics of the best checkpoint's weights, written to summary.json."""
+    if data.test is None:
+        return None
+    best = run / CHECKPOINTS / "best.npz"
+    if best.is_file():
+        trainer.network.load_state_dict(load_bundle(best).group("weights"))
+    metrics = trainer.evaluate(_split(data.test))
+    write_json(run / SUMMARY_FILE, {"split": "test", "checkpoint": str(best), **metrics})
+    return metrics
+
+
+def _run_info(
+    cfg: Config, data: Datasets, run: Path, command: Sequence[str], resume: Path | None
+) -> dict[str, Any]:
+    """The content of ``run.json`` at the start (or resumption) of a run."""
+    if resume is not None:
+        info = read_json(run / RUN_FILE)
+        info.setdefault("resumed", []).append(_now())
+        info.update(status="running", epochs_planned=cfg.training.epochs, ended=None)
+        return info
+    return {
+        "name": run.name,
+        "status": "running",
+        "stop_reason": None,
+        "epochs_planned": cfg.training.epochs,
+        "epochs_done": 0,
+        "best_epoch": None,
+        "best_value": None,
+        "monitor": _monitor(cfg.training.checkpoint.monitor, data.validation is not None),
+        "seed": cfg.seed,
+        "command": list(command) or sys.argv,
+        "versions": {
+            "nnctl": __version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "data_files": [{"path": str(path), "sha256": sha256(path)} for path in data.files],
+        "started": _now(),
+        "ended": None,
+    }
