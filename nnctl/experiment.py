@@ -50,6 +50,7 @@ from nnctl.runs import (
     create_run_dir,
     read_json,
     read_metrics,
+    remove_stale_temporaries,
     resolve_run,
     runs_root,
     write_json,
@@ -315,6 +316,7 @@ class _Saver:
         ``metrics.csv`` keeps its rows up to the checkpoint's epoch; a row the checkpoint has but
         the file lacks (a kill between the two writes) comes from the checkpoint's history.
         """
+        remove_stale_temporaries(self.run)
         path = self.run / CHECKPOINTS / "last.npz"
         if not path.is_file():
             return  # stopped before the first epoch ended: start from the beginning

@@ -289,3 +289,16 @@ def _activation(value: object) -> str:
     if isinstance(value, dict):
         return str(value.get("name"))
     return str(value)
+
+
+def remove_stale_temporaries(run: Path) -> list[Path]:
+    """Delete the half-written temporary files a killed process left in a run; return them.
+
+    Only names `atomic_writer` makes (``.<name>.<random>.tmp``) are touched; they were never
+    renamed over a real file, so nothing complete is lost.
+    """
+    stale = [p for p in (*run.glob(".*.tmp"), *run.glob(f"{CHECKPOINTS}/.*.tmp")) if p.is_file()]
+    for path in stale:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return stale
