@@ -36,9 +36,13 @@ def stderr_console() -> Console:
     return Console(file=sys.stderr, highlight=False)
 
 
-def stdout_console() -> Console:
-    """A console on stdout, for results printed as tables."""
-    return Console(file=sys.stdout, highlight=False)
+def stdout_console(file: TextIO | None = None) -> Console:
+    """A console for results printed as tables; wide when not a terminal, so nothing is cut."""
+    out = file or sys.stdout
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    if not console.is_terminal:
+        console = Console(file=out, highlight=False, markup=False, emoji=False, width=250)
+    return console
 
 
 def print_table(
@@ -65,7 +69,7 @@ def print_table(
     for row in rows:
         table.add_row(*row)
     out = file or sys.stdout
-    console = Console(file=out, markup=False, highlight=False, emoji=False)
+    console = stdout_console(out)
     with console.capture() as captured:
         console.print(table)
     out.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
@@ -110,10 +114,10 @@ def _format_value(value: object) -> str:
 class TrainingProgress(Callback):
     """Training on stderr: a live bar and a row per epoch in a terminal, plain lines elsewhere.
 
-    The bar is redrawn at most ten times a second, so the cost per batch is one clock read.
+    The bar is redrawn at most five times a second, so the cost per batch is one clock read.
     """
 
-    REFRESH_SECONDS = 0.1
+    REFRESH_SECONDS = 0.2
 
     def __init__(self, epochs: int, metrics: Sequence[str], console: Console | None = None) -> None:
         self.console = console or stderr_console()
@@ -296,7 +300,9 @@ def print_run_details(details: Mapping[str, Any]) -> None:
     config = details["config"]
     table.add_row("layers", ", ".join(config["layers"]))
     table.add_row("loss", _format_value(config["loss"]))
-    table.add_row("optimizer", _format_value(config["optimizer"]))
+    optimizer = dict(config["optimizer"] or {})
+    name = optimizer.pop("name", "?")
+    table.add_row("optimizer", f"{name} " + ", ".join(f"{k}={v}" for k, v in optimizer.items()))
     table.add_row("epochs / batch", f"{config['epochs']} / {config['batch_size']}")
     for key, value in (details.get("last_epoch") or {}).items():
         table.add_row(f"last {key}", value)

@@ -1,0 +1,89 @@
+"""Cost of the Rich progress display during training: target under 3% of the training time.
+
+Trains the same network on the same data with and without `TrainingProgress` (live mode, drawing
+to a terminal console whose output is discarded), alternating the two, and reports the median
+epoch time of each and their ratio. Small batches make the most progress callbacks per second.
+
+Run: python benchmarks/bench_progress.py [--epochs 6] [--batch-size 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+
+import numpy as np
+from rich.console import Console
+
+from nnctl.cli.render import TrainingProgress
+from nnctl.nn.losses import get_loss
+from nnctl.nn.network import Network
+from nnctl.nn.optimizers import get_optimizer
+from nnctl.nn.schedules import get_schedule
+from nnctl.training import Split, Trainer
+
+
+def epoch_seconds(with_progress: bool, split: Split, batch_size: int, seed: int) -> float:
+    """Seconds of one training epoch, with or without the live progress display."""
+    rng = np.random.default_rng(seed)
+    layers = [
+        {"units": 256, "activation": "relu"},
+        {"units": 128, "activation": "relu"},
+        {"units": 10, "activation": "softmax"},
+    ]
+    network = Network.build(
+        n_inputs=split.X.shape[1],
+        layers=layers,
+        loss=get_loss("categorical_crossentropy"),
+        rng=rng,
+        dtype=np.dtype(np.float32),
+    )
+    network.attach_optimizer(get_optimizer("adam", learning_rate=1e-3))
+    callbacks = []
+    if with_progress:
+        console = Console(file=io.StringIO(), force_terminal=True, width=120)
+        callbacks.append(TrainingProgress(1, ["accuracy"], console=console))
+    trainer = Trainer(
+        network,
+        split,
+        None,
+        task="classification",
+        metrics=["accuracy"],
+        epochs=1,
+        batch_size=batch_size,
+        shuffle=True,
+        schedule=get_schedule("constant", base_lr=1e-3),
+        rng=rng,
+        n_classes=10,
+        callbacks=callbacks,
+    )
+    start = time.perf_counter()
+    trainer.fit()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--samples", type=int, default=20_000)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    X = rng.random((args.samples, 784), dtype=np.float32)
+    split = Split(X=X, y=rng.integers(0, 10, args.samples))
+    epoch_seconds(False, split, args.batch_size, 0)  # warm-up
+    plain, shown = [], []
+    for i in range(args.epochs):
+        plain.append(epoch_seconds(False, split, args.batch_size, i))
+        shown.append(epoch_seconds(True, split, args.batch_size, i))
+    a, b = statistics.median(plain), statistics.median(shown)
+    print(f"samples {args.samples}, batch {args.batch_size}, {args.epochs} epochs each")
+    print(f"without progress: {a:.3f} s/epoch (median)")
+    print(f"with progress:    {b:.3f} s/epoch (median)")
+    print(f"overhead:         {100 * (b / a - 1):+.1f}%")
+
+
+if __name__ == "__main__":
+    main()
