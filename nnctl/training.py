@@ -136,6 +136,8 @@ class Trainer:
         logs["lr"] = lr
         self.schedule.on_epoch_end(epoch - 1, logs)
         self.epoch = epoch  # the epoch is complete: callbacks may checkpoint it
+        # So far; the metrics writer, which runs after the checkpointer, makes it the whole epoch.
+        logs["seconds"] = time.perf_counter() - self.epoch_started
         self.history.append(logs)
         for callback in self.callbacks:
             callback.on_epoch_end(epoch, logs)
