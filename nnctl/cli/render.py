@@ -134,11 +134,13 @@ class TrainingProgress(Callback):
         self.epoch_started = time.perf_counter()
         if not self.live:
             return
-        total = len(self.trainer.train_split.X)
+        trainer = self.trainer
+        total = -(-len(trainer.train_split.X) // trainer.batch_size)  # batches, rounded up
         self.progress = Progress(
             TextColumn(f"epoch {epoch}/{self.epochs}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("batches"),
             TextColumn("{task.fields[rate]}"),
             TextColumn("loss {task.fields[loss]}"),
             TimeElapsedColumn(),
@@ -159,7 +161,7 @@ class TrainingProgress(Callback):
         rate = logs["samples"] / max(now - self.epoch_started, 1e-9)
         self.progress.update(
             self.task,
-            completed=logs["samples"],
+            completed=batch + 1,
             rate=f"{rate:,.0f} samples/s",
             loss=f"{logs['loss']:.4f}",
         )
