@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 from nnctl.config_checks import Problem
 
+QUOTE_AND_NEWLINES = ('"', "\n", "\r")
+"""Characters that cannot separate CSV fields: the quote character and line breaks."""
+
 if TYPE_CHECKING:
     from nnctl.config_sections import DataConfig
 
@@ -39,6 +42,15 @@ def data_problems(data: DataConfig) -> list[Problem]:
 
 def _csv_problems(data: DataConfig) -> list[Problem]:
     problems: list[Problem] = []
+    if data.features is not None and not data.features:
+        problems.append((("features",), "must list at least one input column, got []"))
+    if len(data.delimiter) != 1 or data.delimiter in QUOTE_AND_NEWLINES:
+        problems.append(
+            (
+                ("delimiter",),
+                f"must be one character other than a quote or a line break, got {data.delimiter!r}",
+            )
+        )
     if data.target is None:
         problems.append((("target",), "missing required key: CSV data needs the column to predict"))
     for key in ("train_labels", "validation_labels", "test_labels"):

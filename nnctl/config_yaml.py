@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml import tokens
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nnctl.config_checks import KeyPath, dotted
@@ -22,6 +23,15 @@ Mark = tuple[int, int]
 """A 1-based (line, column)."""
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_DEPTH = 50
+"""How deep lists and mappings may nest: far more than a config needs, far less than recursion."""
+OPENING = (
+    tokens.BlockMappingStartToken,
+    tokens.BlockSequenceStartToken,
+    tokens.FlowMappingStartToken,
+    tokens.FlowSequenceStartToken,
+)
+CLOSING = (tokens.BlockEndToken, tokens.FlowMappingEndToken, tokens.FlowSequenceEndToken)
 
 
 class Loader(yaml.SafeLoader):
@@ -78,6 +88,7 @@ def parse(text: str, source: str) -> Document:
     """Parse one YAML document with positions; a syntax error is a `ConfigError`."""
     loader: Loader | None = None
     try:
+        _check_depth(text, source)
         loader = Loader(text)
         node = loader.get_single_node()
         if node is None:
@@ -98,6 +109,31 @@ def parse(text: str, source: str) -> Document:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse lists and mappings nested over `MAX_DEPTH` deep before PyYAML composes them.
+
+    PyYAML's composer and constructor recurse once per level, so ``[[[[...]]]]`` a few thousand
+    deep would end in a `RecursionError`; a config nests a handful of levels. Scanning tokens is
+    not recursive.
+    """
+    scanner = Loader(text)
+    depth = 0
+    try:
+        while (token := scanner.get_token()) is not None:  # type: ignore[no-untyped-call]
+            if isinstance(token, OPENING):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line, column = token.start_mark.line + 1, token.start_mark.column + 1
+                    raise ConfigError(
+                        f"{source}:{line}:{column}: invalid YAML: lists and mappings nested "
+                        f"more than {MAX_DEPTH} levels deep"
+                    )
+            elif isinstance(token, CLOSING):
+                depth -= 1
+    finally:
+        scanner.dispose()
 
 
 def parse_value(text: str) -> Any:
