@@ -10,6 +10,7 @@ is read as pandas infers it, so labels keep their type (strings or integers).
 
 from __future__ import annotations
 
+import codecs
 import csv as std_csv
 import gzip
 import sys
@@ -60,14 +61,40 @@ def csv_errors(source: str | Path) -> Iterator[None]:
         raise DataError(f"{name}: no columns: the file is empty or blank") from None
     except pd.errors.ParserError as error:
         raise DataError(f"{name}: not a valid CSV file: {error}") from None
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"{name}: not UTF-8 text (byte offset {error.start}): is it a CSV file?"
-        ) from None
+    except UnicodeDecodeError:
+        where = "" if str(source) == STDIN else first_invalid_utf8(Path(source))
+        raise DataError(f"{name}: not UTF-8 text{where}: is it a CSV file?") from None
     except EOFError:
         raise DataError(f"{name}: truncated gzip file", hint="copy the file again") from None
     except (gzip.BadGzipFile, zlib.error) as error:
         raise DataError(f"{name}: corrupt gzip file: {error}") from None
+
+
+def first_invalid_utf8(path: Path) -> str:
+    """Where the first byte that is not UTF-8 is: `` (line 3, byte offset 41)``, or ``""``.
+
+    A decoding error from a text stream or from pandas counts from the start of the block it was
+    decoding, not of the file, so the file is read again, in blocks, to find the real offset
+    (of the decompressed data, for a gzip file).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    try:
+        with gzip.open(path, "rb") if is_gzip(path) else path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as error:
+                    start = offset - pending + error.start
+                    line = lines + block.count(b"\n", 0, max(error.start - pending, 0)) + 1
+                    unzipped = " of the decompressed data" if is_gzip(path) else ""
+                    return f" (line {line}, byte offset {start}{unzipped})"
+                offset += len(block)
+                lines += block.count(b"\n")
+    except (OSError, EOFError, zlib.error):
+        return ""
+    return ""
 
 
 def compression(path: Path) -> Literal["gzip"] | None:
@@ -86,7 +113,14 @@ def read_header(path: Path, delimiter: str) -> list[str]:
     """The column names: the first non-blank line, read with the csv module (fast on wide files)."""
     check_file(path, "CSV file")
     with csv_errors(path), open_text(path) as handle:
-        header = next((row for row in std_csv.reader(handle, delimiter=delimiter) if row), [])
+        reader = std_csv.reader(handle, delimiter=delimiter)
+        try:
+            header = next((row for row in reader if row), [])
+        except std_csv.Error as error:
+            raise DataError(
+                f"{path}: line {reader.line_num}, the header: not a valid CSV header: {error}",
+                hint="is the file a CSV file with a header line of column names?",
+            ) from None
     if not any(name.strip() for name in header):
         raise DataError(f"{path}: no header line: the file is empty or blank")
     duplicated = sorted({name for name in header if header.count(name) > 1})

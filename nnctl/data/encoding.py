@@ -8,7 +8,7 @@ keeps the original values (strings, integers or floats, as they were read) for p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -116,14 +116,27 @@ class TargetMap:
     classes: list[Label]  # original labels in class-index order; [] for regression
     mean: float = 0.0
     std: float = 1.0
+    column: str | None = field(default=None, compare=False)
+    """The CSV column the targets come from, named in messages (None: an IDX labels file)."""
 
     @classmethod
-    def fit(cls, values: NDArray[Any], task: Task, source: str) -> TargetMap:
-        """Learn the label map or the standardization from the training targets."""
+    def fit(
+        cls, values: NDArray[Any], task: Task, source: str, column: str | None = None
+    ) -> TargetMap:
+        """Learn the label map or the standardization from the training targets.
+
+        ``column`` (the CSV target column) is named in messages and kept for `encode`.
+        """
         if task == "regression":
-            y = regression_values(values, source)
+            y = regression_values(values, source, column)
             std = float(y.std())
-            return cls(task=task, classes=[], mean=float(y.mean()), std=std if std > 0 else 1.0)
+            return cls(
+                task=task,
+                classes=[],
+                mean=float(y.mean()),
+                std=std if std > 0 else 1.0,
+                column=column,
+            )
         present = np.asarray(values)[~is_missing(values)]
         unique_keys, first = np.unique(label_keys(present), return_index=True)
         uniques = {str(k): python_value(present[i]) for k, i in zip(unique_keys, first)}  # noqa: B905
@@ -131,16 +144,16 @@ class TargetMap:
         if len(classes) < 2:
             raise DataError(
                 f"{source}: the training data has a single class ({classes[0] if classes else ''})"
-                f"; {task} needs at least two",
+                f"{_in_column(column)}; {task} needs at least two",
                 hint="check the target column, or use a regression loss",
             )
         if task == "binary" and len(classes) > 2:
             raise DataError(
-                f"{source}: binary_crossentropy needs two classes, the target has "
-                f"{len(classes)}: {', '.join(map(str, classes[:10]))}",
+                f"{source}: binary_crossentropy needs two classes, the target"
+                f"{_in_column(column)} has {len(classes)}: {', '.join(map(str, classes[:10]))}",
                 hint="use loss: categorical_crossentropy with a softmax output layer",
             )
-        return cls(task=task, classes=classes)
+        return cls(task=task, classes=classes, column=column)
 
     @property
     def class_names(self) -> list[str] | None:
@@ -149,12 +162,12 @@ class TargetMap:
     def encode(self, values: NDArray[Any], source: str, dtype: type[np.floating]) -> NDArray[Any]:
         """Class indices (int64, (n,)), 0/1 column (binary), or standardized column (regression)."""
         if self.task == "regression":
-            y = (regression_values(values, source) - self.mean) / self.std
+            y = (regression_values(values, source, self.column) - self.mean) / self.std
             return y.astype(dtype).reshape(-1, 1)
         missing = is_missing(values)
         if missing.any():
             raise DataError(
-                f"{source}: {int(missing.sum())} missing target values "
+                f"{source}: {_where(self.column)}{int(missing.sum())} missing target values "
                 f"({describe_rows(np.flatnonzero(missing))})"
             )
         keys = label_keys(values)
@@ -162,7 +175,8 @@ class TargetMap:
         unknown = np.flatnonzero(codes < 0)
         if len(unknown):
             raise DataError(
-                f"{source}: {describe_rows(unknown, 0, 1)}: label '{keys[unknown[0]]}' was not "
+                f"{source}: {_where(self.column)}{describe_rows(unknown, 0, 1)}: "
+                f"label '{keys[unknown[0]]}' was not "
                 f"in the training data (classes: {', '.join(self.class_names or [])})"
             )
         if self.task == "binary":
@@ -188,13 +202,28 @@ def _sort_key(value: Label) -> tuple[int, float, str]:
     return (1, 0.0, str(value))
 
 
-def regression_values(values: NDArray[Any], source: str) -> NDArray[np.float64]:
-    """Targets as finite float64 numbers, else a `DataError` naming the first bad row."""
+def _where(column: str | None) -> str:
+    """``"column 'y', "`` to put before a row in a message; empty for IDX labels."""
+    return f"column '{column}', " if column is not None else ""
+
+
+def _in_column(column: str | None) -> str:
+    return f" in column '{column}'" if column is not None else ""
+
+
+def _named(column: str | None) -> str:
+    return f" '{column}'" if column is not None else ""
+
+
+def regression_values(
+    values: NDArray[Any], source: str, column: str | None = None
+) -> NDArray[np.float64]:
+    """Targets as finite float64 numbers, else a `DataError` naming the column and first bad row."""
     numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(numbers))
     if len(bad):
         raise DataError(
-            f"{source}: the target column, {describe_rows(bad, 0, 1)}: "
+            f"{source}: the target column{_named(column)}, {describe_rows(bad, 0, 1)}: "
             f"'{values[bad[0]]}' is not a finite number ({len(bad)} such rows)",
             hint="a regression target must be a number in every row",
         )

@@ -17,13 +17,20 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nnctl.data.csv import plan_columns, read_table
-from nnctl.data.encoding import Category, TargetMap, describe_rows, is_missing, label_keys
+from nnctl.data.encoding import (
+    Category,
+    TargetMap,
+    describe_rows,
+    is_missing,
+    label_keys,
+    regression_values,
+)
 from nnctl.data.files import release_freed_memory
-from nnctl.data.idx import check_counts, read_idx
+from nnctl.data.idx import check_counts, check_image_type, read_idx, read_labels
 from nnctl.data.numeric import NumericTransform
 from nnctl.data.preprocess import Preprocessor, numeric_block, text_columns
 from nnctl.data.split import SplitIndices, split_rows
-from nnctl.errors import DataError
+from nnctl.errors import DataError, UsageError
 
 if TYPE_CHECKING:
     from nnctl.config import Config
@@ -67,11 +74,20 @@ def split_targets(values: NDArray[Any], cfg: Config, source: str) -> SplitIndice
             f"values ({describe_rows(np.flatnonzero(missing))})",
             hint="every training row needs a target value",
         )
+    if cfg.task == "regression":
+        # Checked on every row before the split, so that a message names rows of the file.
+        regression_values(values, source, cfg.data.target)
     strata = None
     if cfg.task != "regression":
         strata = pd.factorize(label_keys(values))[0]
     validation, test = fractions(cfg)
-    return split_rows(len(values), validation, test, cfg.seed, strata)
+    try:
+        return split_rows(len(values), validation, test, cfg.seed, strata)
+    except DataError as error:
+        raise DataError(
+            f"{source}: {error.message}",
+            hint=error.hint or "use more rows, or lower data.validation_split and data.test_split",
+        ) from None
 
 
 def _cut(X: NDArray[np.floating], y: NDArray[Any], splits: SplitIndices) -> tuple[Split, ...]:
@@ -101,7 +117,7 @@ def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
         numeric_columns=columns.numeric,
         numeric=numeric,
         categories=[Category.fit(c, text[c][splits.train], impute) for c in columns.categorical],
-        target=TargetMap.fit(targets[splits.train], cfg.task, str(path)),
+        target=TargetMap.fit(targets[splits.train], cfg.task, str(path), columns.target),
         target_column=columns.target,
         missing=data.missing,
         unseen_categories=data.unseen_categories,
@@ -127,19 +143,21 @@ def images_in_order(
 
 def read_idx_pair(images_path: Path, labels_path: Path | None, role: str) -> tuple[Any, Any]:
     """Raw images (uint8, (n, rows, cols)) and labels (int64, (n,)) of one split's files."""
+    if labels_path is None and role == "evaluation":
+        raise UsageError(
+            f"--data {images_path}: an IDX images file needs its labels file: "
+            "give it with --labels PATH"
+        )
     if labels_path is None:
         raise DataError(
             f"{images_path}: an IDX images file needs its labels file; "
             f"data.{role}_labels is not set"
         )
     images = read_idx(images_path, ndim=3, what="images file")
-    if images.dtype != np.uint8:
-        raise DataError(f"{images_path}: images of type {images.dtype}; expected unsigned bytes")
-    labels = read_idx(labels_path, ndim=1, what="labels file")
-    if labels.dtype.kind not in "iu":
-        raise DataError(f"{labels_path}: labels of type {labels.dtype}; expected integers")
+    check_image_type(images_path, images)
+    labels = read_labels(labels_path)
     check_counts(images_path, len(images), labels_path, len(labels))
-    return images, labels.astype(np.int64)
+    return images, labels
 
 
 def fit_idx(cfg: Config, dtype: type[np.floating]) -> Fitted:

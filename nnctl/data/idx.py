@@ -14,6 +14,7 @@ while they are read.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 from pathlib import Path
 
@@ -76,7 +77,13 @@ def read_idx(path: Path, ndim: int | None = None, what: str = "IDX file") -> NDA
             f"{path}: the IDX header at byte offset 3 gives {len(shape)} dimensions "
             f"{list(shape)}; expected {ndim} for {what}"
         )
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    for axis, size in enumerate(shape):
+        if size == 0:
+            raise DataError(
+                f"{path}: the IDX header gives size 0 at byte offset {4 + 4 * axis} "
+                f"(shape {list(shape)}): the {what} holds no data"
+            )
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: 2**32 ** 3 does not overflow
     found = len(raw) - offset
     if found < expected:
         raise DataError(
@@ -103,10 +110,7 @@ def read_images(path: Path, dtype: type[np.floating] = np.float32) -> NDArray[np
         ``pixels / 255``, computed straight into one array of ``dtype``.
     """
     images = read_idx(path, ndim=3, what="images file")
-    if images.dtype != np.uint8:
-        raise DataError(
-            f"{path}: images of type {images.dtype}; expected unsigned bytes (IDX type 0x08)"
-        )
+    check_image_type(path, images)
     flat = images.reshape(images.shape[0], -1)
     out = flat.astype(dtype)
     out /= dtype(255)
@@ -117,8 +121,36 @@ def read_labels(path: Path) -> NDArray[np.int64]:
     """Read an idx1 labels file as int64 class labels, shape (n,)."""
     labels = read_idx(path, ndim=1, what="labels file")
     if labels.dtype.kind not in "iu":
-        raise DataError(f"{path}: labels of type {labels.dtype}; expected integers")
+        raise DataError(
+            f"{path}: labels of type {labels.dtype} (IDX type 0x{TYPE_CODES[_big(labels)]:02x} "
+            "at byte offset 2); expected integers"
+        )
     return labels.astype(np.int64)
+
+
+def check_image_type(path: Path, images: NDArray[np.generic]) -> None:
+    """Raise a `DataError` unless an images array holds unsigned bytes (IDX type 0x08)."""
+    if images.dtype != np.uint8:
+        raise DataError(
+            f"{path}: images of type {images.dtype} (IDX type 0x{TYPE_CODES[_big(images)]:02x} "
+            "at byte offset 2); expected unsigned bytes (type 0x08)"
+        )
+
+
+def check_image_shape(
+    path: Path, images: NDArray[np.generic], expected: tuple[int, ...] | None
+) -> None:
+    """Raise a `DataError` unless images have the rows x columns a model was trained on."""
+    found = tuple(int(s) for s in images.shape[1:])
+    if expected is not None and found != tuple(expected):
+        raise DataError(
+            f"{path}: images of {' x '.join(map(str, found))} pixels (IDX header, byte offsets "
+            f"8 to 15); the model was trained on {' x '.join(map(str, expected))}"
+        )
+
+
+def _big(array: NDArray[np.generic]) -> str:
+    return np.dtype(array.dtype).newbyteorder(">").str
 
 
 def read_shape(path: Path, what: str = "IDX file") -> tuple[int, ...]:

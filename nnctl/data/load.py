@@ -26,9 +26,16 @@ from nnctl.data.fit import (
     read_idx_pair,
     split_targets,
 )
-from nnctl.data.idx import check_counts, read_idx, read_shape
+from nnctl.data.idx import (
+    check_counts,
+    check_image_shape,
+    check_image_type,
+    read_idx,
+    read_labels,
+    read_shape,
+)
 from nnctl.data.preprocess import Preprocessor
-from nnctl.errors import DataError
+from nnctl.errors import DataError, UsageError
 
 if TYPE_CHECKING:
     from nnctl.config import Config
@@ -100,6 +107,7 @@ def read_split(
     """Features and targets of a CSV with the target column, or of an IDX images+labels pair."""
     if pre.input == "idx":
         raw, label_values = read_idx_pair(data, labels, role)
+        check_image_shape(data, raw, pre.image_shape)
         X = pre.transform_images(images_in_order(raw, None, dtype))
         return Split(X, pre.target.encode(label_values, str(labels), dtype))
     columns = CsvColumns(
@@ -127,6 +135,11 @@ def load_eval_data(
     fraction of the training file is split off again (the same rows: the split is seeded).
     """
     if data is not None:
+        if labels is not None and pre.input == "csv":
+            raise UsageError(
+                f"--labels {labels}: only IDX data has a labels file; the model reads CSV "
+                f"files, and the target column '{pre.target_column}' of --data {data}"
+            )
         return read_split(pre, data, labels, "evaluation", dtype)
     if cfg is None:
         raise DataError("no evaluation data: give --data PATH")
@@ -156,6 +169,8 @@ def read_features_for_predict(
     if pre.input == "idx":
         path = Path(source)
         raw = read_idx(path, ndim=3, what="images file")
+        check_image_type(path, raw)
+        check_image_shape(path, raw, pre.image_shape)
         X = pre.transform_images(images_in_order(raw, None, dtype))  # type: ignore[arg-type]
         yield pd.DataFrame(index=pd.RangeIndex(len(X))), X
         return
@@ -191,7 +206,8 @@ def inspect(cfg: Config) -> tuple[int, int | None]:
 def _n_classes(cfg: Config, targets: NDArray[Any], source: str) -> int | None:
     if cfg.task == "regression":
         return None
-    return len(TargetMap.fit(targets, cfg.task, source).classes)
+    column = cfg.data.target if cfg.data.resolved_format() == "csv" else None
+    return len(TargetMap.fit(targets, cfg.task, source, column).classes)
 
 
 def _inspect_idx(cfg: Config) -> tuple[int, int | None]:
@@ -201,7 +217,7 @@ def _inspect_idx(cfg: Config) -> tuple[int, int | None]:
         raise DataError(f"{data.train}: {len(shape)} dimensions; expected 3 (images)")
     if data.train_labels is None:
         raise DataError(f"{data.train}: data.train_labels is not set")
-    labels = read_idx(data.train_labels, ndim=1, what="labels file")
+    labels = read_labels(data.train_labels)
     check_counts(data.train, shape[0], data.train_labels, len(labels))
     n_inputs = int(np.prod(shape[1:]))
     return n_inputs, _n_classes(cfg, labels.astype(np.int64), str(data.train_labels))

@@ -225,6 +225,7 @@ class Preprocessor:
                     classes=list(target["classes"]),
                     mean=float(target["mean"]),
                     std=float(target["std"]),
+                    column=target["column"],
                 ),
                 target_column=target["column"],
                 missing=meta["missing"],

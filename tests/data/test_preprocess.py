@@ -87,7 +87,9 @@ def test_unseen_label_at_evaluate(iris_like: Path, tmp_path: Path) -> None:
     frame.loc[5, "label"] = "cow"
     path = tmp_path / "e.csv"
     frame.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"e.csv: row 6: label 'cow' was not in the training data"):
+    with pytest.raises(
+        DataError, match=r"e.csv: column 'label', row 6: label 'cow' was not in the training data"
+    ):
         load_eval_data(pre, path)
     good = load_eval_data(pre, iris_like)
     assert good.X.shape == (40, 6) and good.y.dtype == np.int64
