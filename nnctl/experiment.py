@@ -272,8 +272,9 @@ def _fit(trainer: Trainer, recorder: RunRecorder) -> None:
             trainer.fit()
     except (Interrupted, KeyboardInterrupt) as error:
         recorder.write(status="interrupted", stop_reason="interrupted", ended=_now())
+        done = f"{trainer.epoch} complete epoch{'s' if trainer.epoch != 1 else ''}"
         raise Interrupted(
-            f"training interrupted; {trainer.epoch} complete epochs are saved in {recorder.run}",
+            f"training interrupted; {recorder.run} holds {done}",
             hint=f"continue with: nnctl train --resume {recorder.run}",
         ) from error
     except TrainingDiverged as error:

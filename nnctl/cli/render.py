@@ -195,6 +195,10 @@ class TrainingProgress(Callback):
         self.console.print(line, markup=False, highlight=False)
 
     def on_train_end(self, logs: Logs) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Take the live bar off the screen (also when training ends in an error)."""
         if self.progress is not None:
             self.progress.stop()
             self.progress = None

@@ -48,14 +48,18 @@ def train(
 
     cfg = resolve_config(config, set_ or [], resume)
     progress = None if quiet else render.TrainingProgress(cfg.training.epochs, cfg.metrics)
-    result = train_run(
-        cfg,
-        name=name,
-        runs_dir=runs_dir,
-        resume=resume,
-        progress=progress,
-        command=["nnctl", *sys.argv[1:]],
-    )
+    try:
+        result = train_run(
+            cfg,
+            name=name,
+            runs_dir=runs_dir,
+            resume=resume,
+            progress=progress,
+            command=["nnctl", *sys.argv[1:]],
+        )
+    finally:
+        if progress is not None:
+            progress.close()
     if progress is not None:
         render.print_run_summary(result.path, result.info, result.test_metrics)
     if json_:
