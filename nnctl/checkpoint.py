@@ -72,6 +72,7 @@ def load_bundle(path: Path) -> Bundle:
     """Read a bundle; anything that is not a complete nnctl bundle is a `CheckpointError`."""
     if path.is_dir():
         raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+    _check_zip(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             if META_KEY not in npz.files:
@@ -98,6 +99,33 @@ def load_bundle(path: Path) -> Bundle:
             ) from None
         raise CheckpointError(f"{path}: not a readable checkpoint ({error})") from None
     return Bundle(path=path, meta=meta, groups=groups)
+
+
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse a file that is not a zip archive before NumPy guesses at it.
+
+    ``np.load`` takes anything that is neither a zip nor a ``.npy`` for a pickle, and with
+    ``allow_pickle=False`` says so: a config file passed as MODEL would be reported as "pickled
+    data". The first bytes tell what it really is.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(ZIP_MAGIC))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint file") from None
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot read: {error.strerror or error}") from None
+    if not head:
+        raise CheckpointError(f"{path}: the checkpoint file is empty")
+    if head != ZIP_MAGIC:
+        raise CheckpointError(
+            f"{path}: not an nnctl checkpoint: it does not start with a zip header "
+            f"(byte offset 0: {head.hex(' ')}, expected {ZIP_MAGIC.hex(' ')})",
+            hint="give a run directory or its checkpoints/best.npz",
+        )
 
 
 def _read_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:

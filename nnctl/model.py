@@ -15,7 +15,7 @@ import numpy as np
 
 from nnctl.checkpoint import Bundle, load_bundle, model_file
 from nnctl.data import Preprocessor
-from nnctl.errors import CheckpointError
+from nnctl.errors import CheckpointError, NnctlError
 from nnctl.nn.network import Network
 
 
@@ -42,18 +42,48 @@ def bundle_contents(
     return meta, {"weights": network.state_dict(), "preprocessor": pre_arrays}
 
 
+TASKS = ("classification", "binary", "regression")
+
+
 def load_model(model: Path) -> Model:
-    """Load the model a MODEL argument names (a checkpoint file, or a run's best/last one)."""
+    """Load the model a MODEL argument names (a checkpoint file, or a run's best/last one).
+
+    Anything in the bundle that does not hold together -- a malformed architecture, weights of
+    other shapes, a preprocessor whose width or classes do not match the network -- is a
+    `CheckpointError` naming the file, never a crash later in predict or evaluate.
+    """
     bundle = load_bundle(model_file(model))
+    part = "the architecture ('spec' in __nnctl__)"
     try:
         network = Network.from_spec(bundle.meta["spec"])
+        part = "the weights (weights/...)"
         network.load_state_dict(bundle.group("weights"))
+        part = "the preprocessor ('preprocessor' in __nnctl__, preprocessor/...)"
         preprocessor = Preprocessor.from_bundle(
             bundle.meta["preprocessor"], bundle.group("preprocessor")
         )
+        part = "'task' in __nnctl__"
         task = str(bundle.meta["task"])
-    except (KeyError, TypeError, ValueError) as error:
+        part = "the network and the preprocessor together"
+        _check_fit(bundle.meta["spec"], preprocessor, task)
+    except (NnctlError, KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        shown = error.message if isinstance(error, NnctlError) else f"{error}"
+        if isinstance(error, KeyError):
+            shown = f"no {error}"
         raise CheckpointError(
-            f"{bundle.path}: an incomplete or inconsistent nnctl checkpoint ({error})"
+            f"{bundle.path}: an incomplete or inconsistent nnctl checkpoint: {part}: {shown}"
         ) from None
     return Model(network=network, preprocessor=preprocessor, task=task, bundle=bundle)
+
+
+def _check_fit(spec: dict[str, Any], pre: Preprocessor, task: str) -> None:
+    """Raise a `ValueError` unless the task, the input width and the outputs agree."""
+    if task not in TASKS or task != pre.task:
+        raise ValueError(f"task {task!r}, preprocessor task {pre.task!r}")
+    if int(spec["n_inputs"]) != pre.n_features:
+        raise ValueError(
+            f"the network takes {spec['n_inputs']} inputs, the preprocessor makes {pre.n_features}"
+        )
+    units = int(spec["layers"][-1]["units"])
+    if units != pre.n_outputs:
+        raise ValueError(f"the network has {units} outputs, the task needs {pre.n_outputs}")

@@ -752,6 +752,49 @@ def case_checkpoint_incomplete_bundle(env: Env) -> Call:
 
 
 @case(DATA)
+def case_checkpoint_is_the_config_file(env: Env) -> Call:
+    config = env.iris_run / "config.yaml"
+    return Call(["predict", config, "--input", IRIS], [str(config), "zip header", "byte offset 0"])
+
+
+@case(DATA)
+def case_checkpoint_empty_file(env: Env) -> Call:
+    path = env.file("empty.npz", b"")
+    return Call(["evaluate", path, "--data", IRIS], [str(path), "empty"])
+
+
+@case(DATA)
+def case_checkpoint_malformed_preprocessor(env: Env) -> Call:
+    path = npz(env, "odd.npz", with_meta(arrays_of(best(env)), preprocessor="standard"))
+    return Call(["predict", path, "--input", IRIS], [str(path), "'preprocessor'"])
+
+
+@case(DATA)
+def case_checkpoint_malformed_architecture(env: Env) -> Call:
+    arrays = arrays_of(best(env))
+    meta = json.loads(arrays["__nnctl__"].tobytes().decode())
+    meta["spec"]["layers"][-1]["activation"] = "linear"
+    path = npz(env, "odd.npz", with_meta(arrays, spec=meta["spec"]))
+    return Call(["evaluate", path, "--data", IRIS], [str(path), "'spec'", "softmax"])
+
+
+@case(DATA)
+def case_checkpoint_unknown_task(env: Env) -> Call:
+    path = npz(env, "odd.npz", with_meta(arrays_of(best(env)), task="poetry"))
+    return Call(["predict", path, "--input", IRIS], [str(path), "'poetry'"])
+
+
+@case(DATA)
+def case_checkpoint_preprocessor_of_another_model(env: Env) -> Call:
+    iris, pets = arrays_of(best(env)), arrays_of(env.pets_run / "checkpoints" / "best.npz")
+    pets_meta = json.loads(pets["__nnctl__"].tobytes().decode())
+    mixed = {k: v for k, v in iris.items() if not k.startswith("preprocessor/")}
+    mixed |= {k: v for k, v in pets.items() if k.startswith("preprocessor/")}
+    path = npz(env, "mixed.npz", with_meta(mixed, preprocessor=pets_meta["preprocessor"]))
+    return Call(["predict", path, "--input", IRIS], [str(path), "3 outputs", "needs 2"])
+
+
+@case(DATA)
 def case_missing_model_path(env: Env) -> Call:
     path = env.tmp / "runs" / "iris-19700101-000000"
     return Call(["evaluate", path], [str(path), "no such"])
