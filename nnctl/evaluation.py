@@ -13,7 +13,7 @@ import numpy as np
 
 from nnctl.checkpoint import model_file
 from nnctl.config import load_config
-from nnctl.data import load_eval_data, load_training_data
+from nnctl.data import load_eval_data, read_split, test_split
 from nnctl.errors import UsageError
 from nnctl.metrics import (
     classification_report,
@@ -48,13 +48,16 @@ def evaluation_data(
             "give the data with --data PATH"
         )
     cfg = load_config(run / CONFIG_FILE)
-    datasets = load_training_data(cfg)
-    if datasets.test is None:
+    if cfg.data.test is not None:
+        split = read_split(model.preprocessor, cfg.data.test, cfg.data.test_labels, "test")
+        return Split(X=split.X, y=split.y), f"test split of {run}"
+    test = test_split(model.preprocessor, cfg)
+    if test is None:
         raise UsageError(
             f"{run}: the run has no test split (data.test_split is 0 and no data.test file); "
             "give the data with --data PATH"
         )
-    return Split(X=datasets.test.X, y=datasets.test.y), f"test split of {run}"
+    return Split(X=test.X, y=test.y), f"test split of {run}"
 
 
 def evaluate_model(model: Model, split: Split) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from nnctl.data.load import (
     load_training_data,
     read_features_for_predict,
     read_split,
+    test_split,
 )
 from nnctl.data.preprocess import Preprocessor
 
@@ -29,4 +30,5 @@ __all__ = [
     "load_training_data",
     "read_features_for_predict",
     "read_split",
+    "test_split",
 ]

@@ -145,13 +145,46 @@ def load_eval_data(
         raise DataError("no evaluation data: give --data PATH")
     if cfg.data.test is not None:
         return read_split(pre, cfg.data.test, cfg.data.test_labels, "test", dtype)
-    test = load_training_data(cfg, dtype=dtype).test
+    test = test_split(pre, cfg, dtype)
     if test is None:
         raise DataError(
             "the run has no test split (data.test_split is 0 and data.test is not set)",
             hint="give the data to evaluate on with --data PATH",
         )
     return test
+
+
+def test_split(
+    pre: Preprocessor, cfg: Config, dtype: type[np.floating] = np.float32
+) -> Split | None:
+    """The test fraction of a run's training file, prepared by the model's own preprocessor.
+
+    The rows are those training held out (the split depends only on the seed and the targets);
+    they are prepared with ``pre``, never with a preprocessor fitted again, so a training file
+    that changed since (another column, other labels) gives an error naming the file, not a
+    crash or silently renumbered classes. ``None`` when the config has no test fraction.
+    """
+    data = cfg.data
+    if pre.input == "idx":
+        raw, labels = read_idx_pair(data.train, data.train_labels, "train")
+        check_image_shape(data.train, raw, pre.image_shape)
+        rows = split_targets(labels, cfg, str(data.train_labels)).test
+        if not len(rows):
+            return None
+        X = pre.transform_images(images_in_order(raw, rows, dtype))
+        return Split(X, pre.target.encode(labels[rows], str(data.train_labels), dtype))
+    columns = CsvColumns(
+        numeric=pre.numeric_columns,
+        categorical=[c.column for c in pre.categories],
+        target=pre.target_column,
+    )
+    frame = read_table(data.train, columns, pre.delimiter, dtype)
+    targets = frame[str(pre.target_column)].to_numpy(dtype=object)
+    rows = split_targets(targets, cfg, str(data.train)).test
+    if not len(rows):
+        return None
+    X = pre.transform_features(frame, dtype, str(data.train))[rows]
+    return Split(X, pre.target.encode(targets, str(data.train), dtype)[rows])
 
 
 def read_features_for_predict(
@@ -232,4 +265,5 @@ __all__ = [
     "load_training_data",
     "read_features_for_predict",
     "read_split",
+    "test_split",
 ]

@@ -836,6 +836,21 @@ def case_evaluate_run_whose_data_is_gone(env: Env) -> Call:
     return Call(["evaluate", run], [str(env.tmp / "moved.csv"), "no such file"])
 
 
+@case(DATA)
+def case_evaluate_run_whose_data_changed_labels(env: Env) -> Call:
+    run = env.copy_of(env.iris_run)
+    data = env.file("iris.csv", IRIS.read_text().replace("virginica", "orchid"))
+    config = run / "config.yaml"
+    config.write_text(config.read_text().replace(str(IRIS), str(data)))
+    return Call(["evaluate", run], [str(data), "column 'species'", "'orchid'"])
+
+
+@case(USAGE)
+def case_evaluate_checkpoint_outside_a_run_without_data(env: Env) -> Call:
+    path = env.file("model.npz", best(env).read_bytes())
+    return Call(["evaluate", path], [str(path), "--data"])
+
+
 # --------------------------------------------------------------------------------------------
 # Evaluate and predict input
 
