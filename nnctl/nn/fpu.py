@@ -120,6 +120,24 @@ def flush_to_zero(enabled: bool = True) -> Iterator[bool]:
         setter(before)
 
 
+def ftz_enter() -> int | None:
+    """Turn flush-to-zero on for the calling thread; returns what `ftz_exit` needs to undo it.
+
+    The same as entering `flush_to_zero`, without a context manager's cost (for the hot path).
+    """
+    if _ROUTINES is None:
+        return None
+    before = _ROUTINES[0]()
+    _ROUTINES[1](before | FTZ_DAZ_BITS)
+    return before
+
+
+def ftz_exit(before: int | None) -> None:
+    """Restore the mode saved by `ftz_enter`."""
+    if before is not None and _ROUTINES is not None:
+        _ROUTINES[1](before)
+
+
 def flush_subnormals(arrays: Iterable[np.ndarray]) -> None:
     """Set to zero, in place, the entries of each float array whose magnitude is below ``tiny``.
 

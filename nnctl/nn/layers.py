@@ -123,7 +123,8 @@ class Dense:
         """``n_in * units + units``."""
         return int(self.W.size + self.b.size)
 
-    def _buffers_for(self, n: int) -> _Buffers:
+    def buffers_for(self, n: int) -> _Buffers:
+        """The working arrays for batches of ``n`` samples (made on first use)."""
         buffers = self._buffers.get(n)
         if buffers is None:
             if len(self._buffers) >= _MAX_CACHED_BATCH_SIZES:
@@ -147,7 +148,7 @@ class Dense:
 
         Dropout is applied only when ``training`` is true, with ``rng`` drawing the mask.
         """
-        buffers = self._buffers_for(X.shape[0])
+        buffers = self.buffers_for(X.shape[0])
         Z = np.matmul(X, self.W, out=buffers.Z)
         Z += self.b
         H = self.activation.forward(Z, out=buffers.H)
@@ -184,7 +185,7 @@ class Dense:
         """
         if self.X is None:
             raise RuntimeError("backward called before forward")
-        buffers = self._buffers_for(dY.shape[0])
+        buffers = self.buffers_for(dY.shape[0])
         if from_logits:
             dZ = dY
         else:

@@ -75,6 +75,12 @@ class Loss:
         """``dL/dZ`` for a fused loss, else ``dL/dA``; shape of ``A``, written into ``out``."""
         raise NotImplementedError
 
+    def value_and_gradient(
+        self, Z: Array, A: Array, y: Array, out: Array | None = None
+    ) -> tuple[float, Array]:
+        """`value` and `gradient` together (what a training step needs)."""
+        return self.value(Z, A, y), self.gradient(Z, A, y, out)
+
     def spec(self) -> dict[str, object]:
         """``{"name": ..., "params": {...}}``, JSON-serializable."""
         return {"name": self.name, "params": dict(self.params)}
@@ -202,8 +208,7 @@ class CategoricalCrossentropy(Loss):
         return np.arange(0, n * k, k) + labels
 
     def value(self, Z: Array, A: Array, y: Array) -> float:
-        peak = Z.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(Z - peak).sum(axis=1)) + peak[:, 0]
+        lse = _logsumexp(Z)
         index = self._flat_label_index(y, A)
         if index is not None:
             per_sample = lse - Z.ravel()[index]
@@ -223,6 +228,33 @@ class CategoricalCrossentropy(Loss):
             G.ravel()[index] -= 1
         G *= 1.0 / A.shape[0]
         return G
+
+    def value_and_gradient(
+        self, Z: Array, A: Array, y: Array, out: Array | None = None
+    ) -> tuple[float, Array]:
+        """Both at once; with integer labels the value is ``mean(-log A[i, c[i]])`` when no
+        predicted probability of a true class has underflowed (else the logits are used)."""
+        index = self._flat_label_index(y, A)
+        if index is None:
+            return self.value(Z, A, y), self.gradient(Z, A, y, out)
+        picked = A.ravel()[index]
+        if picked.min() > np.finfo(A.dtype).tiny:
+            value = -float(np.log(picked).mean(dtype=np.float64))
+        else:
+            value = float(np.mean(_logsumexp(Z) - Z.ravel()[index], dtype=np.float64))
+        G = _buffer(out, A)
+        if G is not A:
+            np.copyto(G, A)
+        G.ravel()[index] -= 1
+        G *= 1.0 / A.shape[0]
+        return value, G
+
+
+def _logsumexp(Z: Array) -> Array:
+    """``log(sum(exp(Z), axis=1))``, computed as ``max + log(sum(exp(Z - max)))``."""
+    peak = Z.max(axis=1, keepdims=True)
+    lse: Array = np.log(np.exp(Z - peak).sum(axis=1)) + peak[:, 0]
+    return lse
 
 
 LOSSES: dict[str, type[Loss]] = {

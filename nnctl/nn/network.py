@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from nnctl.errors import ConfigError, TrainingDiverged
-from nnctl.nn.fpu import flush_to_zero
+from nnctl.nn.fpu import flush_to_zero, ftz_enter, ftz_exit
 from nnctl.nn.layers import Dense
 from nnctl.nn.losses import Loss, check_loss_activation, get_loss
 from nnctl.nn.optimizers import Optimizer
@@ -146,16 +146,15 @@ class Network:
         A = self.forward(X, training)
         last = self.layers[-1]
         assert last.Z is not None
-        value = self.loss.value(last.Z, A, y)
-        n = A.shape[0]
-        if self.loss.activation is not None:
-            dY = self.loss.gradient(last.Z, A, y, out=last._buffers_for(n).dZ)
-            dX = last.backward(dY, need_dX=len(self.layers) > 1, from_logits=True)
+        n, fused = A.shape[0], self.loss.activation is not None
+        if fused:  # the loss gives dL/dZ of the output layer directly
+            buffer = last.buffers_for(n).dZ
         else:
             if n not in self._grad_out:
                 self._grad_out = {n: np.empty_like(A)}
-            dY = self.loss.gradient(last.Z, A, y, out=self._grad_out[n])
-            dX = last.backward(dY, need_dX=len(self.layers) > 1)
+            buffer = self._grad_out[n]
+        value, dY = self.loss.value_and_gradient(last.Z, A, y, out=buffer)
+        dX = last.backward(dY, need_dX=len(self.layers) > 1, from_logits=fused)
         for i in range(len(self.layers) - 2, -1, -1):
             assert dX is not None
             dX = self.layers[i].backward(dX, need_dX=i > 0)
@@ -190,27 +189,40 @@ class Network:
 
         Notes
         -----
-        Divergence checks cost one dot product per step: the loss is checked, and so is the
-        squared norm of the whole gradient (needed for clipping anyway). A non-finite gradient
-        would make the parameters non-finite, so they are never updated with one; parameters
-        that overflow from a finite update make the next step's loss non-finite. `check_finite`
-        checks the parameters themselves, in one pass.
+        Divergence checks cost nothing: the loss is checked every step, before the update. A
+        non-finite parameter makes every output, hence the next step's loss, non-finite (IEEE
+        ``0 * nan`` is nan), so it is caught one step later, with the layer named; `check_finite`
+        (one pass) checks the parameters themselves, e.g. after the last step of an epoch. With
+        clipping, the gradient norm is computed anyway and a non-finite one is caught before the
+        update. Floating-point warnings are silenced inside the step: divergence is reported by
+        this exception instead.
         """
         if self.optimizer is None:
             raise RuntimeError("attach_optimizer() must be called before train_step()")
-        with flush_to_zero(self.flush_denormals):
-            value = self.loss_and_gradient(X, y, training=True)
-            grad = self.params.grad
-            sq_norm = float(np.dot(grad, grad))
-            if not (math.isfinite(value) and math.isfinite(sq_norm)):
-                what = "loss" if not math.isfinite(value) else "gradient"
-                self._raise_diverged(X, f"the {what} is not finite", learning_rate)
-            if self.clip_grad_norm is not None and sq_norm > self.clip_grad_norm**2:
-                grad *= self.clip_grad_norm / math.sqrt(sq_norm)
-            self.optimizer.step(learning_rate)
+        mode = ftz_enter() if self.flush_denormals else None
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                value = self.loss_and_gradient(X, y, training=True)
+                if not math.isfinite(value):
+                    self._raise_diverged(X, "the loss is not finite", learning_rate)
+                if self.clip_grad_norm is not None:
+                    self._clip(learning_rate)
+                self.optimizer.step(learning_rate)
+        finally:
+            ftz_exit(mode)
         output = self.layers[-1].output
         assert output is not None
         return value, output
+
+    def _clip(self, learning_rate: float | None) -> None:
+        """Scale the gradient to norm ``clip_grad_norm``; a non-finite norm is divergence."""
+        grad = self.params.grad
+        sq_norm = float(np.dot(grad, grad))
+        if not math.isfinite(sq_norm):
+            self._raise_diverged(None, "the gradient is not finite", learning_rate)
+        limit = self.clip_grad_norm
+        if limit is not None and sq_norm > limit * limit:
+            grad *= limit / math.sqrt(sq_norm)
 
     def check_finite(self) -> None:
         """Raise `TrainingDiverged` naming the first layer with a non-finite parameter."""

@@ -21,137 +21,16 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Iterable, Mapping
-from typing import ClassVar
 
 import numpy as np
 
 from nnctl.errors import ConfigError
 from nnctl.nn.activations import unknown_name
-from nnctl.nn.fpu import FTZ_AVAILABLE, flush_subnormals
-from nnctl.nn.parameters import ParameterBuffer
+from nnctl.nn.optimizer_base import Optimizer, check_positive, check_range
+
+__all__ = ["OPTIMIZERS", "Optimizer", "clip_grad_norm", "get_optimizer"]
 
 Array = np.ndarray
-
-#: Steps between flushes of tiny optimizer state when the CPU cannot flush subnormals itself.
-FLUSH_EVERY = 64
-
-
-def _check(name: str, key: str, value: float, low: float, high: float = math.inf) -> float:
-    """``value`` as a float if ``low <= value < high`` (``high`` open), else `ConfigError`."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"optimizer '{name}': {key} must be a number, got {value!r}")
-    if not (math.isfinite(value) and low <= value < high):
-        span = f"at least {low:g}" if high == math.inf else f"in [{low:g}, {high:g})"
-        raise ConfigError(f"optimizer '{name}': {key} must be {span}, got {value!r}")
-    return float(value)
-
-
-def _check_positive(name: str, key: str, value: float) -> float:
-    value = _check(name, key, value, 0.0)
-    if value == 0.0:
-        raise ConfigError(f"optimizer '{name}': {key} must be positive, got {value!r}")
-    return value
-
-
-class Optimizer:
-    """Base class: validation, binding, L2 weight decay, named state and the step counter.
-
-    Subclasses set ``name``, ``state_names`` and implement ``_update(p, g, lr)`` on flat arrays.
-    """
-
-    name: ClassVar[str]
-    decoupled_weight_decay: ClassVar[bool] = False
-
-    def __init__(self, learning_rate: float, weight_decay: float) -> None:
-        self.learning_rate = _check_positive(self.name, "learning_rate", learning_rate)
-        self.weight_decay = _check(self.name, "weight_decay", weight_decay, 0.0)
-        self.state_names: tuple[str, ...] = ()
-        self.iterations = 0
-        self.flush_every = 0 if FTZ_AVAILABLE else FLUSH_EVERY
-        self.params: ParameterBuffer | None = None
-        self.state: dict[str, Array] = {}
-        self._tmp = np.empty(0)
-        self._pending: dict[str, Array] | None = None
-
-    def config(self) -> dict[str, object]:
-        """The hyperparameters, as ``get_optimizer`` takes them."""
-        keys = inspect.signature(type(self).__init__).parameters
-        return {"name": self.name, **{k: getattr(self, k) for k in keys if k != "self"}}
-
-    def _initial_state(self, state_name: str, like: Array) -> Array:
-        return np.zeros_like(like)
-
-    def bind(self, params: ParameterBuffer) -> None:
-        """Attach to a network's parameters; allocates the state (zeros) and a work buffer."""
-        self.params = params
-        self.state = {s: self._initial_state(s, params.data) for s in self.state_names}
-        self._tmp = np.empty_like(params.data)
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self.load_state_dict(pending)
-
-    def step(self, learning_rate: float | None = None) -> None:
-        """One update of the bound parameters from their gradients.
-
-        ``learning_rate`` overrides the built one for this step (a schedule's rate). With L2 weight
-        decay the gradient buffer is changed in place to ``g + wd * W``.
-        """
-        if self.params is None:
-            raise RuntimeError(f"optimizer '{self.name}' is not bound to any parameters")
-        p, g = self.params.data, self.params.grad
-        lr = self.learning_rate if learning_rate is None else float(learning_rate)
-        self.iterations += 1
-        if self.weight_decay > 0:
-            d = self.params.n_decay
-            if self.decoupled_weight_decay:
-                p[:d] *= 1.0 - lr * self.weight_decay
-            else:
-                g[:d] += np.multiply(p[:d], self.weight_decay, out=self._tmp[:d])
-        self._update(p, g, lr)
-        if self.flush_every and self.iterations % self.flush_every == 0:
-            flush_subnormals(self.state.values())
-
-    def _update(self, p: Array, g: Array, lr: float) -> None:
-        raise NotImplementedError
-
-    def state_dict(self) -> dict[str, Array]:
-        """Copies of the step counter (``iterations``) and every named state array."""
-        if self.params is None:
-            raise RuntimeError("state_dict() needs a bound optimizer")
-        out = {"iterations": np.array(self.iterations, dtype=np.int64)}
-        for state_name, flat in self.state.items():
-            for name in self.params.names:
-                out[f"{state_name}.{name}"] = self.params.slice_of(flat, name).copy()
-        return out
-
-    def load_state_dict(self, state: Mapping[str, Array]) -> None:
-        """Restore a `state_dict` (before `bind`, it is kept and applied on binding).
-
-        Raises
-        ------
-        ValueError
-            Naming a missing, unexpected or wrongly shaped entry.
-        """
-        if self.params is None:
-            self._pending = dict(state)
-            return
-        expected = self.state_dict()
-        missing, unexpected = set(expected) - set(state), set(state) - set(expected)
-        if missing or unexpected:
-            raise ValueError(
-                f"optimizer state does not match: missing {sorted(missing)}, "
-                f"unexpected {sorted(unexpected)}"
-            )
-        for key, value in state.items():
-            if np.shape(value) != expected[key].shape:
-                raise ValueError(
-                    f"optimizer state '{key}' has shape {np.shape(value)}, "
-                    f"expected {expected[key].shape}"
-                )
-        self.iterations = int(state["iterations"])
-        for state_name, flat in self.state.items():
-            for name in self.params.names:
-                self.params.slice_of(flat, name)[...] = state[f"{state_name}.{name}"]
 
 
 class SGD(Optimizer):
@@ -183,7 +62,7 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay)
-        self.momentum = _check(self.name, "momentum", momentum, 0.0, 1.0)
+        self.momentum = check_range(self.name, "momentum", momentum, 0.0, 1.0)
         if not isinstance(nesterov, bool):
             raise ConfigError(f"optimizer 'sgd': nesterov must be true or false, got {nesterov!r}")
         if nesterov and self.momentum == 0:
@@ -191,12 +70,11 @@ class SGD(Optimizer):
         self.nesterov = nesterov
         self.state_names = ("velocity",) if self.momentum > 0 else ()
 
-    def _update(self, p: Array, g: Array, lr: float) -> None:
-        tmp = self._tmp
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, lr: float) -> None:
         if self.momentum == 0:
             p -= np.multiply(g, lr, out=tmp)
             return
-        velocity = self.state["velocity"]
+        velocity = state["velocity"]
         velocity *= self.momentum
         velocity += g
         if self.nesterov:
@@ -233,12 +111,12 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay)
-        self.rho = _check_positive(self.name, "rho", _check(self.name, "rho", rho, 0.0, 1.0))
-        self.epsilon = _check_positive(self.name, "epsilon", epsilon)
+        self.rho = check_positive(self.name, "rho", check_range(self.name, "rho", rho, 0.0, 1.0))
+        self.epsilon = check_positive(self.name, "epsilon", epsilon)
         self.state_names = ("v",)
 
-    def _update(self, p: Array, g: Array, lr: float) -> None:
-        v, tmp = self.state["v"], self._tmp
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, lr: float) -> None:
+        v = state["v"]
         v *= self.rho
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - self.rho
@@ -276,17 +154,17 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay)
-        self.initial_accumulator = _check(
+        self.initial_accumulator = check_range(
             self.name, "initial_accumulator", initial_accumulator, 0.0
         )
-        self.epsilon = _check_positive(self.name, "epsilon", epsilon)
+        self.epsilon = check_positive(self.name, "epsilon", epsilon)
         self.state_names = ("accumulator",)
 
     def _initial_state(self, state_name: str, like: Array) -> Array:
         return np.full_like(like, self.initial_accumulator)
 
-    def _update(self, p: Array, g: Array, lr: float) -> None:
-        accumulator, tmp = self.state["accumulator"], self._tmp
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, lr: float) -> None:
+        accumulator = state["accumulator"]
         accumulator += np.multiply(g, g, out=tmp)
         np.sqrt(accumulator, out=tmp)
         tmp += self.epsilon
@@ -300,13 +178,21 @@ class Adam(Optimizer):
 
     Notes
     -----
-    With ``m`` and ``v`` starting at zero::
+    Kingma & Ba's rule, with ``M`` and ``V`` starting at zero::
 
-        m = beta_1 * m + (1 - beta_1) * g
-        v = beta_2 * v + (1 - beta_2) * g**2
-        m_hat = m / (1 - beta_1**t)
-        v_hat = v / (1 - beta_2**t)
-        p = p - lr * m_hat / (sqrt(v_hat) + epsilon)
+        M = beta_1 * M + (1 - beta_1) * g
+        V = beta_2 * V + (1 - beta_2) * g**2
+        p = p - lr * (M / (1 - beta_1**t)) / (sqrt(V / (1 - beta_2**t)) + epsilon)
+
+    The state keeps ``m = M / (1 - beta_1)`` and ``v = V / (1 - beta_2)``, which saves two passes
+    over the parameters per step; the update is the same::
+
+        m = beta_1 * m + g
+        v = beta_2 * v + g**2
+        k = sqrt((1 - beta_2) / (1 - beta_2**t))
+        p = p - lr * (1 - beta_1) / ((1 - beta_1**t) * k) * m / (sqrt(v) + epsilon / k)
+
+    ``state_dict`` holds these ``m`` and ``v`` (multiply by ``1 - beta`` for Keras's or PyTorch's).
 
     References
     ----------
@@ -324,26 +210,23 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay)
-        self.beta_1 = _check(self.name, "beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = _check(self.name, "beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = _check_positive(self.name, "epsilon", epsilon)
+        self.beta_1 = check_range(self.name, "beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = check_range(self.name, "beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = check_positive(self.name, "epsilon", epsilon)
         self.state_names = ("m", "v")
 
-    def _update(self, p: Array, g: Array, lr: float) -> None:
-        m, v, tmp = self.state["m"], self.state["v"], self._tmp
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, lr: float) -> None:
+        m, v = state["m"], state["v"]
         t = self.iterations
         m *= self.beta_1
-        m += np.multiply(g, 1.0 - self.beta_1, out=tmp)
+        m += g
         v *= self.beta_2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.beta_2
-        v += tmp
-        # sqrt(v_hat) + epsilon = (sqrt(v) + epsilon * sqrt(c2)) / sqrt(c2), c2 = 1 - beta_2**t
-        root_c2 = math.sqrt(1.0 - self.beta_2**t)
+        v += np.multiply(g, g, out=tmp)
+        k = math.sqrt((1.0 - self.beta_2) / (1.0 - self.beta_2**t))
         np.sqrt(v, out=tmp)
-        tmp += self.epsilon * root_c2
+        tmp += self.epsilon / k
         np.divide(m, tmp, out=tmp)
-        tmp *= lr * root_c2 / (1.0 - self.beta_1**t)
+        tmp *= lr * (1.0 - self.beta_1) / ((1.0 - self.beta_1**t) * k)
         p -= tmp
 
 

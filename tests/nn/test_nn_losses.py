@@ -142,3 +142,17 @@ def test_registry_matches_the_config_names():
     from nnctl.config import LossName
 
     assert set(LOSSES) == set(get_args(LossName))
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+@pytest.mark.parametrize("scale", [1.0, 1000.0])  # 1000: true-class probabilities underflow to 0
+def test_value_and_gradient_agree_with_the_separate_methods(name, scale):
+    loss, act = get_loss(name), output_activation(name)
+    rng = np.random.default_rng(5)
+    Z = rng.standard_normal((8, 3)).astype(np.float32) * scale
+    y = make_targets(name, Z.shape, rng)
+    A = act.forward(Z)
+    value, grad = loss.value_and_gradient(Z, A, y)
+    assert np.isfinite(value)
+    assert value == pytest.approx(loss.value(Z, A, y), rel=1e-6)
+    np.testing.assert_allclose(grad, loss.gradient(Z, A, y), rtol=1e-6)

@@ -255,3 +255,15 @@ def test_train_step_needs_an_optimizer_and_returns_probabilities():
     assert isinstance(loss, float) and output.shape == (90, 3)
     np.testing.assert_allclose(output.sum(axis=1), 1.0, rtol=1e-5)
     assert net.optimizer is not None and net.optimizer.iterations == 1
+
+
+def test_train_step_restores_the_floating_point_mode():
+    from nnctl.nn import fpu
+
+    if not fpu.FTZ_AVAILABLE:
+        pytest.skip("no MXCSR on this CPU")
+    before = fpu.get_mxcsr() & fpu.FTZ_DAZ_BITS
+    net = build(0)
+    net.attach_optimizer(get_optimizer("adam"))
+    net.train_step(X_CLS, Y_CLS)
+    assert fpu.get_mxcsr() & fpu.FTZ_DAZ_BITS == before

@@ -1,0 +1,175 @@
+"""Training speed of the NumPy engine against PyTorch on an MNIST-sized workload.
+
+Workload: 60,000 x 784 float32 inputs uniform in [0, 1), random labels of 10 classes; network
+784-256-128-10 relu/softmax, categorical cross-entropy, Adam (lr 1e-3); shuffled mini-batches;
+one epoch timed after a warm-up epoch; batch sizes 32, 128 and 512; 2 threads. When PyTorch is
+installed, the same run times an equivalent ``nn.Sequential`` with manual index batching, with both
+``Adam()`` and ``Adam(fused=True)`` and ``torch.set_flush_denormal(True)``, and prints the ratio of
+nnctl's time to PyTorch's best. nnctl is timed first, before PyTorch is imported, so PyTorch's
+process-wide flush-to-zero cannot help it. It also reports the per-step time of a tiny network
+(64-64-10, batch 32), which measures the engine's fixed overhead per step.
+
+Run (OPENBLAS_CORETYPE, if set in the environment, slows OpenBLAS; unset it for this command)::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_engine.py
+
+Options: ``--batch-sizes 32 128 512``, ``--samples 60000``, ``--no-torch``, ``--no-ftz`` (engine
+without flush-to-zero or its fallback, to see the cost of subnormals), ``--threads 2``,
+``--repeat N`` (time N epochs after the warm-up and show the best: on a shared machine other
+processes make single epochs noisy, and OpenBLAS's spinning threads suffer most from that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 512])
+    parser.add_argument("--samples", type=int, default=60_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-torch", action="store_true", help="time nnctl only")
+    parser.add_argument("--no-ftz", action="store_true", help="no flush-to-zero in nnctl")
+    parser.add_argument("--tiny-steps", type=int, default=20_000)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="timed epochs after the warm-up; the best is shown"
+    )
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(ARGS.threads)  # before NumPy (and PyTorch) start their thread pools
+
+import numpy as np  # noqa: E402
+
+from nnctl.nn.losses import get_loss  # noqa: E402
+from nnctl.nn.network import Network  # noqa: E402
+from nnctl.nn.optimizers import get_optimizer  # noqa: E402
+
+LAYERS = [(256, "relu"), (128, "relu"), (10, "softmax")]
+
+
+def make_data(n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def build_nnctl(n_inputs: int, layers: list[tuple[int, str]], ftz: bool) -> Network:
+    specs = [{"units": u, "activation": a} for u, a in layers]
+    net = Network.build(n_inputs, specs, get_loss("categorical_crossentropy"),
+                        np.random.default_rng(0), np.float32)  # fmt: skip
+    optimizer = get_optimizer("adam", learning_rate=1e-3)
+    if not ftz:
+        net.flush_denormals, optimizer.flush_every = False, 0
+    net.attach_optimizer(optimizer)
+    return net
+
+
+def nnctl_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int, rng) -> float:
+    """One shuffled epoch; batches are gathered into reused buffers. Returns seconds."""
+    n = len(X)
+    x_buffers: dict[int, np.ndarray] = {}
+    y_buffers: dict[int, np.ndarray] = {}
+    start_time = time.perf_counter()
+    order = rng.permutation(n)
+    for start in range(0, n, batch):
+        idx = order[start : start + batch]
+        m = len(idx)
+        if m not in x_buffers:
+            x_buffers[m] = np.empty((m, X.shape[1]), dtype=X.dtype)
+            y_buffers[m] = np.empty(m, dtype=y.dtype)
+        xb = np.take(X, idx, axis=0, out=x_buffers[m])
+        yb = np.take(y, idx, out=y_buffers[m])
+        net.train_step(xb, yb)
+    return time.perf_counter() - start_time
+
+
+def time_nnctl(X: np.ndarray, y: np.ndarray, batch: int, ftz: bool) -> float:
+    net = build_nnctl(X.shape[1], LAYERS, ftz)
+    rng = np.random.default_rng(1)
+    nnctl_epoch(net, X, y, batch, rng)  # warm-up
+    return min(nnctl_epoch(net, X, y, batch, rng) for _ in range(ARGS.repeat))
+
+
+def time_tiny_step(steps: int, ftz: bool) -> float:
+    """Seconds per train_step of a 64-64-10 network on batches of 32."""
+    net = build_nnctl(64, [(64, "relu"), (10, "softmax")], ftz)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((32, 64), dtype=np.float32), rng.integers(0, 10, 32)
+    for _ in range(200):
+        net.train_step(X, y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        net.train_step(X, y)
+    return (time.perf_counter() - start) / steps
+
+
+def time_torch(X: np.ndarray, y: np.ndarray, batch: int, fused: bool) -> float:
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                          nn.Linear(128, 10))  # fmt: skip
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
+    criterion = nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def epoch() -> float:
+        start_time = time.perf_counter()
+        order = torch.randperm(len(Xt))
+        for start in range(0, len(Xt), batch):
+            idx = order[start : start + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = criterion(model(Xt[idx]), yt[idx])
+            loss.backward()
+            optimizer.step()
+        return time.perf_counter() - start_time
+
+    epoch()  # warm-up
+    return min(epoch() for _ in range(ARGS.repeat))
+
+
+def torch_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    torch.set_num_threads(ARGS.threads)
+    torch.set_flush_denormal(True)
+    return True
+
+
+def main() -> None:
+    X, y = make_data(ARGS.samples)
+    ftz = not ARGS.no_ftz
+    print(f"numpy {np.__version__}, {ARGS.threads} threads, {ARGS.samples} samples, "
+          f"flush-to-zero {'on' if ftz else 'off'}", file=sys.stderr)  # fmt: skip
+    ours = {b: time_nnctl(X, y, b, ftz) for b in ARGS.batch_sizes}
+    tiny = time_tiny_step(ARGS.tiny_steps, ftz)
+    theirs: dict[int, tuple[float, float]] = {}
+    if not ARGS.no_torch and torch_available():
+        import torch
+
+        print(f"torch {torch.__version__}", file=sys.stderr)
+        theirs = {b: (time_torch(X, y, b, False), time_torch(X, y, b, True))
+                  for b in ARGS.batch_sizes}  # fmt: skip
+    print("| batch | nnctl s/epoch | torch Adam | torch Adam fused | ratio nnctl / best torch |")
+    print("|---:|---:|---:|---:|---:|")
+    for b in ARGS.batch_sizes:
+        if b in theirs:
+            plain, fused = theirs[b]
+            best = min(plain, fused)
+            print(f"| {b} | {ours[b]:.3f} | {plain:.3f} | {fused:.3f} | {ours[b] / best:.2f} |")
+        else:
+            print(f"| {b} | {ours[b]:.3f} | - | - | - |")
+    print(f"\ntiny network 64-64-10, batch 32: {tiny * 1e3:.4f} ms per train_step")
+
+
+if __name__ == "__main__":
+    main()
