@@ -195,7 +195,7 @@ class Dense:
                 dH = np.multiply(dY, mask, out=self._extra(buffers, "dH", dY.shape, self.dtype))
             dZ = self.activation.backward(dH, buffers.Z, buffers.H, out=buffers.dZ)
         np.matmul(self.X.T, dZ, out=self.dW)
-        np.sum(dZ, axis=0, out=self.db)
+        np.add.reduce(dZ, axis=0, out=self.db)
         if not need_dX:
             return None
         dX = self._extra(buffers, "dX", self.X.shape, self.dtype)

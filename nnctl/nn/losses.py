@@ -202,10 +202,13 @@ class CategoricalCrossentropy(Loss):
         if y.shape[0] != n:
             raise ValueError(f"{y.shape[0]} labels for a batch of {n} samples")
         labels = y.astype(np.intp, copy=False)
-        if n and (labels.min() < 0 or labels.max() >= k):
-            bad = labels.min() if labels.min() < 0 else labels.max()
+        low, high = np.minimum.reduce(labels, initial=0), np.maximum.reduce(labels, initial=0)
+        if low < 0 or high >= k:
+            bad = low if low < 0 else high
             raise ValueError(f"class label {bad} is out of range for {k} output units")
-        return np.arange(0, n * k, k) + labels
+        index: Array = np.arange(0, n * k, k)
+        index += labels
+        return index
 
     def value(self, Z: Array, A: Array, y: Array) -> float:
         lse = _logsumexp(Z)
@@ -238,8 +241,8 @@ class CategoricalCrossentropy(Loss):
         if index is None:
             return self.value(Z, A, y), self.gradient(Z, A, y, out)
         picked = A.ravel()[index]
-        if picked.min() > np.finfo(A.dtype).tiny:
-            value = -float(np.log(picked).mean(dtype=np.float64))
+        if np.minimum.reduce(picked, initial=1.0) > _TINY[A.dtype.char]:
+            value = -float(np.add.reduce(np.log(picked), dtype=np.float64)) / len(picked)
         else:
             value = float(np.mean(_logsumexp(Z) - Z.ravel()[index], dtype=np.float64))
         G = _buffer(out, A)
@@ -248,6 +251,9 @@ class CategoricalCrossentropy(Loss):
         G.ravel()[index] -= 1
         G *= 1.0 / A.shape[0]
         return value, G
+
+
+_TINY = {"f": float(np.finfo(np.float32).tiny), "d": float(np.finfo(np.float64).tiny)}
 
 
 def _logsumexp(Z: Array) -> Array:
