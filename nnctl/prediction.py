@@ -96,12 +96,20 @@ def write_predictions(frames: Iterator[pd.DataFrame], output: str) -> int:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"--output {output}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.fchmod(fd, FILE_MODE)
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise UsageError(
+            f"--output {output}: cannot create a file in {folder}: {error.strerror or error}"
+        ) from None
+    try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", newline="") as handle:
             rows = _write_csv(frames, handle)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as error:
+            raise UsageError(f"--output {output}: cannot write it: {error.strerror}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

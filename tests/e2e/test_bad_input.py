@@ -998,6 +998,12 @@ def case_output_in_a_missing_folder(env: Env) -> Call:
 
 
 @case(USAGE)
+def case_output_where_nothing_can_be_written(env: Env) -> Call:
+    args = ["predict", env.iris_run, IRIS, "--output", "/proc/predictions.csv"]
+    return Call(args, ["--output /proc/predictions.csv", "cannot create"])
+
+
+@case(USAGE)
 def case_unknown_option(env: Env) -> Call:
     return Call(env.train(CONFIGS / "iris.yaml", "--epochs", "3"), ["--epochs"])
 
