@@ -34,7 +34,7 @@ from nnctl.checkpoint import load_bundle, save_bundle
 from nnctl.config import Config, config_differences, config_to_yaml, load_config
 from nnctl.config_checks import output_units_problem
 from nnctl.data import Datasets, load_training_data
-from nnctl.errors import ConfigError, Interrupted, TrainingDiverged, UsageError
+from nnctl.errors import CheckpointError, ConfigError, Interrupted, TrainingDiverged, UsageError
 from nnctl.model import bundle_contents
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
@@ -108,14 +108,19 @@ def resolve_config(
 _FREE = ("training.epochs",)
 
 
-def build_network(cfg: Config, data: Datasets, seed_seq: np.random.SeedSequence) -> Network:
-    """The network the config describes, for the data's input width and classes."""
+def build_network(
+    cfg: Config, data: Datasets, seed_seq: np.random.SeedSequence, source: str = "config"
+) -> Network:
+    """The network the config describes, for the data's input width and classes.
+
+    ``source`` (the config file) starts the message when the output layer does not fit the data.
+    """
     pre = data.preprocessor
     n_classes = len(pre.class_names) if pre.class_names is not None else None
     problem = output_units_problem(cfg, n_classes)
     if problem is not None:
         names = f" ({', '.join(pre.class_names[:10])})" if pre.class_names else ""
-        raise ConfigError(f"{problem}{names}")
+        raise ConfigError(f"{source}: {problem}{names}")
     layers = [
         {
             "units": layer.units,
@@ -207,11 +212,17 @@ def train_run(
     progress: Callback | None = None,
     command: Sequence[str] = (),
     on_start: Callable[[Path], None] | None = None,
+    config_path: Path | None = None,
 ) -> RunResult:
-    """Train the network ``cfg`` describes in a new run directory (or continue ``resume``)."""
+    """Train the network ``cfg`` describes in a new run directory (or continue ``resume``).
+
+    ``config_path`` is the file ``cfg`` came from, for messages.
+    """
     seeds = np.random.SeedSequence(cfg.seed).spawn(2)
     data = load_training_data(cfg)
-    network = build_network(cfg, data, seeds[0])
+    if config_path is None and resume is not None:
+        config_path = resume / CONFIG_FILE
+    network = build_network(cfg, data, seeds[0], str(config_path or "config"))
     has_val = data.validation is not None
     run = (
         resume
@@ -322,8 +333,14 @@ class _Saver:
         if not path.is_file():
             return  # stopped before the first epoch ended: start from the beginning
         bundle = load_bundle(path)
-        self.trainer.network.load_state_dict(bundle.group("weights"))
-        self.trainer.load_state_dict(bundle.meta["training"], bundle.groups)
+        try:
+            self.trainer.network.load_state_dict(bundle.group("weights"))
+            self.trainer.load_state_dict(bundle.meta["training"], bundle.groups)
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(
+                f"{path}: does not fit this run's network and config ({error})",
+                hint="resume with the config the run was trained with",
+            ) from None
         for callback in self.trainer.callbacks:
             if isinstance(callback, EarlyStopping) and bundle.group("early_stopping"):
                 callback.best_weights = dict(bundle.group("early_stopping"))

@@ -36,6 +36,11 @@ def prediction_frames(
     """One output frame per input chunk: kept columns, the prediction, then probabilities."""
     pre = model.preprocessor
     target = pre.target_column or "label"
+    if target in keep:
+        raise UsageError(
+            f"--keep {target}: the predictions are written in a column named {target!r}; "
+            "keep another column (an id), or compare with the true labels by nnctl evaluate"
+        )
     for raw, X in read_features_for_predict(pre, source, chunk_rows):
         output = model.network.predict(X.astype(model.network.dtype, copy=False))
         frame = pd.DataFrame(index=range(len(X)))

@@ -70,6 +70,8 @@ def create_run_dir(root: Path, name: str, now: datetime | None = None) -> Path:
     """
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     base = f"{safe_run_name(name)}-{stamp}"
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"--runs-dir {root}: is a file, not a directory")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -13,7 +13,7 @@ app = typer.Typer(help="Fetch public datasets.", no_args_is_help=True)
 
 @app.command("fetch")
 def fetch(
-    name: Annotated[str, typer.Argument(help="mnist or fashion-mnist.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="mnist or fashion-mnist.")],
     dest: Annotated[
         Path | None, typer.Option("--dest", help="Folder to write into (default: datasets/NAME).")
     ] = None,

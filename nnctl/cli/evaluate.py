@@ -11,7 +11,9 @@ import typer
 
 
 def evaluate(
-    model: Annotated[Path, typer.Argument(help="A run directory or a checkpoint file.")],
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A run directory or a checkpoint file.")
+    ],
     data: Annotated[
         Path | None, typer.Option("--data", help="Data to evaluate on (default: the test split).")
     ] = None,

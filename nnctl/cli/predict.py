@@ -9,9 +9,11 @@ import typer
 
 
 def predict(
-    model: Annotated[Path, typer.Argument(help="A run directory or a checkpoint file.")],
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A run directory or a checkpoint file.")
+    ],
     input_arg: Annotated[
-        str | None, typer.Argument(metavar="[INPUT]", help="Same as --input.", show_default=False)
+        str | None, typer.Argument(metavar="INPUT", help="Same as --input.", show_default=False)
     ] = None,
     input_: Annotated[
         str, typer.Option("--input", "-i", help="CSV or IDX images file; '-' is stdin.")

@@ -13,7 +13,10 @@ import typer
 def train(
     config: Annotated[
         Path | None,
-        typer.Argument(help="The YAML config file (optional with --resume: the run's own config)."),
+        typer.Argument(
+            metavar="CONFIG",
+            help="The YAML config file (optional with --resume: the run's own config).",
+        ),
     ] = None,
     set_: Annotated[
         list[str] | None,
@@ -43,6 +46,8 @@ def train(
 
     Example: run=$(nnctl train configs/iris.yaml --set training.epochs=50)
     """
+    if config is None and resume is None:
+        raise typer.BadParameter("give a CONFIG file to train, or --resume RUN to continue a run")
     from nnctl.cli import render
     from nnctl.experiment import resolve_config, train_run
 
@@ -56,6 +61,7 @@ def train(
             resume=resume,
             progress=progress,
             command=["nnctl", *sys.argv[1:]],
+            config_path=config,
         )
     finally:
         if progress is not None:

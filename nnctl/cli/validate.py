@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def validate(
-    config: Annotated[Path, typer.Argument(help="The YAML config file.")],
+    config: Annotated[Path, typer.Argument(metavar="CONFIG", help="The YAML config file.")],
     set_: Annotated[
         list[str] | None,
         typer.Option(

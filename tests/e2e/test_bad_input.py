@@ -288,11 +288,7 @@ def case_output_width_vs_classes_at_validate(env: Env) -> Call:
     return Call(["validate", config], [str(config), "model.layers[1].units", "3 classes"])
 
 
-@case(
-    USAGE,
-    xfail="experiment.build_network raises the output-width ConfigError without the config "
-    "file's name (train_run does not know the path)",
-)
+@case(USAGE)
 def case_output_width_vs_classes_at_train(env: Env) -> Call:
     config = iris_with(env, "units: 3", "units: 4")
     return Call(env.train(config), [str(config), "model.layers[1].units", "3 classes"])
@@ -816,11 +812,7 @@ def case_resume_from_truncated_checkpoint(env: Env) -> Call:
     return Call(["train", "--resume", run], [str(last), "truncated"])
 
 
-@case(
-    DATA,
-    xfail="experiment._Saver.restore loads last.npz weights of another network without a check: "
-    "ValueError, exit 1",
-)
+@case(DATA)
 def case_resume_from_checkpoint_of_another_network(env: Env) -> Call:
     run = env.copy_of(env.iris_run)
     last = run / "checkpoints" / "last.npz"
@@ -915,6 +907,12 @@ def case_predict_unknown_keep_column(env: Env) -> Call:
 
 
 @case(USAGE)
+def case_predict_keep_the_target_column(env: Env) -> Call:
+    args = ["predict", env.iris_run, "--input", IRIS, "--keep", "species"]
+    return Call(args, ["--keep species", "column named 'species'"])
+
+
+@case(USAGE)
 def case_evaluate_csv_with_labels(env: Env) -> Call:
     labels = env.file("labels", idx_labels())
     args = ["evaluate", env.iris_run, "--data", IRIS, "--labels", labels]
@@ -988,7 +986,9 @@ def case_resume_of_a_directory_that_is_not_a_run(env: Env) -> Call:
 @case(USAGE)
 def case_runs_dir_is_a_file(env: Env) -> Call:
     config = iris_config(env.tmp, 2)
-    return Call(["train", config, "--runs-dir", config], [str(config), "runs directory"])
+    return Call(
+        ["train", config, "--runs-dir", config], [str(config), "is a file, not a directory"]
+    )
 
 
 @case(USAGE)
