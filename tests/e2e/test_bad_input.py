@@ -940,7 +940,7 @@ def case_train_without_arguments(env: Env) -> Call:
 
 @case(USAGE)
 def case_evaluate_without_arguments(env: Env) -> Call:
-    return Call(["evaluate"], ["Missing argument", "model"])
+    return Call(["evaluate"], ["Missing argument", "MODEL"])
 
 
 @case(USAGE)
