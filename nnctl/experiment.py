@@ -12,7 +12,7 @@ import hashlib
 import platform
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +39,7 @@ from nnctl.model import bundle_contents
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
 from nnctl.nn.optimizers import get_optimizer
-from nnctl.nn.schedules import get_schedule
+from nnctl.nn.schedules import Schedule, get_schedule
 from nnctl.runs import (
     CHECKPOINTS,
     CONFIG_FILE,
@@ -145,7 +145,7 @@ def build_network(
     return network
 
 
-def build_schedule(cfg: Config) -> Any:
+def build_schedule(cfg: Config) -> Schedule:
     """The learning-rate schedule, constant when the config names none."""
     lr = cfg.optimizer.learning_rate
     if cfg.schedule is None:
@@ -211,7 +211,6 @@ def train_run(
     resume: Path | None = None,
     progress: Callback | None = None,
     command: Sequence[str] = (),
-    on_start: Callable[[Path], None] | None = None,
     config_path: Path | None = None,
 ) -> RunResult:
     """Train the network ``cfg`` describes in a new run directory (or continue ``resume``).
@@ -268,8 +267,6 @@ def train_run(
     else:
         write_text(run / CONFIG_FILE, config_to_yaml(cfg))
     recorder.write(status="running")
-    if on_start is not None:
-        on_start(run)
     _fit(trainer, recorder)
     test_metrics = _test_metrics(trainer, data, run)
     recorder.write(status="completed", stop_reason=trainer.stop_reason, ended=_now())
