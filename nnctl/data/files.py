@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gzip
+import sys
 import zlib
 from pathlib import Path
 
@@ -63,9 +64,12 @@ def is_gzip(path: Path) -> bool:
 
 
 def read_bytes(path: Path, what: str = "data file") -> bytes:
-    """The whole content of ``path``, decompressed when it is gzip; errors name the file."""
-    check_file(path, what)
-    raw = path.read_bytes()
+    """The whole content of ``path`` (``-``: stdin), gunzipped when it is gzip; errors name it."""
+    if str(path) == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        check_file(path, what)
+        raw = path.read_bytes()
     if raw[:2] != GZIP_MAGIC:
         return raw
     return gunzip(raw, path)

@@ -131,3 +131,26 @@ def test_kill_9_leaves_a_resumable_run(tmp_path: Path) -> None:
     assert (info["status"], info["epochs_done"]) == ("completed", 300)
     assert [int(row["epoch"]) for row in read_metrics(run / "metrics.csv")] == list(range(1, 301))
     assert not [p for p in run.rglob(".*") if p.is_file()]  # no temporary files left behind
+
+
+def test_predict_reads_idx_images_from_stdin(tmp_path: Path) -> None:
+    images = DATASETS / "digits" / "test-images-idx3-ubyte.gz"
+    train = run_nnctl(
+        "train", "configs/digits.yaml", "--runs-dir", tmp_path, "--quiet",
+        "--set", "training.epochs=2", cwd=ROOT,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr
+    run = train.stdout.strip()
+    from_file = run_nnctl("predict", run, "--input", images)
+    piped = subprocess.run(
+        [*nnctl_executable(), "predict", run, "-"],
+        stdin=images.open("rb"),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.decode() == from_file.stdout
+    lines = from_file.stdout.splitlines()
+    assert lines[0] == "label" and len(lines) == 361
+    assert set(lines[1:]) <= {str(d) for d in range(10)}
