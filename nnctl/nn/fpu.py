@@ -89,6 +89,19 @@ def get_mxcsr() -> int:
     return _ROUTINES[0]()
 
 
+def set_mxcsr(value: int) -> None:
+    """Set the calling thread's MXCSR register (x86-64 only), e.g. to another thread's value.
+
+    Raises
+    ------
+    RuntimeError
+        If the register cannot be set on this machine (``FTZ_AVAILABLE`` is False).
+    """
+    if _ROUTINES is None:
+        raise RuntimeError("MXCSR is not accessible on this machine")
+    _ROUTINES[1](value)
+
+
 @contextmanager
 def flush_to_zero(enabled: bool = True) -> Iterator[bool]:
     """Run a block with the CPU's flush-to-zero and denormals-are-zero modes on.

@@ -28,9 +28,14 @@ from nnctl.nn.layers import Dense
 from nnctl.nn.losses import Loss, check_loss_activation, get_loss
 from nnctl.nn.optimizers import Optimizer
 from nnctl.nn.parameters import ParameterBuffer
+from nnctl.nn.threads import Helper, blas_threads, n_cores, set_blas_threads
 
 Array = np.ndarray
 LAYER_KEYS = ("units", "activation", "activation_params", "dropout", "initializer")
+
+#: Batches of at most this many rows run their matrix products on one BLAS thread and split the
+#: optimizer's update over two threads (see :mod:`nnctl.nn.threads`).
+SMALL_BATCH = 64
 
 
 def _child_rng(rng: np.random.Generator) -> np.random.Generator:
@@ -81,6 +86,7 @@ class Network:
         self.clip_grad_norm: float | None = None
         self.flush_denormals = True
         self._grad_out: dict[int, Array] = {}
+        self._helper = Helper() if n_cores() >= 2 else None
 
     @classmethod
     def build(
@@ -199,6 +205,11 @@ class Network:
         """
         if self.optimizer is None:
             raise RuntimeError("attach_optimizer() must be called before train_step()")
+        small = self._helper is not None and len(X) <= SMALL_BATCH
+        threads = (blas_threads() or 0) if small else 0
+        split = threads >= 2  # there is a second core to take from BLAS
+        if split:
+            set_blas_threads(1)
         mode = ftz_enter() if self.flush_denormals else None
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -207,9 +218,11 @@ class Network:
                     self._raise_diverged(X, "the loss is not finite", learning_rate)
                 if self.clip_grad_norm is not None:
                     self._clip(learning_rate)
-                self.optimizer.step(learning_rate)
+                self.optimizer.step(learning_rate, self._helper if split else None)
         finally:
             ftz_exit(mode)
+            if split:
+                set_blas_threads(threads)
         output = self.layers[-1].output
         assert output is not None
         return value, output

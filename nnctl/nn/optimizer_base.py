@@ -15,11 +15,15 @@ import numpy as np
 from nnctl.errors import ConfigError
 from nnctl.nn.fpu import FTZ_AVAILABLE, flush_subnormals
 from nnctl.nn.parameters import ParameterBuffer
+from nnctl.nn.threads import Helper
 
 Array = np.ndarray
 
 #: Steps between flushes of tiny optimizer state when the CPU cannot flush subnormals itself.
 FLUSH_EVERY = 64
+
+#: Fewest parameters for which `Optimizer.step` splits the update over two threads when asked.
+SPLIT_MIN_SIZE = 1 << 16
 
 
 def check_range(name: str, key: str, value: float, low: float, high: float = math.inf) -> float:
@@ -58,6 +62,7 @@ class Optimizer:
         self.params: ParameterBuffer | None = None
         self.state: dict[str, Array] = {}
         self._tmp = np.empty(0)
+        self._halves: list[tuple[Array, Array, dict[str, Array], Array]] = []
         self._pending: dict[str, Array] | None = None
 
     def config(self) -> dict[str, object]:
@@ -73,15 +78,23 @@ class Optimizer:
         self.params = params
         self.state = {s: self._initial_state(s, params.data) for s in self.state_names}
         self._tmp = np.empty_like(params.data)
+        half = params.size // 2 // 16 * 16  # both halves start on a 64-byte boundary
+        self._halves = [
+            (params.data[lo:hi], params.grad[lo:hi], {k: s[lo:hi] for k, s in self.state.items()},
+             self._tmp[lo:hi])
+            for lo, hi in ((0, half), (half, params.size))
+        ]  # fmt: skip
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self.load_state_dict(pending)
 
-    def step(self, learning_rate: float | None = None) -> None:
+    def step(self, learning_rate: float | None = None, helper: Helper | None = None) -> None:
         """One update of the bound parameters from their gradients.
 
         ``learning_rate`` overrides the built one for this step (a schedule's rate). With L2 weight
-        decay the gradient buffer is changed in place to ``g + wd * W``.
+        decay the gradient buffer is changed in place to ``g + wd * W``. With a ``helper`` (and at
+        least `SPLIT_MIN_SIZE` parameters) the rule runs on the two halves of the flat arrays at
+        once, the first on the helper thread; the rule is elementwise, so the bytes are the same.
         """
         if self.params is None:
             raise RuntimeError(f"optimizer '{self.name}' is not bound to any parameters")
@@ -93,7 +106,12 @@ class Optimizer:
                 p[:d] *= 1.0 - lr * self.weight_decay
             else:
                 g[:d] += np.multiply(p[:d], self.weight_decay, out=self._tmp[:d])
-        self._update(p, g, self.state, self._tmp, lr)
+        if helper is not None and p.size >= SPLIT_MIN_SIZE:
+            (p1, g1, s1, t1), (p2, g2, s2, t2) = self._halves
+            helper.run_split(lambda: self._update(p1, g1, s1, t1, lr),
+                             lambda: self._update(p2, g2, s2, t2, lr))  # fmt: skip
+        else:
+            self._update(p, g, self.state, self._tmp, lr)
         if self.flush_every and self.iterations % self.flush_every == 0:
             flush_subnormals(self.state.values())
 

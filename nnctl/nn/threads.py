@@ -1,0 +1,135 @@
+"""The training step's use of two cores: BLAS threads, and a helper thread for elementwise work.
+
+On a small batch the matrix products of a step are too small for OpenBLAS to gain from a second
+thread, while the optimizer's update, a dozen elementwise passes over every parameter, is half the
+step and runs on one core. So a step on a small batch (see `Network.train_step`) runs BLAS on one
+thread and splits the update between the calling thread and one helper thread:
+
+- :func:`blas_threads` reads and :func:`set_blas_threads` sets the BLAS thread count of NumPy's
+  bundled OpenBLAS, found with `ctypes` in the process's loaded libraries (Linux). Where it is
+  not found (another BLAS, another system) they do nothing and the update keeps to one thread.
+- :class:`Helper` runs one function on a helper thread while the caller runs another. NumPy's
+  elementwise functions release the GIL on large arrays, so the two halves run at once. The helper
+  thread takes the caller's floating-point mode (flush-to-zero, rounding) and error state for each
+  task, so an elementwise rule split in two gives exactly the bytes it gives in one piece.
+
+Why only for small batches: OpenBLAS's idle threads spin for a while after each product, holding
+the second core, so a helper thread would compete with them after multi-threaded products.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from nnctl.nn import fpu
+
+_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+            "openblas_set_num_threads64_", "openblas_set_num_threads")  # fmt: skip
+_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+            "openblas_get_num_threads64_", "openblas_get_num_threads")  # fmt: skip
+
+
+def _openblas_paths() -> list[str]:
+    """Paths of the loaded libraries whose name mentions OpenBLAS (Linux's /proc/self/maps)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = [line.split(None, 5)[-1].strip() for line in maps if "openblas" in line.lower()]
+    except OSError:
+        return []
+    return list(dict.fromkeys(p for p in paths if p.startswith("/")))
+
+
+def _load_openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
+    """NumPy's OpenBLAS thread-count setter and getter, or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    for path in _openblas_paths():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for set_name, get_name in zip(_SETTERS, _GETTERS, strict=True):
+            setter, getter = getattr(lib, set_name, None), getattr(lib, get_name, None)
+            if setter is not None and getter is not None:
+                setter.argtypes, setter.restype = [ctypes.c_int], None
+                getter.argtypes, getter.restype = [], ctypes.c_int
+                return setter, getter
+    return None
+
+
+_OPENBLAS = _load_openblas()
+
+
+def blas_threads() -> int | None:
+    """The number of threads NumPy's OpenBLAS uses, or None when it cannot be controlled."""
+    return None if _OPENBLAS is None else int(_OPENBLAS[1]())
+
+
+def set_blas_threads(n: int) -> None:
+    """Set the number of threads of NumPy's OpenBLAS (process-wide); a no-op where unavailable."""
+    if _OPENBLAS is not None:
+        _OPENBLAS[0](n)
+
+
+def n_cores() -> int:
+    """The number of CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class Helper:
+    """One helper thread running tasks for the thread that owns it.
+
+    `run_split(first, second)` runs ``first()`` on the helper and ``second()`` on the caller, and
+    returns when both are done, re-raising an exception of ``first`` in the caller. The helper
+    thread is started on first use (again after a fork) and is a daemon.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], None], int | None, Any]] = (
+            queue.SimpleQueue()
+        )
+        self._done: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+        self._pid = -1
+
+    def _start(self) -> None:
+        self._tasks, self._done = queue.SimpleQueue(), queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="nnctl-helper", daemon=True).start()
+        self._pid = os.getpid()
+
+    def _serve(self) -> None:
+        tasks, done = self._tasks, self._done
+        while True:
+            task, mxcsr, errstate = tasks.get()
+            if mxcsr is not None:
+                fpu.set_mxcsr(mxcsr)
+            try:
+                with np.errstate(**errstate):
+                    task()
+            except BaseException as error:  # handed to the caller
+                done.put(error)
+            else:
+                done.put(None)
+
+    def run_split(self, first: Callable[[], None], second: Callable[[], None]) -> None:
+        """Run ``first`` on the helper thread and ``second`` here, at the same time."""
+        if self._pid != os.getpid():
+            self._start()
+        mxcsr = fpu.get_mxcsr() if fpu.FTZ_AVAILABLE else None
+        self._tasks.put((first, mxcsr, np.geterr()))
+        try:
+            second()
+        finally:
+            error = self._done.get()
+        if error is not None:
+            raise error
