@@ -107,6 +107,7 @@ class Dense:
         self.dW: Array = np.zeros_like(self.W)
         self.db: Array = np.zeros_like(self.b)
         self.X: Array | None = None
+        self._dZ: Array | None = None
         self.Z: Array | None = None
         self.output: Array | None = None
         self._dropped = False
@@ -171,7 +172,9 @@ class Dense:
         np.multiply(H, mask, out=Y)
         return Y
 
-    def backward(self, dY: Array, need_dX: bool = True, from_logits: bool = False) -> Array | None:
+    def backward(
+        self, dY: Array, need_dX: bool = True, from_logits: bool = False, fill_dW: bool = True
+    ) -> Array | None:
         """Fill ``dW`` and ``db`` from ``dY = dL/dY``; return ``dX = dL/dX``, or None.
 
         Parameters
@@ -182,6 +185,8 @@ class Dense:
             backward is skipped.
         need_dX : bool
             False for the first layer: its input needs no gradient.
+        fill_dW : bool
+            False leaves ``dW`` to `fill_dW_rows` (which two threads can share).
         """
         if self.X is None:
             raise RuntimeError("backward called before forward")
@@ -194,9 +199,17 @@ class Dense:
                 mask = buffers.extra["mask"]
                 dH = np.multiply(dY, mask, out=self._extra(buffers, "dH", dY.shape, self.dtype))
             dZ = self.activation.backward(dH, buffers.Z, buffers.H, out=buffers.dZ)
-        np.matmul(self.X.T, dZ, out=self.dW)
+        self._dZ = dZ
+        if fill_dW:
+            np.matmul(self.X.T, dZ, out=self.dW)
         np.add.reduce(dZ, axis=0, out=self.db)
         if not need_dX:
             return None
         dX = self._extra(buffers, "dX", self.X.shape, self.dtype)
         return np.matmul(dZ, self.W.T, out=dX)
+
+    def fill_dW_rows(self, start: int, stop: int) -> None:
+        """Rows ``start:stop`` of ``dW = X.T @ dZ``, after a ``backward(..., fill_dW=False)``."""
+        if self.X is None or self._dZ is None:
+            raise RuntimeError("fill_dW_rows called before backward")
+        np.matmul(self.X[:, start:stop].T, self._dZ, out=self.dW[start:stop])

@@ -26,6 +26,7 @@ from nnctl.errors import ConfigError, TrainingDiverged
 from nnctl.nn.fpu import flush_to_zero, ftz_enter, ftz_exit
 from nnctl.nn.layers import Dense
 from nnctl.nn.losses import Loss, check_loss_activation, get_loss
+from nnctl.nn.optimizer_base import SPLIT_MIN_SIZE
 from nnctl.nn.optimizers import Optimizer
 from nnctl.nn.parameters import ParameterBuffer
 from nnctl.nn.threads import Helper, blas_threads, n_cores, set_blas_threads
@@ -149,6 +150,10 @@ class Network:
 
     def loss_and_gradient(self, X: Array, y: Array, training: bool = True) -> float:
         """Forward, loss and backward for one batch: fills the gradients, returns the mean loss."""
+        return self._loss_and_gradient(X, y, training, first_dW=True)
+
+    def _loss_and_gradient(self, X: Array, y: Array, training: bool, first_dW: bool) -> float:
+        """`loss_and_gradient`; without ``first_dW`` the first layer's ``dW`` is left unfilled."""
         A = self.forward(X, training)
         last = self.layers[-1]
         assert last.Z is not None
@@ -160,10 +165,11 @@ class Network:
                 self._grad_out = {n: np.empty_like(A)}
             buffer = self._grad_out[n]
         value, dY = self.loss.value_and_gradient(last.Z, A, y, out=buffer)
-        dX = last.backward(dY, need_dX=len(self.layers) > 1, from_logits=fused)
-        for i in range(len(self.layers) - 2, -1, -1):
+        depth = len(self.layers)
+        dX = last.backward(dY, need_dX=depth > 1, from_logits=fused, fill_dW=first_dW or depth > 1)
+        for i in range(depth - 2, -1, -1):
             assert dX is not None
-            dX = self.layers[i].backward(dX, need_dX=i > 0)
+            dX = self.layers[i].backward(dX, need_dX=i > 0, fill_dW=first_dW or i > 0)
         return value
 
     # --- training -------------------------------------------------------------------------------
@@ -208,17 +214,21 @@ class Network:
         small = self._helper is not None and len(X) <= SMALL_BATCH
         threads = (blas_threads() or 0) if small else 0
         split = threads >= 2  # there is a second core to take from BLAS
+        share_dW = split and self.clip_grad_norm is None and self.params.size >= SPLIT_MIN_SIZE
         if split:
             set_blas_threads(1)
         mode = ftz_enter() if self.flush_denormals else None
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                value = self.loss_and_gradient(X, y, training=True)
+                value = self._loss_and_gradient(X, y, True, first_dW=not share_dW)
                 if not math.isfinite(value):
                     self._raise_diverged(X, "the loss is not finite", learning_rate)
                 if self.clip_grad_norm is not None:
                     self._clip(learning_rate)
-                self.optimizer.step(learning_rate, self._helper if split else None)
+                if share_dW:
+                    self._step_sharing_first_dW(learning_rate)
+                else:
+                    self.optimizer.step(learning_rate, self._helper if split else None)
         finally:
             ftz_exit(mode)
             if split:
@@ -226,6 +236,33 @@ class Network:
         output = self.layers[-1].output
         assert output is not None
         return value, output
+
+    def _step_sharing_first_dW(self, learning_rate: float | None) -> None:
+        """Fill the first layer's ``dW`` and update every parameter, on two threads.
+
+        The helper thread takes the first rows of ``layers.0.W`` (about half of all parameters):
+        it fills their gradient, then updates them; this thread does the same for the other rows
+        and updates every other parameter.
+        """
+        optimizer, helper, layer = self.optimizer, self._helper, self.layers[0]
+        assert optimizer is not None and helper is not None
+        lr = optimizer.begin_step(learning_rate)
+        start, _ = self.params.offsets["layers.0.W"]
+        size = self.params.size
+        rows = min(layer.n_in, max(1, size // 2 // layer.units))
+        cut = start + rows * layer.units
+
+        def first() -> None:
+            layer.fill_dW_rows(0, rows)
+            optimizer.update_range(start, cut, lr)
+
+        def second() -> None:
+            layer.fill_dW_rows(rows, layer.n_in)
+            optimizer.update_range(0, start, lr)
+            optimizer.update_range(cut, size, lr)
+
+        helper.run_split(first, second)
+        optimizer.end_step()
 
     def _clip(self, learning_rate: float | None) -> None:
         """Scale the gradient to norm ``clip_grad_norm``; a non-finite norm is divergence."""

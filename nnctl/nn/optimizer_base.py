@@ -62,7 +62,6 @@ class Optimizer:
         self.params: ParameterBuffer | None = None
         self.state: dict[str, Array] = {}
         self._tmp = np.empty(0)
-        self._halves: list[tuple[Array, Array, dict[str, Array], Array]] = []
         self._pending: dict[str, Array] | None = None
 
     def config(self) -> dict[str, object]:
@@ -78,12 +77,6 @@ class Optimizer:
         self.params = params
         self.state = {s: self._initial_state(s, params.data) for s in self.state_names}
         self._tmp = np.empty_like(params.data)
-        half = params.size // 2 // 16 * 16  # both halves start on a 64-byte boundary
-        self._halves = [
-            (params.data[lo:hi], params.grad[lo:hi], {k: s[lo:hi] for k, s in self.state.items()},
-             self._tmp[lo:hi])
-            for lo, hi in ((0, half), (half, params.size))
-        ]  # fmt: skip
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self.load_state_dict(pending)
@@ -93,25 +86,50 @@ class Optimizer:
 
         ``learning_rate`` overrides the built one for this step (a schedule's rate). With L2 weight
         decay the gradient buffer is changed in place to ``g + wd * W``. With a ``helper`` (and at
-        least `SPLIT_MIN_SIZE` parameters) the rule runs on the two halves of the flat arrays at
-        once, the first on the helper thread; the rule is elementwise, so the bytes are the same.
+        least `SPLIT_MIN_SIZE` parameters) the two halves of the flat arrays are updated at once,
+        the first on the helper thread. The same as ``begin_step``, ``update_range`` over all
+        parameters, ``end_step``.
         """
+        lr = self.begin_step(learning_rate)
+        size = self._tmp.size
+        if helper is not None and size >= SPLIT_MIN_SIZE:
+            half = size // 2 // 16 * 16  # both halves start on a 64-byte boundary
+            helper.run_split(lambda: self.update_range(0, half, lr),
+                             lambda: self.update_range(half, size, lr))  # fmt: skip
+        else:
+            self.update_range(0, size, lr)
+        self.end_step()
+
+    def begin_step(self, learning_rate: float | None = None) -> float:
+        """Count a step; return its learning rate (``learning_rate``, else the built one)."""
         if self.params is None:
             raise RuntimeError(f"optimizer '{self.name}' is not bound to any parameters")
-        lr = self.learning_rate if learning_rate is None else float(learning_rate)
-        p, g, d = self.params.data, self.params.grad, self.params.n_decay
         self.iterations += 1
-        if self.weight_decay > 0:
+        return self.learning_rate if learning_rate is None else float(learning_rate)
+
+    def update_range(self, start: int, stop: int, lr: float) -> None:
+        """Update the flat parameters ``start:stop``, weight decay included.
+
+        The rule is elementwise, so disjoint ranges may be updated in any order, or at once on
+        different threads, with the same result as one pass over everything.
+        """
+        params = self.params
+        if params is None:
+            raise RuntimeError(f"optimizer '{self.name}' is not bound to any parameters")
+        if stop <= start:
+            return
+        p, g, tmp = params.data[start:stop], params.grad[start:stop], self._tmp[start:stop]
+        d = max(0, min(stop, params.n_decay) - start)
+        if self.weight_decay > 0 and d > 0:
             if self.decoupled_weight_decay:
                 p[:d] *= 1.0 - lr * self.weight_decay
             else:
-                g[:d] += np.multiply(p[:d], self.weight_decay, out=self._tmp[:d])
-        if helper is not None and p.size >= SPLIT_MIN_SIZE:
-            (p1, g1, s1, t1), (p2, g2, s2, t2) = self._halves
-            helper.run_split(lambda: self._update(p1, g1, s1, t1, lr),
-                             lambda: self._update(p2, g2, s2, t2, lr))  # fmt: skip
-        else:
-            self._update(p, g, self.state, self._tmp, lr)
+                g[:d] += np.multiply(p[:d], self.weight_decay, out=tmp[:d])
+        state = {name: flat[start:stop] for name, flat in self.state.items()}
+        self._update(p, g, state, tmp, lr)
+
+    def end_step(self) -> None:
+        """Finish a step: flush tiny state every `flush_every` steps where the CPU cannot."""
         if self.flush_every and self.iterations % self.flush_every == 0:
             flush_subnormals(self.state.values())
 

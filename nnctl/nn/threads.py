@@ -109,13 +109,16 @@ class Helper:
 
     def _serve(self) -> None:
         tasks, done = self._tasks, self._done
+        mode: tuple[int | None, Any] = (None, None)
         while True:
             task, mxcsr, errstate = tasks.get()
-            if mxcsr is not None:
-                fpu.set_mxcsr(mxcsr)
+            if (mxcsr, errstate) != mode:  # this thread's own mode, set only when it changes
+                if mxcsr is not None:
+                    fpu.set_mxcsr(mxcsr)
+                np.seterr(**errstate)
+                mode = (mxcsr, errstate)
             try:
-                with np.errstate(**errstate):
-                    task()
+                task()
             except BaseException as error:  # handed to the caller
                 done.put(error)
             else:
