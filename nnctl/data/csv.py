@@ -11,13 +11,14 @@ is read as pandas infers it, so labels keep their type (strings or integers).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv as std_csv
 import gzip
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -40,6 +41,9 @@ class CsvColumns:
     numeric: list[str]
     categorical: list[str]
     target: str | None
+    # Numeric columns whose sampled values are all whole numbers in 0..255 (pixels, say): read
+    # first as uint8, which pandas parses faster and in a quarter of the memory of float32.
+    byte_like: list[str] = field(default_factory=list)
 
     @property
     def features(self) -> list[str]:
@@ -166,8 +170,14 @@ def plan_columns(
         )
     text = set(categorical or [])
     numeric = [c for c in chosen if c not in text and sample[c].dtype.kind in "iuf"]
+    byte_like = [
+        c for c in numeric if sample[c].dtype.kind in "iu" and sample[c].between(0, 255).all()
+    ]
     return CsvColumns(
-        numeric=numeric, categorical=[c for c in chosen if c not in numeric], target=target
+        numeric=numeric,
+        categorical=[c for c in chosen if c not in numeric],
+        target=target,
+        byte_like=byte_like,
     )
 
 
@@ -183,8 +193,11 @@ def one_thread() -> Iterator[None]:
         yield
 
 
-def _dtypes(columns: CsvColumns, dtype: type[np.floating]) -> dict[str, Any]:
-    return {**{c: dtype for c in columns.numeric}, **{c: str for c in columns.categorical}}
+def _dtypes(
+    columns: CsvColumns, dtype: type[np.floating], byte_like: Sequence[str] = ()
+) -> dict[str, Any]:
+    numbers = {c: dtype for c in columns.numeric} | dict.fromkeys(byte_like, np.uint8)
+    return numbers | {c: str for c in columns.categorical}
 
 
 def read_table(
@@ -195,16 +208,28 @@ def read_table(
     wanted = [*columns.features, *([columns.target] if columns.target else [])]
     header = read_header(path, delimiter)
     require_columns(path, header, wanted, "needed")
-    try:
-        with csv_errors(path), one_thread():
-            frame = pd.read_csv(
+
+    def read(byte_like: Sequence[str]) -> pd.DataFrame:
+        # Bytes take a quarter of float32's memory, so pandas may read them on all its threads.
+        threads = contextlib.nullcontext() if byte_like else one_thread()
+        with csv_errors(path), threads:
+            return pd.read_csv(
                 path,
                 sep=delimiter,
                 usecols=wanted if len(wanted) < len(header) else None,
-                dtype=_dtypes(columns, dtype),
+                dtype=_dtypes(columns, dtype, byte_like),
                 engine="c",
                 compression=compression(path),
             )
+
+    try:
+        try:
+            frame = read(columns.byte_like)
+        except (ValueError, TypeError, OverflowError):
+            if not columns.byte_like:
+                raise
+            # A value past the sample is not a byte (256, -1, 2.5, empty, text): read as numbers.
+            frame = read(())
     except ValueError:
         raise _locate_text(path, columns.numeric, delimiter) from None
     if len(frame) == 0:
