@@ -29,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nnctl.callbacks import Callback, Logs
+from nnctl.training import Trainer
 
 
 def stderr_console() -> Console:
@@ -114,10 +115,11 @@ def _format_value(value: object) -> str:
 class TrainingProgress(Callback):
     """Training on stderr: a live bar and a row per epoch in a terminal, plain lines elsewhere.
 
-    The bar is redrawn at most five times a second, so the cost per batch is one clock read.
+    The bar is redrawn at most four times a second, so the cost per batch is one clock read;
+    each redraw costs a few milliseconds (``benchmarks/bench_progress.py`` measures the total).
     """
 
-    REFRESH_SECONDS = 0.2
+    REFRESH_SECONDS = 0.25
 
     def __init__(self, epochs: int, metrics: Sequence[str], console: Console | None = None) -> None:
         self.console = console or stderr_console()
@@ -130,14 +132,14 @@ class TrainingProgress(Callback):
         self.columns: list[str] | None = None
         self.epoch_started = 0.0
 
-    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
-        self.epoch_started = time.perf_counter()
+    def on_train_begin(self, trainer: Trainer) -> None:
+        super().on_train_begin(trainer)
         if not self.live:
             return
-        trainer = self.trainer
-        total = -(-len(trainer.train_split.X) // trainer.batch_size)  # batches, rounded up
+        # One live display for the whole run: starting one per epoch costs milliseconds, which
+        # is several percent of a short epoch.
         self.progress = Progress(
-            TextColumn(f"epoch {epoch}/{self.epochs}"),
+            TextColumn("epoch {task.fields[epoch]}/" + str(self.epochs)),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("batches"),
@@ -149,13 +151,21 @@ class TrainingProgress(Callback):
             auto_refresh=False,
         )
         self.progress.start()
-        self.task = self.progress.add_task("train", total=total, rate="", loss="-")
+        self.task = self.progress.add_task("train", total=1, epoch=0, rate="", loss="-")
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        self.epoch_started = time.perf_counter()
+        if self.progress is None or self.task is None:
+            return
+        trainer = self.trainer
+        total = -(-len(trainer.train_split.X) // trainer.batch_size)  # batches, rounded up
+        self.progress.reset(self.task, total=total, epoch=epoch, rate="", loss="-")
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         if self.progress is None or self.task is None:
             return
         now = time.perf_counter()
-        if now - self.last_refresh < self.REFRESH_SECONDS and logs["samples"] < logs["total"]:
+        if now - self.last_refresh < self.REFRESH_SECONDS:
             return
         self.last_refresh = now
         rate = logs["samples"] / max(now - self.epoch_started, 1e-9)
@@ -168,9 +178,6 @@ class TrainingProgress(Callback):
         self.progress.refresh()
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
         keys = [k for k in logs if not k.startswith("_") and k not in ("lr", "seconds")]
         keys = sorted(keys, key=lambda k: (k.startswith("val_"), k != "loss" and k != "val_loss"))
         if self.live:
