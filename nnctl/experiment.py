@@ -12,7 +12,7 @@ import hashlib
 import platform
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +34,14 @@ from nnctl.checkpoint import load_bundle, save_bundle
 from nnctl.config import Config, config_differences, config_to_yaml, load_config
 from nnctl.config_checks import output_units_problem
 from nnctl.data import Datasets, load_training_data
-from nnctl.errors import CheckpointError, ConfigError, Interrupted, TrainingDiverged, UsageError
+from nnctl.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    Interrupted,
+    TrainingDiverged,
+    UsageError,
+)
 from nnctl.model import bundle_contents
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
@@ -267,17 +274,19 @@ def train_run(
     else:
         write_text(run / CONFIG_FILE, config_to_yaml(cfg))
     recorder.write(status="running")
-    _fit(trainer, recorder)
-    test_metrics = _test_metrics(trainer, data, run)
+    test_metrics = _fit(trainer, recorder, lambda: _test_metrics(trainer, data, run))
     recorder.write(status="completed", stop_reason=trainer.stop_reason, ended=_now())
     return RunResult(path=run, info=info, test_metrics=test_metrics)
 
 
-def _fit(trainer: Trainer, recorder: RunRecorder) -> None:
-    """Run the epochs, recording how the run ended when it ends in an error."""
+def _fit(
+    trainer: Trainer, recorder: RunRecorder, finish: Callable[[], dict[str, float] | None]
+) -> dict[str, float] | None:
+    """Run the epochs and ``finish``; record how the run ended when it ends in an error."""
     try:
         with _signals_stop(trainer):
             trainer.fit()
+        return finish()
     except (Interrupted, KeyboardInterrupt) as error:
         recorder.write(status="interrupted", stop_reason="interrupted", ended=_now())
         done = f"{trainer.epoch} complete epoch{'s' if trainer.epoch != 1 else ''}"
@@ -364,12 +373,26 @@ def _test_metrics(trainer: Trainer, data: Datasets, run: Path) -> dict[str, floa
     return metrics
 
 
+def _check_same_data(run: Path, info: dict[str, Any], data: Datasets) -> None:
+    """Refuse to resume on data files that changed since the run started (their sha256)."""
+    recorded = {item["path"]: item["sha256"] for item in info.get("data_files", [])}
+    for path in data.files:
+        before = recorded.get(str(path))
+        if before is not None and sha256(path) != before:
+            raise DataError(
+                f"{path}: changed since {run} started (its sha256 differs from run.json's); "
+                "resuming on other data would not continue the same training",
+                hint="restore the original file, or train a new run",
+            )
+
+
 def _run_info(
     cfg: Config, data: Datasets, run: Path, command: Sequence[str], resume: Path | None
 ) -> dict[str, Any]:
     """The content of ``run.json`` at the start (or resumption) of a run."""
     if resume is not None:
         info = read_json(run / RUN_FILE)
+        _check_same_data(run, info, data)
         info.setdefault("resumed", []).append(_now())
         info.update(status="running", epochs_planned=cfg.training.epochs, ended=None)
         return info

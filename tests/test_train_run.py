@@ -14,7 +14,7 @@ from nnctl.callbacks import Callback
 from nnctl.cli import app
 from nnctl.config import load_config
 from nnctl.data import load_training_data
-from nnctl.errors import ConfigError, Interrupted, TrainingDiverged
+from nnctl.errors import ConfigError, DataError, Interrupted, TrainingDiverged
 from nnctl.experiment import resolve_config, train_run
 from nnctl.runs import read_json, read_metrics
 from tests.helpers import CONFIGS, iris_config, weights
@@ -165,3 +165,29 @@ def test_diabetes_is_no_worse_than_least_squares(tmp_path: Path) -> None:
     y = data.test.y
     ols_r2 = 1 - float(((pred - y) ** 2).sum() / ((y - y.mean()) ** 2).sum())
     assert _test_metrics(config, tmp_path)["r2"] >= ols_r2 - 0.02
+
+
+def test_resume_refuses_data_that_changed_since_the_run_started(tmp_path: Path) -> None:
+    data = tmp_path / "iris.csv"
+    data.write_bytes((CONFIGS.parent / "datasets" / "iris.csv").read_bytes())
+    config = iris_config(tmp_path, epochs=2)
+    config.write_text(config.read_text().replace(str(CONFIGS.parent / "datasets"), str(tmp_path)))
+    run = _train(config, tmp_path / "runs")
+    data.write_text(data.read_text().replace("5.1,3.5", "5.2,3.5", 1))
+    with pytest.raises(DataError, match="changed since"):
+        train_run(resolve_config(None, ["training.epochs=3"], run), resume=run)
+
+
+def test_a_failure_after_the_last_epoch_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nnctl.experiment
+
+    def broken(*args: Any) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(nnctl.experiment, "_test_metrics", broken)
+    with pytest.raises(OSError):
+        _train(iris_config(tmp_path, epochs=2), tmp_path / "runs")
+    (run,) = (tmp_path / "runs").iterdir()
+    assert read_json(run / "run.json")["status"] == "failed"
