@@ -154,3 +154,20 @@ def test_predict_reads_idx_images_from_stdin(tmp_path: Path) -> None:
     lines = from_file.stdout.splitlines()
     assert lines[0] == "label" and len(lines) == 361
     assert set(lines[1:]) <= {str(d) for d in range(10)}
+
+
+def test_nothing_is_written_outside_the_runs_directory_and_named_outputs(tmp_path: Path) -> None:
+    work, configs, runs = tmp_path / "work", tmp_path / "configs", tmp_path / "runs"
+    work.mkdir()
+    configs.mkdir()
+    config = iris_config(configs, epochs=3)
+    before = {p for p in tmp_path.rglob("*")}
+    train = run_nnctl("train", config, "--runs-dir", runs, "--quiet", cwd=work)
+    assert train.returncode == 0, train.stderr
+    run = train.stdout.strip()
+    assert run_nnctl("evaluate", run, "--json", cwd=work).returncode == 0
+    predict = run_nnctl("predict", run, "--input", DATASETS / "iris.csv", "-o", "p.csv", cwd=work)
+    assert predict.returncode == 0, predict.stderr
+    created = {p for p in tmp_path.rglob("*")} - before
+    outside = [p for p in created if not p.is_relative_to(runs) and p != work / "p.csv"]
+    assert outside == []
