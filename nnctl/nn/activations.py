@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import ClassVar, Protocol, TypeVar
 
 import numpy as np
 
@@ -311,15 +312,36 @@ def get_activation(name: str, **params: float) -> Activation:
     ConfigError
         For an unknown name, an unknown parameter or a non-positive ``alpha``.
     """
-    if name not in ACTIVATIONS:
-        raise unknown_name("activation", name, list(ACTIVATIONS))
-    cls = ACTIVATIONS[name]
+    return build_registered("activation", ACTIVATIONS, name, params)
+
+
+class _Registered(Protocol):
+    defaults: ClassVar[dict[str, float]]
+
+    def __init__(self, **params: float) -> None: ...
+
+
+R = TypeVar("R", bound=_Registered)
+
+
+def build_registered(
+    kind: str, registry: Mapping[str, type[R]], name: str, params: Mapping[str, float]
+) -> R:
+    """An instance of ``registry[name]`` with ``params``: known keys only, positive numbers.
+
+    Raises
+    ------
+    ConfigError
+        For a name not in the registry (with a did-you-mean), a key the entry does not take, or a
+        value that is not a positive finite number.
+    """
+    if name not in registry:
+        raise unknown_name(kind, name, list(registry))
+    cls = registry[name]
     for key, value in params.items():
         if key not in cls.defaults:
             accepted = ", ".join(cls.defaults) or "no parameters"
-            raise ConfigError(f"activation '{name}' takes {accepted}; got '{key}'")
+            raise ConfigError(f"{kind} '{name}' takes {accepted}; got '{key}'")
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-            raise ConfigError(
-                f"activation '{name}': {key} must be a positive number, got {value!r}"
-            )
+            raise ConfigError(f"{kind} '{name}': {key} must be a positive number, got {value!r}")
     return cls(**{k: float(v) for k, v in params.items()})

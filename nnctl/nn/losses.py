@@ -24,13 +24,12 @@ when ``units == 1``).
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 import numpy as np
 
 from nnctl.errors import ConfigError
-from nnctl.nn.activations import unknown_name
+from nnctl.nn.activations import build_registered, unknown_name
 
 Array = np.ndarray
 
@@ -280,16 +279,7 @@ def get_loss(name: str, **params: float) -> Loss:
     ConfigError
         For an unknown name, an unknown parameter or a non-positive ``delta``.
     """
-    if name not in LOSSES:
-        raise unknown_name("loss", name, list(LOSSES))
-    cls = LOSSES[name]
-    for key, value in params.items():
-        if key not in cls.defaults:
-            accepted = ", ".join(cls.defaults) or "no parameters"
-            raise ConfigError(f"loss '{name}' takes {accepted}; got '{key}'")
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-            raise ConfigError(f"loss '{name}': {key} must be a positive number, got {value!r}")
-    return cls(**{k: float(v) for k, v in params.items()})
+    return build_registered("loss", LOSSES, name, params)
 
 
 def check_loss_activation(loss_name: str, activation_name: str, units: int) -> None:
