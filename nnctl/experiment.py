@@ -59,6 +59,7 @@ from nnctl.runs import (
     read_metrics,
     remove_stale_temporaries,
     resolve_run,
+    run_lock,
     runs_root,
     write_json,
     write_text,
@@ -229,12 +230,27 @@ def train_run(
     if config_path is None and resume is not None:
         config_path = resume / CONFIG_FILE
     network = build_network(cfg, data, seeds[0], str(config_path or "config"))
-    has_val = data.validation is not None
     run = (
         resume
         if resume is not None
         else create_run_dir(runs_root(runs_dir), name or cfg.name or "run")
     )
+    with run_lock(run):
+        return _train_in(run, cfg, data, network, seeds[1], resume, progress, command)
+
+
+def _train_in(
+    run: Path,
+    cfg: Config,
+    data: Datasets,
+    network: Network,
+    shuffle_seed: np.random.SeedSequence,
+    resume: Path | None,
+    progress: Callback | None,
+    command: Sequence[str],
+) -> RunResult:
+    """Train in the locked run directory ``run``: callbacks, resume, fit, test metrics."""
+    has_val = data.validation is not None
     info = _run_info(cfg, data, run, command, resume)
     ckpt = cfg.training.checkpoint
     checkpointer = Checkpointer(
@@ -262,7 +278,7 @@ def train_run(
         batch_size=cfg.training.batch_size,
         shuffle=cfg.training.shuffle,
         schedule=build_schedule(cfg),
-        rng=np.random.default_rng(seeds[1]),
+        rng=np.random.default_rng(shuffle_seed),
         n_classes=max(pre.n_outputs, 2),
         target_scale=pre.target.std,
         callbacks=callbacks,

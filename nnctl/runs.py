@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
 import io
 import json
 import os
@@ -304,3 +305,25 @@ def remove_stale_temporaries(run: Path) -> list[Path]:
         with contextlib.suppress(OSError):
             path.unlink()
     return stale
+
+
+@contextlib.contextmanager
+def run_lock(run: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a run directory while training in it.
+
+    The lock (``flock`` on the directory itself, so no lock file is left behind) is released
+    when the process ends, however it ends; a second ``nnctl train --resume`` of a run that is
+    still training is refused instead of writing into it at the same time.
+    """
+    fd = os.open(run, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"{run}: another nnctl process is training this run right now",
+                hint="wait for it to finish, or stop it (Ctrl-C) and resume",
+            ) from None
+        yield
+    finally:
+        os.close(fd)

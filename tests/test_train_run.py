@@ -191,3 +191,21 @@ def test_a_failure_after_the_last_epoch_is_recorded(
         _train(iris_config(tmp_path, epochs=2), tmp_path / "runs")
     (run,) = (tmp_path / "runs").iterdir()
     assert read_json(run / "run.json")["status"] == "failed"
+
+
+def test_a_run_being_trained_cannot_be_resumed_at_the_same_time(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    from nnctl.errors import UsageError
+
+    run = _train(iris_config(tmp_path, epochs=2), tmp_path / "runs")
+    fd = os.open(run, os.O_RDONLY)  # as the process training it would hold it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(UsageError, match="another nnctl process is training this run"):
+            train_run(resolve_config(None, ["training.epochs=3"], run), resume=run)
+    finally:
+        os.close(fd)
+    train_run(resolve_config(None, ["training.epochs=3"], run), resume=run)  # free again
+    assert len(read_metrics(run / "metrics.csv")) == 3
