@@ -64,8 +64,7 @@ def evaluate_model(model: Model, split: Split) -> dict[str, Any]:
     """Loss and metrics of ``model`` on ``split``, as plain JSON-able data."""
     network, pre = model.network, model.preprocessor
     X = split.X.astype(network.dtype, copy=False)
-    output = network.predict(X)
-    loss = network.loss_value(X, split.y)
+    loss, output = network.evaluate(X, split.y)
     result: dict[str, Any] = {"n_samples": len(X), "loss": float(loss)}
     if model.task == "regression":
         y_true = pre.inverse_target(np.asarray(split.y))

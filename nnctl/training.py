@@ -170,8 +170,7 @@ class Trainer:
 
     def evaluate(self, split: Split, prefix: str = "") -> dict[str, float]:
         """Loss and metrics of the network on ``split`` (no dropout), keys prefixed."""
-        output = self.network.predict(split.X)
-        loss = self.network.loss_value(split.X, split.y)
+        loss, output = self.network.evaluate(split.X, split.y)
         accumulator = MetricAccumulator(
             self.task, self.accumulator.n_classes, self.accumulator.target_scale
         )

@@ -324,7 +324,12 @@ class Network:
 
     def loss_value(self, X: Array, y: Array, batch_size: int = 1024) -> float:
         """The mean loss over a whole data set (no dropout), computed in batches."""
+        return self.evaluate(X, y, batch_size)[0]
+
+    def evaluate(self, X: Array, y: Array, batch_size: int = 1024) -> tuple[float, Array]:
+        """The mean loss and the outputs (a new array) of a whole data set, in one pass."""
         X, y = np.asarray(X), np.asarray(y)
+        out = np.empty((X.shape[0], self.layers[-1].units), dtype=self.dtype)
         total = 0.0
         with flush_to_zero(self.flush_denormals):
             for start in range(0, X.shape[0], batch_size):
@@ -332,7 +337,8 @@ class Network:
                 Z = self.layers[-1].Z
                 assert Z is not None
                 total += self.loss.value(Z, A, y[start : start + batch_size]) * A.shape[0]
-        return total / max(1, len(X))
+                out[start : start + batch_size] = A
+        return total / max(1, len(X)), out
 
     # --- parameters and state -------------------------------------------------------------------
 
