@@ -147,29 +147,51 @@ class Dense:
     ) -> Array:
         """The layer's output for a batch ``X`` of shape ``(n, n_in)``; shape ``(n, units)``.
 
-        Dropout is applied only when ``training`` is true, with ``rng`` drawing the mask.
+        Dropout is applied only when ``training`` is true, with ``rng`` drawing the mask. The same
+        as `prepare` followed by `forward_rows` over all rows.
+        """
+        output = self.prepare(X, training, rng)
+        self.forward_rows(0, X.shape[0])
+        return output
+
+    def prepare(
+        self, X: Array, training: bool = False, rng: np.random.Generator | None = None
+    ) -> Array:
+        """Take ``X`` as the batch's input and draw its dropout mask; return the output buffer.
+
+        Nothing is computed yet: `forward_rows` fills the output, a block of rows at a time (two
+        threads may fill different rows at once). The returned array is the next layer's input.
         """
         buffers = self.buffers_for(X.shape[0])
-        Z = np.matmul(X, self.W, out=buffers.Z)
-        Z += self.b
-        H = self.activation.forward(Z, out=buffers.H)
-        self.X, self.Z, self.output, self._dropped = X, Z, H, False
+        self.X, self.Z, self.output, self._dropped = X, buffers.Z, buffers.H, False
         if training and self.dropout > 0.0:
             if rng is None:
                 raise ValueError("a training forward pass with dropout needs an rng")
-            self.output = self._drop(H, buffers, rng)
+            self._draw_mask(buffers, rng)
+            self.output = self._extra(buffers, "Y", buffers.H.shape, self.dtype)
         return self.output
 
-    def _drop(self, H: Array, buffers: _Buffers, rng: np.random.Generator) -> Array:
-        u = self._extra(buffers, "u", H.shape, self.dtype)
-        keep = self._extra(buffers, "keep", H.shape, np.bool_)
-        mask = self._extra(buffers, "mask", H.shape, self.dtype)
+    def _draw_mask(self, buffers: _Buffers, rng: np.random.Generator) -> None:
+        shape = buffers.H.shape
+        u = self._extra(buffers, "u", shape, self.dtype)
+        keep = self._extra(buffers, "keep", shape, np.bool_)
+        mask = self._extra(buffers, "mask", shape, self.dtype)
         rng.random(out=u, dtype=self.dtype.type)
         np.greater_equal(u, self.dropout, out=keep)
         np.multiply(keep, 1.0 / (1.0 - self.dropout), out=mask)
         self._dropped = True
-        Y = self._extra(buffers, "Y", H.shape, self.dtype)
-        np.multiply(H, mask, out=Y)
+
+    def forward_rows(self, start: int, stop: int) -> Array:
+        """Rows ``start:stop`` of the output, after `prepare`; returns them (a view)."""
+        if self.X is None or self.Z is None or self.output is None:
+            raise RuntimeError("forward_rows called before prepare")
+        buffers = self.buffers_for(self.X.shape[0])
+        Z = np.matmul(self.X[start:stop], self.W, out=self.Z[start:stop])
+        Z += self.b
+        H = self.activation.forward(Z, out=buffers.H[start:stop])
+        if not self._dropped:
+            return H
+        Y: Array = np.multiply(H, buffers.extra["mask"][start:stop], out=self.output[start:stop])
         return Y
 
     def backward(
@@ -187,26 +209,71 @@ class Dense:
             False for the first layer: its input needs no gradient.
         fill_dW : bool
             False leaves ``dW`` to `fill_dW_rows` (which two threads can share).
+
+        The same as `backward_rows` and `input_gradient_rows` over all rows, then
+        `fill_gradients`.
         """
         if self.X is None:
             raise RuntimeError("backward called before forward")
-        buffers = self.buffers_for(dY.shape[0])
-        if from_logits:
-            dZ = dY
-        else:
-            dH = dY
-            if self._dropped:
-                mask = buffers.extra["mask"]
-                dH = np.multiply(dY, mask, out=self._extra(buffers, "dH", dY.shape, self.dtype))
-            dZ = self.activation.backward(dH, buffers.Z, buffers.H, out=buffers.dZ)
-        self._dZ = dZ
-        if fill_dW:
-            np.matmul(self.X.T, dZ, out=self.dW)
-        np.add.reduce(dZ, axis=0, out=self.db)
+        n = dY.shape[0]
+        self.backward_rows(dY, 0, n, from_logits)
+        self.fill_gradients(fill_dW)
         if not need_dX:
             return None
-        dX = self._extra(buffers, "dX", self.X.shape, self.dtype)
-        return np.matmul(dZ, self.W.T, out=dX)
+        self.input_gradient_rows(0, n)
+        dX: Array = self.buffers_for(n).extra["dX"]
+        return dX
+
+    def backward_rows(self, dY: Array, start: int, stop: int, from_logits: bool = False) -> Array:
+        """Rows ``start:stop`` of ``dZ = dL/dZ`` from the same rows of ``dY``; returns them.
+
+        ``dY`` holds only those rows; with ``from_logits`` it already is ``dL/dZ``.
+        """
+        if self.X is None or self.Z is None:
+            raise RuntimeError("backward called before forward")
+        buffers = self.buffers_for(self.X.shape[0])
+        self._dZ = buffers.dZ
+        dZ = buffers.dZ[start:stop]
+        if from_logits:
+            if not np.may_share_memory(dY, dZ):  # else dY is these rows of dZ already
+                np.copyto(dZ, dY)
+            return dZ
+        dH = dY
+        if self._dropped:
+            mask = buffers.extra["mask"][start:stop]
+            dH_buffer = self._extra(buffers, "dH", buffers.dZ.shape, self.dtype)
+            dH = np.multiply(dY, mask, out=dH_buffer[start:stop])
+        return self.activation.backward(dH, self.Z[start:stop], buffers.H[start:stop], out=dZ)
+
+    def reserve_backward(self, need_dX: bool) -> None:
+        """Make the arrays `backward_rows` and `input_gradient_rows` write into, after `prepare`.
+
+        Two threads filling different rows of one batch must find them made (`backward` makes
+        them on first use otherwise).
+        """
+        if self.X is None:
+            raise RuntimeError("reserve_backward called before prepare")
+        buffers = self.buffers_for(self.X.shape[0])
+        if self._dropped:
+            self._extra(buffers, "dH", buffers.dZ.shape, self.dtype)
+        if need_dX:
+            self._extra(buffers, "dX", self.X.shape, self.dtype)
+
+    def input_gradient_rows(self, start: int, stop: int) -> Array:
+        """Rows ``start:stop`` of ``dX = dZ @ W.T``, after `backward_rows` filled them."""
+        if self.X is None or self._dZ is None:
+            raise RuntimeError("input_gradient_rows called before backward")
+        dX = self._extra(self.buffers_for(self.X.shape[0]), "dX", self.X.shape, self.dtype)
+        return np.matmul(self._dZ[start:stop], self.W.T, out=dX[start:stop])
+
+    def fill_gradients(self, fill_dW: bool = True) -> None:
+        """``db = sum(dZ)`` and (unless ``fill_dW`` is false) ``dW = X.T @ dZ``, every row of ``dZ``
+        filled."""
+        if self.X is None or self._dZ is None:
+            raise RuntimeError("fill_gradients called before backward")
+        if fill_dW:
+            np.matmul(self.X.T, self._dZ, out=self.dW)
+        np.add.reduce(self._dZ, axis=0, out=self.db)
 
     def fill_dW_rows(self, start: int, stop: int) -> None:
         """Rows ``start:stop`` of ``dW = X.T @ dZ``, after a ``backward(..., fill_dW=False)``."""

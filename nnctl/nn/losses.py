@@ -38,6 +38,22 @@ def _buffer(out: Array | None, like: Array) -> Array:
     return np.empty_like(like) if out is None else out
 
 
+def _rows(A: Array, batch: int | None) -> int:
+    """The number of rows a mean is taken over: the batch's, else ``A``'s own."""
+    return A.shape[0] if batch is None else batch
+
+
+def _mean(values: Array, batch: int | None) -> float:
+    """The mean of ``values`` (a row, or one value, per sample), summed in float64.
+
+    With ``batch``, ``values`` are some rows of a batch of that many: their share of its mean.
+    """
+    if batch is None:
+        return float(np.mean(values, dtype=np.float64))
+    per_row = values.size // values.shape[0] if values.shape[0] else 1
+    return float(np.add.reduce(values, axis=None, dtype=np.float64)) / (batch * per_row)
+
+
 def _targets(y: Array, A: Array) -> Array:
     """``y`` as an array of ``A``'s shape and dtype (no copy when it already is)."""
     y = np.asarray(y)
@@ -66,19 +82,29 @@ class Loss:
     def __init__(self, **params: float) -> None:
         self.params = {**self.defaults, **params}
 
-    def value(self, Z: Array, A: Array, y: Array) -> float:
-        """The mean loss of a batch."""
+    def value(self, Z: Array, A: Array, y: Array, batch: int | None = None) -> float:
+        """The mean loss of a batch.
+
+        With ``batch``, ``Z``, ``A`` and ``y`` are some rows of a batch of ``batch`` rows (two
+        threads each take some): the result is their share of the batch's mean (their sum divided
+        by the batch's count), and `gradient` is that of the batch's mean.
+        """
         raise NotImplementedError
 
-    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
-        """``dL/dZ`` for a fused loss, else ``dL/dA``; shape of ``A``, written into ``out``."""
+    def gradient(
+        self, Z: Array, A: Array, y: Array, out: Array | None = None, batch: int | None = None
+    ) -> Array:
+        """``dL/dZ`` for a fused loss, else ``dL/dA``; shape of ``A``, written into ``out``.
+
+        ``batch``: as for `value`.
+        """
         raise NotImplementedError
 
     def value_and_gradient(
-        self, Z: Array, A: Array, y: Array, out: Array | None = None
+        self, Z: Array, A: Array, y: Array, out: Array | None = None, batch: int | None = None
     ) -> tuple[float, Array]:
         """`value` and `gradient` together (what a training step needs)."""
-        return self.value(Z, A, y), self.gradient(Z, A, y, out)
+        return self.value(Z, A, y, batch), self.gradient(Z, A, y, out, batch)
 
     def spec(self) -> dict[str, object]:
         """``{"name": ..., "params": {...}}``, JSON-serializable."""
@@ -93,14 +119,16 @@ class MeanSquaredError(Loss):
 
     name = "mse"
 
-    def value(self, Z: Array, A: Array, y: Array) -> float:
+    def value(self, Z: Array, A: Array, y: Array, batch: int | None = None) -> float:
         r = A - _targets(y, A)
-        return float(np.mean(r * r, dtype=np.float64))
+        return _mean(r * r, batch)
 
-    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+    def gradient(
+        self, Z: Array, A: Array, y: Array, out: Array | None = None, batch: int | None = None
+    ) -> Array:
         G = _buffer(out, A)
         np.subtract(A, _targets(y, A), out=G)
-        G *= 2.0 / A.size
+        G *= 2.0 / (_rows(A, batch) * A.shape[1])
         return G
 
 
@@ -109,14 +137,16 @@ class MeanAbsoluteError(Loss):
 
     name = "mae"
 
-    def value(self, Z: Array, A: Array, y: Array) -> float:
-        return float(np.mean(np.abs(A - _targets(y, A)), dtype=np.float64))
+    def value(self, Z: Array, A: Array, y: Array, batch: int | None = None) -> float:
+        return _mean(np.abs(A - _targets(y, A)), batch)
 
-    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+    def gradient(
+        self, Z: Array, A: Array, y: Array, out: Array | None = None, batch: int | None = None
+    ) -> Array:
         G = _buffer(out, A)
         np.subtract(A, _targets(y, A), out=G)
         np.sign(G, out=G)
-        G *= 1.0 / A.size
+        G *= 1.0 / (_rows(A, batch) * A.shape[1])
         return G
 
 
@@ -136,18 +166,20 @@ class Huber(Loss):
     name = "huber"
     defaults: ClassVar[dict[str, float]] = {"delta": 1.0}
 
-    def value(self, Z: Array, A: Array, y: Array) -> float:
+    def value(self, Z: Array, A: Array, y: Array, batch: int | None = None) -> float:
         delta = self.params["delta"]
         r = np.abs(A - _targets(y, A))
         per_element = np.where(r <= delta, 0.5 * r * r, delta * (r - 0.5 * delta))
-        return float(np.mean(per_element, dtype=np.float64))
+        return _mean(per_element, batch)
 
-    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+    def gradient(
+        self, Z: Array, A: Array, y: Array, out: Array | None = None, batch: int | None = None
+    ) -> Array:
         delta = self.params["delta"]
         G = _buffer(out, A)
         np.subtract(A, _targets(y, A), out=G)
         np.clip(G, -delta, delta, out=G)
-        G *= 1.0 / A.size
+        G *= 1.0 / (_rows(A, batch) * A.shape[1])
         return G
 
 
@@ -164,15 +196,17 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     activation = "sigmoid"
 
-    def value(self, Z: Array, A: Array, y: Array) -> float:
+    def value(self, Z: Array, A: Array, y: Array, batch: int | None = None) -> float:
         Y = _targets(y, A)
         per_element = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
-        return float(np.mean(per_element, dtype=np.float64))
+        return _mean(per_element, batch)
 
-    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+    def gradient(
+        self, Z: Array, A: Array, y: Array, out: Array | None = None, batch: int | None = None
+    ) -> Array:
         G = _buffer(out, A)
         np.subtract(A, _targets(y, A), out=G)
-        G *= 1.0 / A.size
+        G *= 1.0 / (_rows(A, batch) * A.shape[1])
         return G
 
 
@@ -209,7 +243,7 @@ class CategoricalCrossentropy(Loss):
         index += labels
         return index
 
-    def value(self, Z: Array, A: Array, y: Array) -> float:
+    def value(self, Z: Array, A: Array, y: Array, batch: int | None = None) -> float:
         lse = _logsumexp(Z)
         index = self._flat_label_index(y, A)
         if index is not None:
@@ -217,9 +251,11 @@ class CategoricalCrossentropy(Loss):
         else:
             Y = _targets(y, A)
             per_sample = lse * Y.sum(axis=1) - np.einsum("ij,ij->i", Y, Z)
-        return float(np.mean(per_sample, dtype=np.float64))
+        return _mean(per_sample, batch)
 
-    def gradient(self, Z: Array, A: Array, y: Array, out: Array | None = None) -> Array:
+    def gradient(
+        self, Z: Array, A: Array, y: Array, out: Array | None = None, batch: int | None = None
+    ) -> Array:
         index = self._flat_label_index(y, A)
         G = _buffer(out, A)
         if index is None:
@@ -228,27 +264,27 @@ class CategoricalCrossentropy(Loss):
             if G is not A:
                 np.copyto(G, A)
             G.ravel()[index] -= 1
-        G *= 1.0 / A.shape[0]
+        G *= 1.0 / _rows(A, batch)
         return G
 
     def value_and_gradient(
-        self, Z: Array, A: Array, y: Array, out: Array | None = None
+        self, Z: Array, A: Array, y: Array, out: Array | None = None, batch: int | None = None
     ) -> tuple[float, Array]:
         """Both at once; with integer labels the value is ``mean(-log A[i, c[i]])`` when no
         predicted probability of a true class has underflowed (else the logits are used)."""
         index = self._flat_label_index(y, A)
         if index is None:
-            return self.value(Z, A, y), self.gradient(Z, A, y, out)
+            return self.value(Z, A, y, batch), self.gradient(Z, A, y, out, batch)
         picked = A.ravel()[index]
         if np.minimum.reduce(picked, initial=1.0) > _TINY[A.dtype.char]:
-            value = -float(np.add.reduce(np.log(picked), dtype=np.float64)) / len(picked)
+            value = -float(np.add.reduce(np.log(picked), dtype=np.float64)) / _rows(A, batch)
         else:
-            value = float(np.mean(_logsumexp(Z) - Z.ravel()[index], dtype=np.float64))
+            value = _mean(_logsumexp(Z) - Z.ravel()[index], batch)
         G = _buffer(out, A)
         if G is not A:
             np.copyto(G, A)
         G.ravel()[index] -= 1
-        G *= 1.0 / A.shape[0]
+        G *= 1.0 / _rows(A, batch)
         return value, G
 
 

@@ -11,7 +11,11 @@ step (`Network.train_step`) is::
     clip the gradients by global norm    when clip_grad_norm is set
     optimizer.step(learning_rate)
 
-run with the CPU's flush-to-zero mode on (see :mod:`nnctl.nn.fpu`).
+run with the CPU's flush-to-zero mode on (see :mod:`nnctl.nn.fpu`). On two cores the step is shared
+with a helper thread (:mod:`nnctl.nn.threads`): a batch of more than ``SMALL_BATCH`` rows is cut in
+two halves whose forward and backward passes (up to each layer's ``dZ``) run at once; the gradients
+``dW = X.T @ dZ`` and the update are then split by parameters. Each result is computed by exactly
+one thread, in a fixed way, so the same seed gives the same bytes.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from nnctl.nn.threads import Helper, blas_threads, n_cores, set_blas_threads
 Array = np.ndarray
 LAYER_KEYS = ("units", "activation", "activation_params", "dropout", "initializer")
 
-#: Batches of at most this many rows run their matrix products on one BLAS thread and split the
-#: optimizer's update over two threads (see :mod:`nnctl.nn.threads`).
+#: Batches of at most this many rows share only the first layer's ``dW`` and the optimizer's update
+#: between two threads; larger ones also split their rows (see :mod:`nnctl.nn.threads`). Halves of
+#: a small batch make matrix products too thin to gain from a second core.
 SMALL_BATCH = 64
 
 
@@ -154,22 +159,43 @@ class Network:
 
     def _loss_and_gradient(self, X: Array, y: Array, training: bool, first_dW: bool) -> float:
         """`loss_and_gradient`; without ``first_dW`` the first layer's ``dW`` is left unfilled."""
-        A = self.forward(X, training)
+        n = self._prepare(X, training)
+        value = self._forward_backward_rows(np.asarray(y), 0, n, n)
+        for i, layer in enumerate(self.layers):
+            layer.fill_gradients(fill_dW=first_dW or i > 0)
+        return value
+
+    def _prepare(self, X: Array, training: bool) -> int:
+        """Give the batch to every layer (dropout masks drawn in layer order); returns its rows."""
+        A = np.asarray(X, dtype=self.dtype)
+        n = int(A.shape[0])
+        for layer in self.layers:
+            A = layer.prepare(A, training, self.rng)
+        if self.loss.activation is None and n not in self._grad_out:
+            self._grad_out = {n: np.empty_like(A)}
+        return n
+
+    def _forward_backward_rows(self, y: Array, start: int, stop: int, n: int) -> float:
+        """Forward, loss and backward of rows ``start:stop`` of a prepared batch of ``n`` rows.
+
+        Fills those rows of every layer's ``dZ`` (the gradients ``dW`` and ``db`` need all rows:
+        `Dense.fill_gradients` comes after). Returns the rows' share of the batch's mean loss.
+        Rows are independent until then, so two threads may each take some.
+        """
+        for layer in self.layers:
+            A = layer.forward_rows(start, stop)
         last = self.layers[-1]
         assert last.Z is not None
-        n, fused = A.shape[0], self.loss.activation is not None
-        if fused:  # the loss gives dL/dZ of the output layer directly
-            buffer = last.buffers_for(n).dZ
-        else:
-            if n not in self._grad_out:
-                self._grad_out = {n: np.empty_like(A)}
-            buffer = self._grad_out[n]
-        value, dY = self.loss.value_and_gradient(last.Z, A, y, out=buffer)
-        depth = len(self.layers)
-        dX = last.backward(dY, need_dX=depth > 1, from_logits=fused, fill_dW=first_dW or depth > 1)
-        for i in range(depth - 2, -1, -1):
-            assert dX is not None
-            dX = self.layers[i].backward(dX, need_dX=i > 0, fill_dW=first_dW or i > 0)
+        fused = self.loss.activation is not None  # the loss gives dL/dZ of the output layer
+        buffer = last.buffers_for(n).dZ if fused else self._grad_out[n]
+        value, dY = self.loss.value_and_gradient(
+            last.Z[start:stop], A, y[start:stop], out=buffer[start:stop],
+            batch=None if stop - start == n else n,
+        )  # fmt: skip
+        last.backward_rows(dY, start, stop, from_logits=fused)
+        for i in range(len(self.layers) - 1, 0, -1):
+            dX = self.layers[i].input_gradient_rows(start, stop)
+            self.layers[i - 1].backward_rows(dX, start, stop)
         return value
 
     # --- training -------------------------------------------------------------------------------
@@ -211,38 +237,93 @@ class Network:
         """
         if self.optimizer is None:
             raise RuntimeError("attach_optimizer() must be called before train_step()")
-        small = self._helper is not None and len(X) <= SMALL_BATCH
-        threads = (blas_threads() or 0) if small else 0
+        threads = (blas_threads() or 0) if self._helper is not None else 0
         split = threads >= 2  # there is a second core to take from BLAS
-        share_dW = split and self.clip_grad_norm is None and self.params.size >= SPLIT_MIN_SIZE
-        if split:
+        big = self.params.size >= SPLIT_MIN_SIZE
+        small_batch = len(X) <= SMALL_BATCH
+        parallel = split and big and not small_batch
+        one_blas_thread = split and (parallel or small_batch)
+        if one_blas_thread:
             set_blas_threads(1)
         mode = ftz_enter() if self.flush_denormals else None
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                value = self._loss_and_gradient(X, y, True, first_dW=not share_dW)
-                if not math.isfinite(value):
-                    self._raise_diverged(X, "the loss is not finite", learning_rate)
-                if self.clip_grad_norm is not None:
-                    self._clip(learning_rate)
-                if share_dW:
-                    self._step_sharing_first_dW(learning_rate)
+                if parallel:
+                    value = self._parallel_step(X, y, learning_rate)
                 else:
-                    self.optimizer.step(learning_rate, self._helper if split else None)
+                    share = split and small_batch and big and self.clip_grad_norm is None
+                    value = self._loss_and_gradient(X, y, True, first_dW=not share)
+                    self._check_loss(X, value, learning_rate)
+                    self._update(learning_rate, share, split and small_batch)
         finally:
             ftz_exit(mode)
-            if split:
+            if one_blas_thread:
                 set_blas_threads(threads)
         output = self.layers[-1].output
         assert output is not None
         return value, output
 
-    def _step_sharing_first_dW(self, learning_rate: float | None) -> None:
+    def _check_loss(self, X: Array, value: float, learning_rate: float | None) -> None:
+        if not math.isfinite(value):
+            self._raise_diverged(X, "the loss is not finite", learning_rate)
+
+    def _update(self, learning_rate: float | None, share_first_dW: bool, split: bool) -> None:
+        """Clip (when asked) and update, with the gradients filled (but for the first layer's
+        ``dW`` with ``share_first_dW``), on two threads with ``split``."""
+        assert self.optimizer is not None
+        if self.clip_grad_norm is not None:
+            self._clip(learning_rate)
+        if share_first_dW:
+            self._step_sharing_gradients(learning_rate, fill_rest=False)
+        else:
+            self.optimizer.step(learning_rate, self._helper if split else None)
+
+    def _parallel_step(self, X: Array, y: Array, learning_rate: float | None) -> float:
+        """A training step on two threads, with BLAS on one thread each: the batch's halves.
+
+        The helper thread runs the forward and backward passes of the first half of the rows and
+        this thread those of the second half (rows are independent until the gradients, which sum
+        over all rows); then `_step_sharing_gradients` fills the gradients and updates the
+        parameters, again on both threads. A matrix product on one BLAS thread gives the same
+        bytes for a block of rows as for all of them, so the parameters are those of a step on one
+        thread; only the loss is summed in two parts.
+        """
+        n = self._prepare(X, True)
+        for i, layer in enumerate(self.layers):
+            layer.reserve_backward(need_dX=i > 0)
+        y, half, shares = np.asarray(y), n // 2, [0.0, 0.0]
+        helper = self._helper
+        assert helper is not None
+
+        def rows(slot: int, start: int, stop: int) -> None:
+            shares[slot] = self._forward_backward_rows(y, start, stop, n)
+
+        helper.run_split(lambda: rows(0, 0, half), lambda: rows(1, half, n))
+        value = shares[0] + shares[1]
+        self._check_loss(X, value, learning_rate)
+        if self.clip_grad_norm is None:
+            self._step_sharing_gradients(learning_rate, fill_rest=True)
+        else:
+            layer = self.layers[0]
+            cut = layer.n_in // 2
+            helper.run_split(lambda: layer.fill_dW_rows(0, cut),
+                             lambda: self._fill_gradients_but_first_dW(cut))  # fmt: skip
+            self._update(learning_rate, share_first_dW=False, split=True)
+        return value
+
+    def _fill_gradients_but_first_dW(self, first_row: int = 0) -> None:
+        """Every gradient but rows ``:first_row`` of the first layer's ``dW``."""
+        first = self.layers[0]
+        first.fill_dW_rows(first_row, first.n_in)
+        for i, layer in enumerate(self.layers):
+            layer.fill_gradients(fill_dW=i > 0)
+
+    def _step_sharing_gradients(self, learning_rate: float | None, fill_rest: bool) -> None:
         """Fill the first layer's ``dW`` and update every parameter, on two threads.
 
         The helper thread takes the first rows of ``layers.0.W`` (about half of all parameters):
         it fills their gradient, then updates them; this thread does the same for the other rows
-        and updates every other parameter.
+        and updates every other parameter, after filling their gradients with ``fill_rest``.
         """
         optimizer, helper, layer = self.optimizer, self._helper, self.layers[0]
         assert optimizer is not None and helper is not None
@@ -257,7 +338,10 @@ class Network:
             optimizer.update_range(start, cut, lr)
 
         def second() -> None:
-            layer.fill_dW_rows(rows, layer.n_in)
+            if fill_rest:
+                self._fill_gradients_but_first_dW(rows)
+            else:
+                layer.fill_dW_rows(rows, layer.n_in)
             optimizer.update_range(0, start, lr)
             optimizer.update_range(cut, size, lr)
 

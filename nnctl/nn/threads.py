@@ -1,20 +1,25 @@
-"""The training step's use of two cores: BLAS threads, and a helper thread for elementwise work.
+"""The training step's use of two cores: BLAS on one thread, and a helper thread of our own.
 
-On a small batch the matrix products of a step are too small for OpenBLAS to gain from a second
-thread, while the optimizer's update, a dozen elementwise passes over every parameter, is half the
-step and runs on one core. So a step on a small batch (see `Network.train_step`) runs BLAS on one
-thread and splits the update between the calling thread and one helper thread:
+OpenBLAS's own threads split each matrix product, then spin waiting for the next one; on a machine
+with other work they wait for a core and a step can take many times as long. The elementwise work
+of a step (activations, the optimizer's dozen passes over every parameter) runs on one core. So a
+training step (see `Network.train_step`) keeps BLAS to one thread and shares the work with one
+helper thread of ours, which sleeps between tasks:
+
+- a small batch (up to ``SMALL_BATCH`` rows): the helper fills half of the first layer's ``dW``
+  and updates those parameters while the caller does the rest;
+- a larger batch: the helper runs the forward and backward passes of the first half of the rows
+  and the caller those of the second half; then they share the gradients and the update as above.
 
 - :func:`blas_threads` reads and :func:`set_blas_threads` sets the BLAS thread count of NumPy's
   bundled OpenBLAS, found with `ctypes` in the process's loaded libraries (Linux). Where it is
-  not found (another BLAS, another system) they do nothing and the update keeps to one thread.
+  not found (another BLAS, another system) they do nothing and a step keeps to one thread plus
+  whatever the BLAS does itself.
 - :class:`Helper` runs one function on a helper thread while the caller runs another. NumPy's
-  elementwise functions release the GIL on large arrays, so the two halves run at once. The helper
-  thread takes the caller's floating-point mode (flush-to-zero, rounding) and error state for each
-  task, so an elementwise rule split in two gives exactly the bytes it gives in one piece.
-
-Why only for small batches: OpenBLAS's idle threads spin for a while after each product, holding
-the second core, so a helper thread would compete with them after multi-threaded products.
+  matrix products and elementwise functions release the GIL on large arrays, so the two run at
+  once. The helper thread takes the caller's floating-point mode (flush-to-zero, rounding) and
+  error state for each task, so an elementwise rule split in two gives exactly the bytes it gives
+  in one piece.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnctl.errors import TrainingDiverged
 from nnctl.nn import fpu, threads
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
@@ -86,3 +87,96 @@ def test_an_error_on_the_helper_reaches_the_caller_after_both_halves():
     assert ran == ["second"]
     helper.run_split(lambda: ran.append("again"), lambda: None)  # the helper survives
     assert ran == ["second", "again"]
+
+
+def parallel_net(loss: str, activation: str, units: int, dtype: type, **layer: object) -> Network:
+    layers = [{"units": 256, "activation": "relu", **layer}, {"units": 64, "activation": "tanh"},
+              {"units": units, "activation": activation}]  # fmt: skip
+    net = Network.build(300, layers, get_loss(loss), np.random.default_rng(0), dtype)
+    assert net.n_params() >= SPLIT_MIN_SIZE
+    return net
+
+
+def batch(loss: str, units: int, n: int, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    X = rng.random((n, 300)).astype(dtype)
+    if loss == "categorical_crossentropy":
+        return X, rng.integers(0, units, n)
+    return X, rng.random((n, units)).astype(dtype)
+
+
+CASES = [("categorical_crossentropy", "softmax", 10), ("binary_crossentropy", "sigmoid", 3),
+         ("mse", "linear", 2), ("huber", "tanh", 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("loss", "activation", "units"), CASES)
+@pytest.mark.parametrize("n", [65, 128, 301])
+def test_a_large_batch_step_on_two_threads_has_the_gradient_of_one_thread(
+    loss, activation, units, n, monkeypatch
+):
+    """The halves' forward and backward passes, then the shared gradients, give the gradient
+    that `loss_and_gradient` (checked against finite differences) gives on one thread."""
+    X, y = batch(loss, units, n, np.float64)
+    reference = parallel_net(loss, activation, units, np.float64)
+    threads.set_blas_threads(1)
+    try:
+        expected_loss = reference.loss_and_gradient(X, y)
+    finally:
+        threads.set_blas_threads(2)
+    expected = reference.params.grad.copy()
+
+    net = parallel_net(loss, activation, units, np.float64)
+    calls: list[int] = []
+    parallel_step = net._parallel_step
+    monkeypatch.setattr(net, "_parallel_step", lambda *a: calls.append(1) or parallel_step(*a))
+    net.attach_optimizer(get_optimizer("sgd", learning_rate=0.5))
+    before = net.params.data.copy()
+    assert threads.blas_threads() == 2  # a second core to use (as on CI and any dual-core)
+    value, _ = net.train_step(X, y)
+    assert calls == [1]
+    np.testing.assert_allclose(net.params.grad, expected, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(net.params.data, before - 0.5 * expected, rtol=1e-10, atol=1e-14)
+    assert value == pytest.approx(expected_loss, rel=1e-12)
+
+
+def test_a_large_batch_with_dropout_and_clipping_trains_like_one_thread():
+    """Dropout masks are drawn before the halves split (in layer order, as on one thread), and
+    clipping sees the whole gradient."""
+    X, y = batch("categorical_crossentropy", 10, 200, np.float64)
+    results = []
+    for parallel in (False, True):
+        net = parallel_net("categorical_crossentropy", "softmax", 10, np.float64, dropout=0.3)
+        if not parallel:
+            net._helper = None
+        net.attach_optimizer(get_optimizer("adam"), clip_grad_norm=0.1)
+        threads.set_blas_threads(2 if parallel else 1)
+        try:
+            losses = [net.train_step(X[s : s + 100], y[s : s + 100])[0] for s in (0, 100, 0)]
+        finally:
+            threads.set_blas_threads(2)
+        results.append((net.params.data.copy(), losses))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12)
+
+
+def test_a_large_batch_step_on_two_threads_is_deterministic():
+    runs = []
+    for _ in range(2):
+        net = parallel_net("categorical_crossentropy", "softmax", 10, np.float32, dropout=0.2)
+        net.attach_optimizer(get_optimizer("adam"))
+        X, y = batch("categorical_crossentropy", 10, 300, np.float32)
+        for start in (0, 150, 0):
+            net.train_step(X[start : start + 150], y[start : start + 150])
+        runs.append(net.params.data.tobytes())
+    assert runs[0] == runs[1]
+
+
+def test_a_non_finite_loss_on_two_threads_stops_before_the_update():
+    net = parallel_net("mse", "linear", 2, np.float32)
+    net.attach_optimizer(get_optimizer("sgd"))
+    X, y = batch("mse", 2, 128, np.float32)
+    X[100, 5] = np.inf  # in the second half
+    before = net.params.data.copy()
+    with pytest.raises(TrainingDiverged, match="step 1: the loss is not finite"):
+        net.train_step(X, y)
+    assert np.array_equal(net.params.data, before)
