@@ -5,9 +5,12 @@ Workload: 60,000 x 784 float32 inputs uniform in [0, 1), random labels of 10 cla
 one epoch timed after a warm-up epoch; batch sizes 32, 128 and 512; 2 threads. When PyTorch is
 installed, the same run times an equivalent ``nn.Sequential`` with manual index batching, with both
 ``Adam()`` and ``Adam(fused=True)`` and ``torch.set_flush_denormal(True)``, and prints the ratio of
-nnctl's time to PyTorch's best. nnctl is timed first, before PyTorch is imported, so PyTorch's
-process-wide flush-to-zero cannot help it. It also reports the per-step time of a tiny network
-(64-64-10, batch 32), which measures the engine's fixed overhead per step.
+nnctl's time to PyTorch's best. The contenders take turns: each timed round runs one epoch of
+each (in alternating order, with a short pause between), so that a burst of other work on a shared
+machine falls on all of them alike; the best and the median epoch of each are shown. PyTorch's
+flush-to-zero is switched off during nnctl's epochs (nnctl sets its own). It also reports the
+per-step time of a tiny network (64-64-10, batch 32), which measures the engine's fixed overhead
+per step.
 
 Run (OPENBLAS_CORETYPE, if set in the environment, slows OpenBLAS; unset it for this command)::
 
@@ -15,16 +18,17 @@ Run (OPENBLAS_CORETYPE, if set in the environment, slows OpenBLAS; unset it for 
 
 Options: ``--batch-sizes 32 128 512``, ``--samples 60000``, ``--no-torch``, ``--no-ftz`` (engine
 without flush-to-zero or its fallback, to see the cost of subnormals), ``--threads 2``,
-``--repeat N`` (time N epochs after the warm-up and show the best: on a shared machine other
-processes make single epochs noisy, and OpenBLAS's spinning threads suffer most from that).
+``--repeat N`` (timed rounds after the warm-up; default 5).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
+from collections.abc import Callable
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,7 +40,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-ftz", action="store_true", help="no flush-to-zero in nnctl")
     parser.add_argument("--tiny-steps", type=int, default=20_000)
     parser.add_argument(
-        "--repeat", type=int, default=1, help="timed epochs after the warm-up; the best is shown"
+        "--repeat", type=int, default=5, help="timed rounds after the warm-up (best and median)"
     )
     return parser.parse_args()
 
@@ -52,6 +56,7 @@ from nnctl.nn.network import Network  # noqa: E402
 from nnctl.nn.optimizers import get_optimizer  # noqa: E402
 
 LAYERS = [(256, "relu"), (128, "relu"), (10, "softmax")]
+PAUSE = 0.2  # seconds between two contenders' epochs
 
 
 def make_data(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,11 +94,10 @@ def nnctl_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int, rng) -> 
     return time.perf_counter() - start_time
 
 
-def time_nnctl(X: np.ndarray, y: np.ndarray, batch: int, ftz: bool) -> float:
+def nnctl_contender(X: np.ndarray, y: np.ndarray, batch: int, ftz: bool) -> Callable[[], float]:
     net = build_nnctl(X.shape[1], LAYERS, ftz)
     rng = np.random.default_rng(1)
-    nnctl_epoch(net, X, y, batch, rng)  # warm-up
-    return min(nnctl_epoch(net, X, y, batch, rng) for _ in range(ARGS.repeat))
+    return lambda: nnctl_epoch(net, X, y, batch, rng)
 
 
 def time_tiny_step(steps: int, ftz: bool) -> float:
@@ -109,7 +113,7 @@ def time_tiny_step(steps: int, ftz: bool) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def time_torch(X: np.ndarray, y: np.ndarray, batch: int, fused: bool) -> float:
+def torch_contender(X: np.ndarray, y: np.ndarray, batch: int, fused: bool) -> Callable[[], float]:
     import torch
     from torch import nn
 
@@ -121,6 +125,7 @@ def time_torch(X: np.ndarray, y: np.ndarray, batch: int, fused: bool) -> float:
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
 
     def epoch() -> float:
+        torch.set_flush_denormal(True)
         start_time = time.perf_counter()
         order = torch.randperm(len(Xt))
         for start in range(0, len(Xt), batch):
@@ -129,10 +134,24 @@ def time_torch(X: np.ndarray, y: np.ndarray, batch: int, fused: bool) -> float:
             loss = criterion(model(Xt[idx]), yt[idx])
             loss.backward()
             optimizer.step()
-        return time.perf_counter() - start_time
+        seconds = time.perf_counter() - start_time
+        torch.set_flush_denormal(False)
+        return seconds
 
-    epoch()  # warm-up
-    return min(epoch() for _ in range(ARGS.repeat))
+    return epoch
+
+
+def race(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Warm each contender up, then time ``rounds`` rounds of one epoch each, taking turns."""
+    names = list(contenders)
+    for name in names:
+        contenders[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            time.sleep(PAUSE)  # let the last contender's spinning threads go idle
+            times[name].append(contenders[name]())
+    return times
 
 
 def torch_available() -> bool:
@@ -141,34 +160,45 @@ def torch_available() -> bool:
     except ImportError:
         return False
     torch.set_num_threads(ARGS.threads)
-    torch.set_flush_denormal(True)
     return True
 
 
 def main() -> None:
     X, y = make_data(ARGS.samples)
     ftz = not ARGS.no_ftz
+    use_torch = not ARGS.no_torch and torch_available()
+    flush = "on" if ftz else "off"
     print(f"numpy {np.__version__}, {ARGS.threads} threads, {ARGS.samples} samples, "
-          f"flush-to-zero {'on' if ftz else 'off'}", file=sys.stderr)  # fmt: skip
-    ours = {b: time_nnctl(X, y, b, ftz) for b in ARGS.batch_sizes}
-    tiny = time_tiny_step(ARGS.tiny_steps, ftz)
-    theirs: dict[int, tuple[float, float]] = {}
-    if not ARGS.no_torch and torch_available():
+          f"flush-to-zero {flush}, {ARGS.repeat} rounds", file=sys.stderr)  # fmt: skip
+    if use_torch:
         import torch
 
         print(f"torch {torch.__version__}", file=sys.stderr)
-        theirs = {b: (time_torch(X, y, b, False), time_torch(X, y, b, True))
-                  for b in ARGS.batch_sizes}  # fmt: skip
-    print("| batch | nnctl s/epoch | torch Adam | torch Adam fused | ratio nnctl / best torch |")
-    print("|---:|---:|---:|---:|---:|")
+    loads = [os.getloadavg()[0]]
+    results: dict[int, dict[str, list[float]]] = {}
     for b in ARGS.batch_sizes:
-        if b in theirs:
-            plain, fused = theirs[b]
-            best = min(plain, fused)
-            print(f"| {b} | {ours[b]:.3f} | {plain:.3f} | {fused:.3f} | {ours[b] / best:.2f} |")
-        else:
-            print(f"| {b} | {ours[b]:.3f} | - | - | - |")
+        contenders = {"nnctl": nnctl_contender(X, y, b, ftz)}
+        if use_torch:
+            contenders["torch"] = torch_contender(X, y, b, fused=False)
+            contenders["torch fused"] = torch_contender(X, y, b, fused=True)
+        results[b] = race(contenders, ARGS.repeat)
+        loads.append(os.getloadavg()[0])
+    tiny = time_tiny_step(ARGS.tiny_steps, ftz)
+    print("Seconds per epoch, best of the rounds (median in brackets):\n")
+    print("| batch | nnctl | torch Adam | torch Adam fused | nnctl / best torch |")
+    print("|---:|---:|---:|---:|---:|")
+    for b, times in results.items():
+        cells = [f"{min(t):.3f} ({statistics.median(t):.3f})" for t in times.values()]
+        if len(times) == 1:
+            print(f"| {b} | {cells[0]} | - | - | - |")
+            continue
+        best = {name: min(t) for name, t in times.items()}
+        median = {name: statistics.median(t) for name, t in times.items()}
+        ratio = best["nnctl"] / min(best["torch"], best["torch fused"])
+        ratio_median = median["nnctl"] / min(median["torch"], median["torch fused"])
+        print(f"| {b} | {' | '.join(cells)} | {ratio:.2f} ({ratio_median:.2f}) |")
     print(f"\ntiny network 64-64-10, batch 32: {tiny * 1e3:.4f} ms per train_step")
+    print(f"1-minute load average during the run: {min(loads):.2f} to {max(loads):.2f}")
 
 
 if __name__ == "__main__":
