@@ -140,7 +140,8 @@ def _list_columns(columns: list[str], limit: int = 12) -> str:
 
 def require_columns(path: str | Path, found: list[str], wanted: list[str], role: str) -> None:
     """Raise a `DataError` naming the columns of ``wanted`` that are not in ``found``."""
-    absent = [c for c in wanted if c not in set(found)]
+    present = set(found)
+    absent = [c for c in wanted if c not in present]
     if absent:
         names = ", ".join(f"'{c}'" for c in absent)
         raise DataError(
@@ -169,16 +170,23 @@ def plan_columns(
             path, sep=delimiter, usecols=chosen, nrows=SAMPLE_ROWS, compression=compression(path)
         )
     text = set(categorical or [])
-    numeric = [c for c in chosen if c not in text and sample[c].dtype.kind in "iuf"]
-    byte_like = [
-        c for c in numeric if sample[c].dtype.kind in "iu" and sample[c].between(0, 255).all()
-    ]
+    kinds = {name: dtype.kind for name, dtype in sample.dtypes.items()}
+    numeric = [c for c in chosen if c not in text and kinds[c] in "iuf"]
     return CsvColumns(
         numeric=numeric,
         categorical=[c for c in chosen if c not in numeric],
         target=target,
-        byte_like=byte_like,
+        byte_like=_byte_like(sample, [c for c in numeric if kinds[c] in "iu"]),
     )
+
+
+def _byte_like(sample: pd.DataFrame, integers: list[str]) -> list[str]:
+    """The integer columns of ``sample`` whose values are all in 0..255 (checked all at once)."""
+    if not integers:
+        return []
+    values = sample[integers].to_numpy()
+    in_range = np.flatnonzero(((values >= 0) & (values <= 255)).all(axis=0))
+    return [integers[j] for j in in_range]
 
 
 @contextmanager

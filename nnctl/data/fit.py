@@ -27,8 +27,8 @@ from nnctl.data.encoding import (
 )
 from nnctl.data.files import release_freed_memory
 from nnctl.data.idx import check_counts, check_image_type, read_idx, read_labels
-from nnctl.data.numeric import NumericTransform
-from nnctl.data.preprocess import Preprocessor, numeric_block, text_columns
+from nnctl.data.numeric import NumericTransform, chunk_rows, row_chunks
+from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_columns
 from nnctl.data.split import SplitIndices, split_rows
 from nnctl.errors import DataError, UsageError
 
@@ -106,11 +106,23 @@ def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
     targets = frame[str(columns.target)].to_numpy()
     splits = split_targets(targets, cfg, str(path))
     order, n_train = splits.order(), len(splits.train)
-    block = numeric_block(frame, columns.numeric, dtype, str(path), data.missing, rows=order)
+    raw = byte_block(frame, columns.numeric)
+    if raw is None:
+        block = numeric_block(frame, columns.numeric, dtype, str(path), data.missing, rows=order)
     text = text_columns(frame, columns.categorical)
-    del frame  # the numbers are in `block` now: free pandas' copy before making the next one
+    del frame  # the numbers are in `raw` or `block` now: free pandas' copy before the next one
     release_freed_memory()
-    numeric = NumericTransform.fit_apply(block, n_train, data.normalize, data.scale, data.missing)
+    if raw is None:
+        numeric = NumericTransform.fit_apply(
+            block, n_train, data.normalize, data.scale, data.missing
+        )
+    else:
+        # Bytes: fit on them as read, then gather, convert and scale the rows in one pass.
+        numeric = NumericTransform.fit_bytes(
+            raw, splits.train, data.normalize, data.scale, data.missing
+        )
+        block = numeric.apply_to_bytes(raw, order, dtype)
+        del raw
     impute = data.missing != "error"
     pre = Preprocessor(
         input="csv",
@@ -132,12 +144,18 @@ def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
 def images_in_order(
     images: NDArray[np.uint8], rows: NDArray[np.intp] | None, dtype: type[np.floating]
 ) -> NDArray[np.floating]:
-    """``images[rows] / 255`` as one (n, pixels) array of ``dtype``, permuting the bytes first."""
+    """``images[rows] / 255`` as one (n, pixels) array of ``dtype``, permuting the bytes first.
+
+    A chunk of rows at a time is gathered and divided straight into the result: ``np.divide``
+    with ``dtype=dtype`` converts each byte to ``dtype`` before dividing, so the values are those
+    of ``images[rows].astype(dtype) / dtype(255)``, without the full-size intermediate arrays.
+    """
     flat = images.reshape(images.shape[0], -1)
-    if rows is not None:
-        flat = flat[rows]
-    out = flat.astype(dtype)
-    out /= dtype(255)
+    n = flat.shape[0] if rows is None else len(rows)
+    out = np.empty((n, flat.shape[1]), dtype=dtype)
+    for chunk in row_chunks(n, chunk_rows(flat.shape[1], out.itemsize)):
+        part = flat[chunk] if rows is None else np.take(flat, rows[chunk], axis=0)
+        np.divide(part, dtype(255), out=out[chunk], dtype=dtype)
     return out
 
 

@@ -8,7 +8,11 @@ A numeric block is an array of shape (n_rows, n_columns). The fitted transform i
 with, per column, ``shift, divide`` = ``mean, std`` (standard), ``min, max - min`` (minmax),
 ``0, scale`` (scale) or ``0, 1`` (none). A constant column has ``std = 0`` or ``max - min = 0``;
 its divisor becomes 1 so that it maps to 0 rather than NaN. Statistics are accumulated in float64
-over a few columns at a time, so a float32 block is never copied whole.
+over a few columns or rows at a time, so a float32 block is never copied whole, and the transform
+is applied a chunk of rows at a time, while the chunk is in the processor's cache.
+
+The statistics can also be fitted on the training rows as read, before conversion: bytes (pixels)
+give the same minimum, maximum, mean and std as their float copy, bit for bit.
 """
 
 from __future__ import annotations
@@ -26,32 +30,101 @@ Normalize = Literal["standard", "minmax", "scale", "none"]
 Missing = Literal["error", "mean", "median", "most_frequent"]
 Float64 = NDArray[np.float64]
 Block = NDArray[np.floating]
+Values = NDArray[np.floating] | NDArray[np.uint8]  # training rows: floats, or bytes as read
 
 COLUMNS_PER_BLOCK = 64
+CHUNK_BYTES = 1 << 19  # 512 kB of rows at a time: well inside a core's L2 cache
 CONSTANT_RTOL = 1e-10  # a std this small relative to |mean| is rounding noise: a constant column
 
 
-def column_blocks(block: Block) -> Iterator[tuple[slice, Block]]:
+def column_blocks(block: Values) -> Iterator[tuple[slice, Values]]:
     """``(columns, view)`` for ``COLUMNS_PER_BLOCK`` adjacent columns at a time."""
     for start in range(0, block.shape[1], COLUMNS_PER_BLOCK):
         columns = slice(start, start + COLUMNS_PER_BLOCK)
         yield columns, block[:, columns]
 
 
-def _as_float64(part: Block) -> Float64:
+def chunk_rows(n_columns: int, itemsize: int) -> int:
+    """How many rows of ``n_columns`` values of ``itemsize`` bytes make about `CHUNK_BYTES`."""
+    return max(1, CHUNK_BYTES // max(1, n_columns * itemsize))
+
+
+def row_chunks(n_rows: int, size: int) -> Iterator[slice]:
+    """Slices of ``size`` consecutive rows (the last one shorter) covering ``n_rows`` rows."""
+    for start in range(0, n_rows, size):
+        yield slice(start, min(start + size, n_rows))
+
+
+def _as_float64(part: Values) -> Float64:
     """A float64 copy of a few columns."""
     return part.astype(np.float64)
 
 
-def mean_std(block: Block) -> tuple[Float64, Float64]:
-    """Per-column mean and population std, two-pass in float64 over a few columns at a time."""
-    mean = np.zeros(block.shape[1])
-    std = np.zeros(block.shape[1])
-    for columns, part in column_blocks(block):
-        x = _as_float64(part)
-        mean[columns] = x.mean(axis=0)
-        x -= mean[columns]
-        std[columns] = np.sqrt(np.mean(x * x, axis=0))
+def _summed_by_column(block: Values) -> bool:
+    """Whether NumPy sums ``block.astype(np.float64)`` along axis 0 pairwise, column by column.
+
+    The copy keeps the memory order of ``block``. When a column's values end up next to each
+    other (a column-major block, or a single column), NumPy adds each column pairwise; otherwise
+    (row-major) it adds the rows one after another, and the rounding differs.
+    """
+    return block.shape[1] == 1 or abs(block.strides[0]) < abs(block.strides[1])
+
+
+def _mean_std_by_column(block: Values) -> tuple[Float64, Float64]:
+    """Mean and std of each column, one contiguous float64 column at a time (pairwise sums)."""
+    mean = np.empty(block.shape[1])
+    std = np.empty(block.shape[1])
+    for j in range(block.shape[1]):
+        x = block[:, j].astype(np.float64)
+        mean[j] = np.add.reduce(x) / len(x)
+        x -= mean[j]
+        np.multiply(x, x, out=x)
+        std[j] = np.sqrt(np.add.reduce(x) / len(x))
+    return mean, std
+
+
+def _sum_by_row(block: Values, shift: Float64 | None = None) -> Float64:
+    """``sum(block, axis=0)``, or ``sum((block - shift) ** 2, axis=0)``, in float64, row by row.
+
+    The rows are added one after another, as NumPy adds a row-major float64 block, but a chunk of
+    rows at a time: each chunk is copied in below the running sum (row 0 of the buffer), so that
+    reducing the buffer continues the same sequence of additions, and the block is never copied
+    whole.
+    """
+    n, k = block.shape
+    size = chunk_rows(k, 8)
+    buffer = np.empty((min(n, size) + 1, k))
+    total = np.zeros(k)
+    for rows in row_chunks(n, size):
+        first = rows.start == 0  # the first row starts the sum, as in NumPy's: no carry yet
+        x = buffer[1 : 1 + rows.stop - rows.start]
+        if shift is None:
+            x[...] = block[rows]
+        else:
+            np.subtract(block[rows], shift, out=x)
+            np.multiply(x, x, out=x)
+        buffer[0] = total
+        total = np.add.reduce(x if first else buffer[: len(x) + 1], axis=0)
+    return total
+
+
+def mean_std(block: Values) -> tuple[Float64, Float64]:
+    """Per-column mean and population std, two-pass in float64, without a float64 copy.
+
+    The results are, bit for bit, those nnctl has always computed: ``x.mean(axis=0)`` and
+    ``np.mean((x - mean) ** 2, axis=0)`` with ``x = block[:, columns].astype(np.float64)`` for
+    `COLUMNS_PER_BLOCK` columns at a time, whose order of additions depends on the memory layout
+    (see `_summed_by_column`). So a column-major block is summed one column at a time, and a
+    row-major one a chunk of rows at a time -- except a last block of a single column, which
+    NumPy summed pairwise.
+    """
+    n, k = block.shape
+    if _summed_by_column(block):
+        return _mean_std_by_column(block)
+    mean = _sum_by_row(block) / n
+    std = np.sqrt(_sum_by_row(block, mean) / n)
+    if k % COLUMNS_PER_BLOCK == 1:
+        mean[-1:], std[-1:] = _mean_std_by_column(block[:, -1:])
     return mean, std
 
 
@@ -68,7 +141,7 @@ def _column_fill(column: Float64, missing: Missing) -> float:
     return float(values[np.argmax(counts)])  # ties: the smallest value
 
 
-def fit_fill(train: Block, missing: Missing) -> Float64:
+def fit_fill(train: Values, missing: Missing) -> Float64:
     """Per-column imputation values from the training rows; NaN where ``missing`` is ``error``."""
     fill = np.full(train.shape[1], np.nan)
     if missing == "error":
@@ -87,7 +160,9 @@ def impute(block: Block, fill: Float64) -> None:
             part[bad] = np.broadcast_to(fill[columns].astype(part.dtype), part.shape)[bad]
 
 
-def fit_scaling(train: Block, normalize: Normalize, scale: float | None) -> tuple[Float64, Float64]:
+def fit_scaling(
+    train: Values, normalize: Normalize, scale: float | None
+) -> tuple[Float64, Float64]:
     """Per-column ``shift`` and ``divide`` from the (imputed) training rows."""
     k = train.shape[1]
     if normalize == "none":
@@ -131,12 +206,63 @@ class NumericTransform:
         fitted.scale(block)
         return fitted
 
+    @classmethod
+    def fit_bytes(
+        cls,
+        source: NDArray[np.uint8],
+        train: NDArray[np.intp],
+        normalize: Normalize,
+        scale: float | None,
+        missing: Missing,
+    ) -> NumericTransform:
+        """Fit on the training rows ``source[train]`` of bytes, before any conversion to floats.
+
+        Bytes are never missing, so there is nothing to impute, and their statistics are exactly
+        those `fit_apply` finds on their float copy: the minimum and maximum are the same numbers,
+        and the training rows are gathered column-major, as `nnctl.data.preprocess.numeric_block`
+        lays them out, so that `mean_std` adds them in the same order. A fixed divisor with no
+        imputation looks at no value, so then nothing is gathered.
+        """
+        if normalize in ("standard", "minmax") or missing != "error":
+            rows = np.take(np.asfortranarray(source).T, train, axis=1).T
+        else:
+            rows = source[:0]  # only the number of columns is used
+        fill = fit_fill(rows, missing)
+        shift, divide = fit_scaling(rows, normalize, scale)
+        return cls(fill=fill, shift=shift, divide=divide)
+
     def scale(self, block: Block) -> None:
-        """``block = (block - shift) / divide``, in place (no imputation)."""
-        if np.any(self.shift != 0):
-            block -= self.shift.astype(block.dtype)
-        if np.any(self.divide != 1):
-            block /= self.divide.astype(block.dtype)
+        """``block = (block - shift) / divide`` in place (no imputation), a chunk of rows at a time.
+
+        Each element is computed as on the whole block at once (subtract, then divide, in the
+        block's dtype); chunks only keep the rows in cache between the two operations.
+        """
+        shift = self.shift.astype(block.dtype) if np.any(self.shift != 0) else None
+        divide = self.divide.astype(block.dtype) if np.any(self.divide != 1) else None
+        if shift is None and divide is None:
+            return
+        for rows in row_chunks(block.shape[0], chunk_rows(block.shape[1], block.itemsize)):
+            if shift is not None:
+                block[rows] -= shift
+            if divide is not None:
+                block[rows] /= divide
+
+    def apply_to_bytes(
+        self, source: NDArray[np.uint8], rows: NDArray[np.intp], dtype: type[np.floating]
+    ) -> Block:
+        """``(source[rows] - shift) / divide`` as a new row-major array of ``dtype``.
+
+        ``source`` holds bytes, shape (n_source, k); the rows are gathered, converted and scaled
+        a chunk at a time, so that the only full-size arrays made are the result and, when
+        ``source`` is column-major, a row-major copy of the bytes (``np.take`` would otherwise
+        copy the whole source for every chunk).
+        """
+        source = np.ascontiguousarray(source)
+        out = np.empty((len(rows), source.shape[1]), dtype=dtype)
+        for chunk in row_chunks(len(rows), chunk_rows(out.shape[1], out.itemsize)):
+            out[chunk] = np.take(source, rows[chunk], axis=0)
+            self.scale(out[chunk])
+        return out
 
     def apply(self, block: Block) -> Block:
         """Impute (when the fill values are finite) and scale ``block`` in place; return it."""

@@ -55,6 +55,20 @@ def numeric_block(
     return by_column.T
 
 
+def byte_block(frame: pd.DataFrame, columns: Sequence[str]) -> NDArray[np.uint8] | None:
+    """The numeric columns as one (n, k) array of bytes, if pandas read every one of them as bytes.
+
+    `nnctl.data.csv.read_table` reads the columns whose sampled values are bytes as uint8 (and
+    every numeric column as floats when a later value is not a byte), so a file of pixels comes
+    back as one uint8 block that pandas hands over in one piece. Bytes are whole numbers, never
+    NaN or infinite: they need none of `numeric_block`'s per-column checks. ``None`` when a
+    column is not uint8; `numeric_block` handles every case.
+    """
+    if not columns or any(dtype != np.uint8 for dtype in frame.dtypes[list(columns)]):
+        return None
+    return frame[list(columns)].to_numpy()
+
+
 def text_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, NDArray[Any]]:
     """Text columns as object arrays, by name."""
     return {name: frame[name].to_numpy(dtype=object) for name in columns}
