@@ -3,7 +3,9 @@
 A first read of ``SAMPLE_ROWS`` rows decides which feature columns are numeric; the full read then
 asks pandas for those columns as float32 (or the training dtype) directly, which halves the memory
 of pandas' default int64/float64 read: a 60,000 x 785 MNIST CSV takes about 190 MB, not 380 MB.
-The full read uses one thread: pandas 3.1's parallel reader peaked at about twice the memory.
+The full read uses one thread: pandas 3.1's parallel reader peaked at about twice the memory, and
+on two cores it was no faster, even for bytes (it used twice the CPU time, and much more wall
+time when another process had the other core).
 Text columns, and the columns listed in ``data.categorical``, are read as text. The target column
 is read as pandas infers it, so labels keep their type (strings or integers).
 """
@@ -11,11 +13,11 @@ is read as pandas infers it, so labels keep their type (strings or integers).
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv as std_csv
 import gzip
 import sys
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,7 +129,7 @@ def read_header(path: Path, delimiter: str) -> list[str]:
             ) from None
     if not any(name.strip() for name in header):
         raise DataError(f"{path}: no header line: the file is empty or blank")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
+    duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicated:
         raise DataError(f"{path}: the header repeats column names: {', '.join(duplicated)}")
     return header
@@ -218,9 +220,7 @@ def read_table(
     require_columns(path, header, wanted, "needed")
 
     def read(byte_like: Sequence[str]) -> pd.DataFrame:
-        # Bytes take a quarter of float32's memory, so pandas may read them on all its threads.
-        threads = contextlib.nullcontext() if byte_like else one_thread()
-        with csv_errors(path), threads:
+        with csv_errors(path), one_thread():
             return pd.read_csv(
                 path,
                 sep=delimiter,

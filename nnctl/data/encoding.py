@@ -36,7 +36,9 @@ def label_keys(values: NDArray[Any]) -> NDArray[Any]:
     """`label_key` of every entry; vectorized for integer, boolean and whole-number arrays."""
     array = np.asarray(values)
     if array.dtype.kind in "iu":
-        return array.astype(str)
+        # Labels repeat: format each distinct number once (the same strings, in the same dtype).
+        distinct, where = np.unique(array.ravel(), return_inverse=True)
+        return distinct.astype(str)[where].reshape(array.shape)
     if array.dtype.kind == "b":
         return np.where(array, "True", "False")
     if array.dtype.kind == "f" and np.all(np.isfinite(array) & (array == np.round(array))):

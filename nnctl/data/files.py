@@ -76,7 +76,15 @@ def read_bytes(path: Path, what: str = "data file") -> bytes:
 
 
 def gunzip(raw: bytes, path: Path) -> bytes:
-    """Decompress a whole gzip file, turning a corrupt or truncated archive into a `DataError`."""
+    """Decompress a whole gzip file, turning a corrupt or truncated archive into a `DataError`.
+
+    The usual file, a single gzip member, is inflated by one zlib call, which also checks the
+    member's CRC and length. Anything else -- several members, padding, a corrupt or truncated
+    archive -- goes to `gzip.decompress`, which handles every case and names the problem.
+    """
+    data = _inflate_one_member(raw)
+    if data is not None:
+        return data
     try:
         return gzip.decompress(raw)
     except EOFError:
@@ -86,6 +94,20 @@ def gunzip(raw: bytes, path: Path) -> bytes:
         ) from None
     except (gzip.BadGzipFile, zlib.error) as error:
         raise DataError(f"{path}: corrupt gzip file: {error}") from None
+
+
+def _inflate_one_member(raw: bytes) -> bytes | None:
+    """The data of a gzip file that is exactly one valid member, else ``None``.
+
+    ``gzip.decompress`` reads member after member, then checks each CRC in a second pass over
+    the data and joins the pieces; for the usual single member, zlib can do it all at once.
+    """
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # 16+: a gzip header and trailer
+    try:
+        data = inflater.decompress(raw)
+    except zlib.error:
+        return None
+    return data if inflater.eof and not inflater.unused_data else None
 
 
 def read_head(path: Path, n_bytes: int, what: str = "data file") -> bytes:

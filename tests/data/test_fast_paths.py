@@ -7,6 +7,7 @@ computation it replaces, on small arrays with the chunk size lowered so that chu
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ import nnctl.data.fit as fit_module
 from nnctl.data import load_training_data
 from nnctl.data import numeric as numeric_module
 from nnctl.data.csv import SAMPLE_ROWS
+from nnctl.data.encoding import label_keys
 from nnctl.data.fit import images_in_order
+from nnctl.data.idx import encode_idx, read_idx
 from nnctl.data.numeric import COLUMNS_PER_BLOCK, NumericTransform, mean_std
 from nnctl.errors import DataError
 
@@ -184,3 +187,41 @@ def test_text_past_the_sample_names_column_and_row(tmp_path: Path) -> None:
     cfg = make_config({"train": path, "target": "label", "categorical": ["color"]})
     with pytest.raises(DataError, match=rf"column 'p3', row {SAMPLE_ROWS + 41}: 'dark' is not"):
         load_training_data(cfg)
+
+
+def test_gzip_files_of_several_members_or_with_padding_still_read(tmp_path: Path) -> None:
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    data = encode_idx(images)
+    halves = gzip.compress(data[:20], mtime=0) + gzip.compress(data[20:], mtime=0)
+    for name, content in [("two.gz", halves), ("pad.gz", gzip.compress(data) + b"\0" * 8)]:
+        (tmp_path / name).write_bytes(content)
+        np.testing.assert_array_equal(read_idx(tmp_path / name), images)
+
+
+@pytest.mark.parametrize("damage", ["crc", "length", "cut"])
+def test_a_damaged_gzip_member_is_an_error_naming_the_file(tmp_path: Path, damage: str) -> None:
+    whole = gzip.compress(encode_idx(np.zeros((5, 4, 4), dtype=np.uint8)), mtime=0)
+    damaged = {
+        "crc": whole[:-8] + bytes(4) + whole[-4:],
+        "length": whole[:-4] + bytes(4),
+        "cut": whole[:-3],
+    }[damage]
+    (tmp_path / "d.gz").write_bytes(damaged)
+    with pytest.raises(DataError, match=r"d\.gz: (corrupt|truncated) gzip file"):
+        read_idx(tmp_path / "d.gz")
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 1, 3, 10, 2, 1]),
+        np.array([], dtype=np.int64),
+        np.array([[0, 255], [7, 7]], dtype=np.uint8),
+        np.array([2**63 - 1, -(2**63), 0]),
+    ],
+)
+def test_integer_label_keys_are_the_strings_of_each_label(labels: NDArray[Any]) -> None:
+    keys = label_keys(labels)
+    expected = labels.astype(str)
+    assert keys.dtype == expected.dtype and keys.shape == expected.shape
+    np.testing.assert_array_equal(keys, expected)
