@@ -149,8 +149,9 @@ def images_in_order(
     A chunk of rows at a time is gathered and divided straight into the result: ``np.divide``
     with ``dtype=dtype`` converts each byte to ``dtype`` before dividing, so the values are those
     of ``images[rows].astype(dtype) / dtype(255)``, without the full-size intermediate arrays.
+    (``np.take`` copies a source that is not row-major whole, hence the row-major view.)
     """
-    flat = images.reshape(images.shape[0], -1)
+    flat = np.ascontiguousarray(images.reshape(images.shape[0], -1))
     n = flat.shape[0] if rows is None else len(rows)
     out = np.empty((n, flat.shape[1]), dtype=dtype)
     for chunk in row_chunks(n, chunk_rows(flat.shape[1], out.itemsize)):

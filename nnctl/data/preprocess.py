@@ -60,9 +60,9 @@ def byte_block(frame: pd.DataFrame, columns: Sequence[str]) -> NDArray[np.uint8]
 
     `nnctl.data.csv.read_table` reads the columns whose sampled values are bytes as uint8 (and
     every numeric column as floats when a later value is not a byte), so a file of pixels comes
-    back as one uint8 block that pandas hands over in one piece. Bytes are whole numbers, never
-    NaN or infinite: they need none of `numeric_block`'s per-column checks. ``None`` when a
-    column is not uint8; `numeric_block` handles every case.
+    back as one uint8 block that pandas hands over in one piece (column-major, as pandas stores
+    columns). Bytes are whole numbers, never NaN or infinite: they need none of `numeric_block`'s
+    per-column checks. ``None`` when a column is not uint8; `numeric_block` handles every case.
     """
     if not columns or any(dtype != np.uint8 for dtype in frame.dtypes[list(columns)]):
         return None
