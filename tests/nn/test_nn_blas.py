@@ -12,8 +12,6 @@ from nnctl.nn import blas
 def routine(request, monkeypatch):
     if request.param == "numpy":
         monkeypatch.setattr(blas, "_routine", lambda char: None)
-    else:  # the BLAS even for the tests' short arrays
-        monkeypatch.setattr(blas, "BLAS_MIN_SIZE", 0)
     return request.param
 
 
@@ -45,16 +43,7 @@ def test_axpby_works_on_contiguous_slices_and_leaves_the_rest(routine):
     np.testing.assert_array_equal(y, [0, 0, 0, 6, 8, 10, 12, 0, 0, 0])
 
 
-def test_short_arrays_go_through_numpy(monkeypatch):
-    """Below BLAS_MIN_SIZE the ctypes call would cost more than NumPy's passes."""
-    monkeypatch.setattr(blas, "_routine", lambda char: pytest.fail("the BLAS was called"))
-    y = np.ones(blas.BLAS_MIN_SIZE - 1)
-    blas.axpby(2.0, np.ones_like(y), 1.0, y)
-    np.testing.assert_array_equal(y, 3.0)
-
-
-def test_axpby_takes_strided_arrays_through_numpy(monkeypatch):
-    monkeypatch.setattr(blas, "BLAS_MIN_SIZE", 0)
+def test_axpby_takes_strided_arrays_through_numpy():
     y = np.zeros(10)
     blas.axpby(1.0, np.ones(10)[::2], 1.0, y[::2])
     np.testing.assert_array_equal(y, [1, 0] * 5)

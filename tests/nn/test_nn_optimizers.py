@@ -80,9 +80,7 @@ def run(name: str, wd: float, **h: float) -> ParameterBuffer:
 @pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "numpy"])
 def test_two_steps_follow_the_written_formula(name, h, wd, use_blas, monkeypatch):
     assert blas.has_blas_axpby(np.float64) == bool(blas.openblas())
-    if use_blas:  # even for these short arrays
-        monkeypatch.setattr(blas, "BLAS_MIN_SIZE", 0)
-    else:  # as where NumPy's BLAS is not OpenBLAS
+    if not use_blas:  # as where NumPy's BLAS is not OpenBLAS
         monkeypatch.setattr(blas, "_routine", lambda char: None)
     params = run(name, wd, **h)
     expected = reference(name, wd, **h)
