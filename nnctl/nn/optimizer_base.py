@@ -13,7 +13,6 @@ from typing import ClassVar
 import numpy as np
 
 from nnctl.errors import ConfigError
-from nnctl.nn.blas import axpby
 from nnctl.nn.fpu import FTZ_AVAILABLE, flush_subnormals
 from nnctl.nn.parameters import ParameterBuffer
 from nnctl.nn.threads import Helper
@@ -48,9 +47,7 @@ class Optimizer:
     """Base class: validation, binding, L2 weight decay, named state and the step counter.
 
     Subclasses set ``name``, ``state_names`` and implement ``_update(p, g, state, tmp, lr)``, an
-    elementwise rule on the flat arrays (so the same as applying it to each parameter). Steps of
-    the form ``y = a * x + b * y`` use `nnctl.nn.blas.axpby`, one pass over memory instead of two
-    or three.
+    elementwise rule on the flat arrays (so the same as applying it to each parameter).
     """
 
     name: ClassVar[str]
@@ -127,7 +124,7 @@ class Optimizer:
             if self.decoupled_weight_decay:
                 p[:d] *= 1.0 - lr * self.weight_decay
             else:
-                axpby(self.weight_decay, p[:d], 1.0, g[:d], scratch=tmp[:d])
+                g[:d] += np.multiply(p[:d], self.weight_decay, out=tmp[:d])
         state = {name: flat[start:stop] for name, flat in self.state.items()}
         self._update(p, g, state, tmp, lr)
 

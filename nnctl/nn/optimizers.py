@@ -26,7 +26,6 @@ import numpy as np
 
 from nnctl.errors import ConfigError
 from nnctl.nn.activations import unknown_name
-from nnctl.nn.blas import axpby
 from nnctl.nn.optimizer_base import Optimizer, check_positive, check_range
 
 __all__ = ["OPTIMIZERS", "Optimizer", "clip_grad_norm", "get_optimizer"]
@@ -73,16 +72,18 @@ class SGD(Optimizer):
 
     def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, lr: float) -> None:
         if self.momentum == 0:
-            axpby(-lr, g, 1.0, p, scratch=tmp)
+            p -= np.multiply(g, lr, out=tmp)
             return
         velocity = state["velocity"]
-        axpby(1.0, g, self.momentum, velocity)
+        velocity *= self.momentum
+        velocity += g
         if self.nesterov:
             np.multiply(velocity, self.momentum, out=tmp)
             tmp += g
-            axpby(-lr, tmp, 1.0, p, scratch=tmp)
+            tmp *= lr
         else:
-            axpby(-lr, velocity, 1.0, p, scratch=tmp)
+            np.multiply(velocity, lr, out=tmp)
+        p -= tmp
 
 
 class RMSprop(Optimizer):
@@ -116,12 +117,15 @@ class RMSprop(Optimizer):
 
     def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, lr: float) -> None:
         v = state["v"]
+        v *= self.rho
         np.multiply(g, g, out=tmp)
-        axpby(1.0 - self.rho, tmp, self.rho, v, scratch=tmp)
+        tmp *= 1.0 - self.rho
+        v += tmp
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
         np.divide(g, tmp, out=tmp)
-        axpby(-lr, tmp, 1.0, p, scratch=tmp)
+        tmp *= lr
+        p -= tmp
 
 
 class Adagrad(Optimizer):
@@ -165,7 +169,8 @@ class Adagrad(Optimizer):
         np.sqrt(accumulator, out=tmp)
         tmp += self.epsilon
         np.divide(g, tmp, out=tmp)
-        axpby(-lr, tmp, 1.0, p, scratch=tmp)
+        tmp *= lr
+        p -= tmp
 
 
 class Adam(Optimizer):
@@ -213,14 +218,16 @@ class Adam(Optimizer):
     def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, lr: float) -> None:
         m, v = state["m"], state["v"]
         t = self.iterations
-        axpby(1.0, g, self.beta_1, m)
-        axpby(1.0, np.multiply(g, g, out=tmp), self.beta_2, v)
+        m *= self.beta_1
+        m += g
+        v *= self.beta_2
+        v += np.multiply(g, g, out=tmp)
         k = math.sqrt((1.0 - self.beta_2) / (1.0 - self.beta_2**t))
         np.sqrt(v, out=tmp)
         tmp += self.epsilon / k
         np.divide(m, tmp, out=tmp)
-        step = lr * (1.0 - self.beta_1) / ((1.0 - self.beta_1**t) * k)
-        axpby(-step, tmp, 1.0, p, scratch=tmp)
+        tmp *= lr * (1.0 - self.beta_1) / ((1.0 - self.beta_1**t) * k)
+        p -= tmp
 
 
 class AdamW(Adam):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +35,6 @@ from typing import Any
 import numpy as np
 
 from nnctl.nn import fpu
-from nnctl.nn.blas import openblas
 
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
             "openblas_set_num_threads64_", "openblas_set_num_threads")  # fmt: skip
@@ -42,9 +42,25 @@ _GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads
             "openblas_get_num_threads64_", "openblas_get_num_threads")  # fmt: skip
 
 
+def _openblas_paths() -> list[str]:
+    """Paths of the loaded libraries whose name mentions OpenBLAS (Linux's /proc/self/maps)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = [line.split(None, 5)[-1].strip() for line in maps if "openblas" in line.lower()]
+    except OSError:
+        return []
+    return list(dict.fromkeys(p for p in paths if p.startswith("/")))
+
+
 def _load_openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
     """NumPy's OpenBLAS thread-count setter and getter, or None."""
-    for lib in openblas():
+    if not sys.platform.startswith("linux"):
+        return None
+    for path in _openblas_paths():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
         for set_name, get_name in zip(_SETTERS, _GETTERS, strict=True):
             setter, getter = getattr(lib, set_name, None), getattr(lib, get_name, None)
             if setter is not None and getter is not None:
