@@ -174,7 +174,6 @@ def main() -> None:
         import torch
 
         print(f"torch {torch.__version__}", file=sys.stderr)
-    loads = [os.getloadavg()[0]]
     results: dict[int, dict[str, list[float]]] = {}
     for b in ARGS.batch_sizes:
         contenders = {"nnctl": nnctl_contender(X, y, b, ftz)}
@@ -182,7 +181,6 @@ def main() -> None:
             contenders["torch"] = torch_contender(X, y, b, fused=False)
             contenders["torch fused"] = torch_contender(X, y, b, fused=True)
         results[b] = race(contenders, ARGS.repeat)
-        loads.append(os.getloadavg()[0])
     tiny = time_tiny_step(ARGS.tiny_steps, ftz)
     print("Seconds per epoch, best of the rounds (median in brackets):\n")
     print("| batch | nnctl | torch Adam | torch Adam fused | nnctl / best torch |")
@@ -198,7 +196,6 @@ def main() -> None:
         ratio_median = median["nnctl"] / min(median["torch"], median["torch fused"])
         print(f"| {b} | {' | '.join(cells)} | {ratio:.2f} ({ratio_median:.2f}) |")
     print(f"\ntiny network 64-64-10, batch 32: {tiny * 1e3:.4f} ms per train_step")
-    print(f"1-minute load average during the run: {min(loads):.2f} to {max(loads):.2f}")
 
 
 if __name__ == "__main__":
