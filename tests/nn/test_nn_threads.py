@@ -180,3 +180,32 @@ def test_a_non_finite_loss_on_two_threads_stops_before_the_update():
     with pytest.raises(TrainingDiverged, match="step 1: the loss is not finite"):
         net.train_step(X, y)
     assert np.array_equal(net.params.data, before)
+
+
+def test_large_batch_training_resumed_from_saved_state_gives_the_same_bytes():
+    """What `nnctl train --resume` relies on, on the two-thread path: parameters, optimizer state
+    and the dropout generator saved after two steps and loaded into a fresh network."""
+    X, y = batch("categorical_crossentropy", 10, 400, np.float32)
+    batches = [(X[s : s + 100], y[s : s + 100]) for s in range(0, 400, 100)]
+
+    def fresh() -> Network:
+        net = parallel_net("categorical_crossentropy", "softmax", 10, np.float32, dropout=0.2)
+        net.attach_optimizer(get_optimizer("adam"))
+        return net
+
+    straight = fresh()
+    for xb, yb in batches:
+        straight.train_step(xb, yb)
+    first = fresh()
+    for xb, yb in batches[:2]:
+        first.train_step(xb, yb)
+    assert first.optimizer is not None
+    saved = (first.state_dict(), first.optimizer.state_dict(), first.rng_state())
+    resumed = fresh()
+    assert resumed.optimizer is not None
+    resumed.load_state_dict(saved[0])
+    resumed.optimizer.load_state_dict(saved[1])
+    resumed.set_rng_state(saved[2])
+    for xb, yb in batches[2:]:
+        resumed.train_step(xb, yb)
+    assert resumed.params.data.tobytes() == straight.params.data.tobytes()
