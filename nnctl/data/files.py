@@ -10,13 +10,17 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gzip
+import queue
 import sys
+import threading
 import zlib
+from collections.abc import Generator
 from pathlib import Path
 
 from nnctl.errors import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
+INFLATE_STEP = 1 << 17  # compressed bytes inflated at a time by `inflate_in_pieces`
 FETCHABLE = ("mnist", "fashion-mnist")
 
 
@@ -123,3 +127,53 @@ def read_head(path: Path, n_bytes: int, what: str = "data file") -> bytes:
         raise DataError(f"{path}: truncated gzip file") from None
     except (gzip.BadGzipFile, zlib.error) as error:
         raise DataError(f"{path}: corrupt gzip file: {error}") from None
+
+
+class NotOneMember(ValueError):
+    """Raised by `inflate_in_pieces`: the data is not exactly one valid gzip member."""
+
+
+def inflate_in_pieces(raw: bytes) -> Generator[bytes, None, None]:
+    """The data of a single-member gzip file, inflated on a helper thread, a piece at a time.
+
+    zlib releases the GIL while it inflates, so the caller can use each piece while the next is
+    being inflated. After the last piece, raises `NotOneMember` unless ``raw`` was exactly one
+    valid member (CRC and length checked, nothing after it): `gunzip` then names the problem.
+    Closing the generator early stops the helper.
+    """
+    pieces: queue.SimpleQueue[bytes | BaseException | None] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def inflate() -> None:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        view = memoryview(raw)
+        try:
+            for start in range(0, len(view), INFLATE_STEP):
+                if stop.is_set():
+                    return
+                piece = inflater.decompress(view[start : start + INFLATE_STEP])
+                if piece:
+                    pieces.put(piece)
+                if inflater.eof:
+                    break
+            if not inflater.eof or inflater.unused_data:
+                pieces.put(NotOneMember("not exactly one gzip member"))
+                return
+        except zlib.error as error:
+            pieces.put(NotOneMember(str(error)))
+            return
+        except BaseException as error:  # handed to the caller's thread
+            pieces.put(error)
+            return
+        pieces.put(None)
+
+    helper = threading.Thread(target=inflate, name="nnctl-inflate", daemon=True)
+    helper.start()
+    try:
+        while (piece := pieces.get()) is not None:
+            if isinstance(piece, BaseException):
+                raise piece
+            yield piece
+    finally:
+        stop.set()
+        helper.join()

@@ -8,6 +8,7 @@ Each split is then a view of that one array, so the features exist once in memor
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,8 +26,8 @@ from nnctl.data.encoding import (
     label_keys,
     regression_values,
 )
-from nnctl.data.files import release_freed_memory
-from nnctl.data.idx import check_counts, check_image_type, read_idx, read_labels
+from nnctl.data.files import GZIP_MAGIC, NotOneMember, inflate_in_pieces, release_freed_memory
+from nnctl.data.idx import check_counts, check_image_type, parse_header, read_idx, read_labels
 from nnctl.data.numeric import NumericTransform, chunk_rows, row_chunks
 from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_columns
 from nnctl.data.split import SplitIndices, split_rows
@@ -182,12 +183,16 @@ def read_idx_pair(images_path: Path, labels_path: Path | None, role: str) -> tup
 def fit_idx(cfg: Config, dtype: type[np.floating]) -> Fitted:
     """Read and split the training IDX pair, fit the preprocessing, transform every split."""
     data = cfg.data
-    raw, labels = read_idx_pair(data.train, data.train_labels, "train")
-    splits = split_targets(labels, cfg, str(data.train_labels))
+    streamed = _images_while_inflating(cfg, dtype)
+    if streamed is not None:
+        X, labels, splits, image_shape = streamed
+    else:
+        raw, labels = read_idx_pair(data.train, data.train_labels, "train")
+        splits = split_targets(labels, cfg, str(data.train_labels))
+        image_shape = tuple(int(s) for s in raw.shape[1:])
+        X = images_in_order(raw, splits.order(), dtype)
+        del raw
     order, n_train = splits.order(), len(splits.train)
-    image_shape = tuple(int(s) for s in raw.shape[1:])
-    X = images_in_order(raw, order, dtype)
-    del raw
     numeric = NumericTransform.fit_apply(X, n_train, data.normalize, data.scale, "error")
     pre = Preprocessor(
         input="idx",
@@ -200,3 +205,90 @@ def fit_idx(cfg: Config, dtype: type[np.floating]) -> Fitted:
     )
     y = pre.target.encode(labels, str(data.train_labels), dtype)[order]
     return Fitted(pre, *_cut(X, y, splits))
+
+
+Streamed = tuple[NDArray[np.floating], NDArray[np.int64], SplitIndices, tuple[int, ...]]
+
+
+def _images_while_inflating(cfg: Config, dtype: type[np.floating]) -> Streamed | None:
+    """`fit_idx`'s images in split order, labels, splits and image shape, or None.
+
+    For the usual gzip images file (one member of unsigned-byte images): a helper thread inflates
+    it (`inflate_in_pieces`) while this thread reads the labels, splits the rows and converts each
+    inflated piece of rows into its place in the result, so most of the conversion overlaps the
+    inflation. Each value is computed as `images_in_order` computes it. Anything unusual or wrong
+    -- another layout, a damaged file, labels that do not fit -- gives None, and the caller reads
+    the files one after the other as usual, which names the first problem as it always has.
+    """
+    data = cfg.data
+    path, labels_path = data.train, data.train_labels
+    try:
+        if labels_path is None or not path.is_file() or not labels_path.is_file():
+            return None
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if raw[:2] != GZIP_MAGIC:
+        return None  # nothing to inflate: the usual read is as fast
+    pieces = inflate_in_pieces(raw)
+    try:
+        return _convert_pieces(pieces, cfg, path, labels_path, dtype)
+    except (DataError, NotOneMember, ValueError, EOFError, OSError):
+        return None
+    finally:
+        pieces.close()
+
+
+def _convert_pieces(
+    pieces: Generator[bytes, None, None],
+    cfg: Config,
+    path: Path,
+    labels_path: Path,
+    dtype: type[np.floating],
+) -> Streamed | None:
+    head = b""
+    for piece in pieces:
+        head += piece
+        if len(head) >= 16:
+            break
+    value_type, shape, offset = parse_header(head, path)
+    if value_type != np.uint8 or len(shape) != 3 or offset != 16 or 0 in shape:
+        return None
+    labels = read_labels(labels_path)
+    if len(labels) != shape[0]:
+        return None
+    splits = split_targets(labels, cfg, str(labels_path))
+    order = splits.order()
+    n, pixels = shape[0], shape[1] * shape[2]
+    place = np.full(n, -1, dtype=np.intp)  # where each image goes in the result
+    place[order] = np.arange(len(order))
+    everything = len(order) == n
+    flat = np.empty(n * pixels, dtype=np.uint8)
+    out = np.empty((len(order), pixels), dtype=dtype)
+    size = chunk_rows(pixels, out.itemsize)
+    filled = done = 0  # bytes of pixels received, rows converted
+
+    def take(piece: bytes | memoryview) -> None:
+        nonlocal filled, done
+        if len(piece) > len(flat) - filled:
+            raise ValueError("more data than the header promises")
+        flat[filled : filled + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
+        filled += len(piece)
+        ready = filled // pixels
+        for rows in row_chunks(ready - done, size):
+            first, last = done + rows.start, done + rows.stop
+            part = flat[first * pixels : last * pixels].reshape(-1, pixels)
+            to = place[first:last]
+            if not everything:
+                keep = to >= 0
+                part, to = part[keep], to[keep]
+            out[to] = np.divide(part, dtype(255), dtype=dtype)
+        done = ready
+
+    take(memoryview(head)[offset:])
+    del head
+    for piece in pieces:
+        take(piece)
+    if filled != len(flat):
+        return None
+    return out, labels, splits, tuple(int(s) for s in shape[1:])
