@@ -284,9 +284,10 @@ class Network:
         The helper thread runs the forward and backward passes of the first half of the rows and
         this thread those of the second half (rows are independent until the gradients, which sum
         over all rows); then `_step_sharing_gradients` fills the gradients and updates the
-        parameters, again on both threads. A matrix product on one BLAS thread gives the same
-        bytes for a block of rows as for all of them, so the parameters are those of a step on one
-        thread; only the loss is summed in two parts.
+        parameters, again on both threads. Each number is computed by one thread in a fixed way, so
+        the same seed gives the same bytes; they agree with a step on one thread to rounding (a
+        BLAS may use other kernels for a block of rows than for all of them, and the loss is
+        summed in two parts).
         """
         n = self._prepare(X, True)
         for i, layer in enumerate(self.layers):
