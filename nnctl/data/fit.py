@@ -26,7 +26,7 @@ from nnctl.data.encoding import (
     label_keys,
     regression_values,
 )
-from nnctl.data.files import GZIP_MAGIC, NotOneMember, inflate_in_pieces, release_freed_memory
+from nnctl.data.files import NotOneMember, inflate_in_pieces, is_gzip, release_freed_memory
 from nnctl.data.idx import check_counts, check_image_type, parse_header, read_idx, read_labels
 from nnctl.data.numeric import NumericTransform, chunk_rows, row_chunks
 from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_columns
@@ -225,11 +225,11 @@ def _images_while_inflating(cfg: Config, dtype: type[np.floating]) -> Streamed |
     try:
         if labels_path is None or not path.is_file() or not labels_path.is_file():
             return None
+        if not is_gzip(path):
+            return None  # nothing to inflate: the usual read is as fast, and reads it once
         raw = path.read_bytes()
     except OSError:
         return None
-    if raw[:2] != GZIP_MAGIC:
-        return None  # nothing to inflate: the usual read is as fast
     pieces = inflate_in_pieces(raw)
     try:
         return _convert_pieces(pieces, cfg, path, labels_path, dtype)
