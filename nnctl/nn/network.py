@@ -11,9 +11,10 @@ step (`Network.train_step`) is::
     clip the gradients by global norm    when clip_grad_norm is set
     optimizer.step(learning_rate)
 
-run with the CPU's flush-to-zero mode on (see :mod:`nnctl.nn.fpu`). On two cores the step is shared
-with a helper thread (:mod:`nnctl.nn.threads`): a batch of more than ``SMALL_BATCH`` rows is cut in
-two halves whose forward and backward passes (up to each layer's ``dZ``) run at once; the gradients
+run with the CPU's flush-to-zero mode on (see :mod:`nnctl.nn.fpu`). On two cores the step of a
+network of at least ``SPLIT_MIN_SIZE`` parameters is shared with a helper thread
+(:mod:`nnctl.nn.threads`): a batch of more than ``SMALL_BATCH`` rows is cut in two halves whose
+forward and backward passes (up to each layer's ``dZ``) run at once; the gradients
 ``dW = X.T @ dZ`` and the update are then split by parameters. Each result is computed by exactly
 one thread, in a fixed way, so the same seed gives the same bytes.
 """
@@ -237,27 +238,27 @@ class Network:
         """
         if self.optimizer is None:
             raise RuntimeError("attach_optimizer() must be called before train_step()")
-        threads = (blas_threads() or 0) if self._helper is not None else 0
+        # A small network's step is too short to share: it keeps to this thread and the BLAS as
+        # it is (whose own threads stay out of products this small), and skips asking it.
+        big = self._helper is not None and self.params.size >= SPLIT_MIN_SIZE
+        threads = (blas_threads() or 0) if big else 0
         split = threads >= 2  # there is a second core to take from BLAS
-        big = self.params.size >= SPLIT_MIN_SIZE
         small_batch = len(X) <= SMALL_BATCH
-        parallel = split and big and not small_batch
-        one_blas_thread = split and (parallel or small_batch)
-        if one_blas_thread:
+        if split:
             set_blas_threads(1)
         mode = ftz_enter() if self.flush_denormals else None
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                if parallel:
+                if split and not small_batch:
                     value = self._parallel_step(X, y, learning_rate)
                 else:
-                    share = split and small_batch and big and self.clip_grad_norm is None
+                    share = split and self.clip_grad_norm is None
                     value = self._loss_and_gradient(X, y, True, first_dW=not share)
                     self._check_loss(X, value, learning_rate)
-                    self._update(learning_rate, share, split and small_batch)
+                    self._update(learning_rate, share, split)
         finally:
             ftz_exit(mode)
-            if one_blas_thread:
+            if split:
                 set_blas_threads(threads)
         output = self.layers[-1].output
         assert output is not None

@@ -65,6 +65,22 @@ def test_blas_threads_are_restored_after_a_step():
     assert threads.blas_threads() == before
 
 
+def test_a_small_network_leaves_the_blas_alone(monkeypatch):
+    """Below SPLIT_MIN_SIZE parameters nothing is shared, so the BLAS is neither asked nor set."""
+    calls = []
+    monkeypatch.setattr("nnctl.nn.network.blas_threads", lambda: calls.append("get") or 2)
+    monkeypatch.setattr("nnctl.nn.network.set_blas_threads", calls.append)
+    for units in (64, 256):
+        layers = [{"units": units, "activation": "relu"}, {"units": 10, "activation": "softmax"}]
+        net = Network.build(300, layers, "categorical_crossentropy", np.random.default_rng(0))
+        net.attach_optimizer(get_optimizer("adam"))
+        for batch in (8, 100):
+            net.train_step(np.zeros((batch, 300), np.float32), np.zeros(batch, np.int64))
+        small = net.n_params() < SPLIT_MIN_SIZE
+        assert (calls == []) == small, (units, calls)
+        calls.clear()
+
+
 @pytest.mark.skipif(not fpu.FTZ_AVAILABLE, reason="MXCSR is not accessible here")
 def test_the_helper_runs_with_the_callers_floating_point_mode():
     seen: list[int] = []
