@@ -51,7 +51,8 @@ def numeric_block(
         if rows is None:
             by_column[j] = values
         else:
-            np.take(values.astype(dtype, copy=False), rows, out=by_column[j])
+            # rows are in range; mode='raise' would copy through a buffer
+            np.take(values.astype(dtype, copy=False), rows, out=by_column[j], mode="clip")
     return by_column.T
 
 
