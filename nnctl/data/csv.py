@@ -272,10 +272,12 @@ def _halves_apply(
 
     Each feature column is read with a fixed dtype, so a value parses the same in either half; the
     target alone is inferred (`read_halves` checks it). Text columns and a subset of the columns
-    (``usecols``, with which pandas accepts rows of extra fields) keep the one read.
+    (``usecols``, with which pandas accepts rows of extra fields) keep the one read, and so does
+    a process allowed only one CPU, where the two threads would only take turns.
     """
     return (
-        bool(columns.byte_like)
+        available_cpus() > 1
+        and bool(columns.byte_like)
         and not columns.categorical
         and columns.target is not None
         and len(wanted) == len(header)
@@ -283,6 +285,13 @@ def _halves_apply(
         and delimiter.isascii()
         and delimiter not in '"\r\n\0'
     )
+
+
+def available_cpus() -> int:
+    """How many CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def read_halves(

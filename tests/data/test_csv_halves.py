@@ -44,6 +44,7 @@ class Halves:
 
     def on(self) -> None:
         self.monkeypatch.setattr(csv_module, "HALVES_MIN_BYTES", 0)
+        self.monkeypatch.setattr(csv_module, "available_cpus", lambda: 2)
         self.results.clear()
 
     def off(self) -> None:
@@ -354,3 +355,13 @@ def test_no_rows_after_the_header(tmp_path: Path, halves: Halves) -> None:
     path.write_text(HEADER + "\n" + "\n" * 100)
     message, _ = same_error(halves, config(path))
     assert "no rows" in message or "header" in message
+
+
+def test_one_cpu_means_one_read(
+    tmp_path: Path, halves: Halves, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "p.csv", pixel_rows())
+    halves.on()
+    monkeypatch.setattr(csv_module, "available_cpus", lambda: 1)
+    load_training_data(config(path))
+    assert not halves.results
