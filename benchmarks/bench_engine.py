@@ -19,7 +19,8 @@ Run (OPENBLAS_CORETYPE, if set in the environment, slows OpenBLAS; unset it for 
 
 Options: ``--batch-sizes 32 128 512``, ``--samples 60000``, ``--no-torch``, ``--no-ftz`` (engine
 without flush-to-zero or its fallback, to see the cost of subnormals), ``--threads 2``,
-``--repeat N`` (timed rounds after the warm-up; default 5).
+``--repeat N`` (timed rounds after the warm-up; default 5), ``--products`` (only the step's matrix
+products on one thread, NumPy's BLAS against PyTorch's).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,6 +42,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-torch", action="store_true", help="time nnctl only")
     parser.add_argument("--no-ftz", action="store_true", help="no flush-to-zero in nnctl")
     parser.add_argument("--tiny-steps", type=int, default=20_000)
+    parser.add_argument(
+        "--products",
+        action="store_true",
+        help="only time the step's matrix products on one thread, NumPy's BLAS against PyTorch's",
+    )
     parser.add_argument(
         "--repeat", type=int, default=5, help="timed rounds after the warm-up (best and median)"
     )
@@ -164,7 +171,47 @@ def torch_available() -> bool:
     return True
 
 
+def best_us(product: Callable[[], object]) -> float:
+    """Microseconds per call of ``product``: the best of 7 runs of 200 calls."""
+    runs = []
+    for _ in range(7):
+        start = time.perf_counter()
+        for _ in range(200):
+            product()
+        runs.append((time.perf_counter() - start) / 200 * 1e6)
+    return min(runs)
+
+
+def time_products() -> None:
+    """Microseconds per product of the benchmark's step, one thread, NumPy against PyTorch.
+
+    The shapes are those of a batch of 128 cut in halves of 64 rows: each layer's forward product
+    on a half, and the first layer's weight gradient ``X.T @ dZ`` on the whole batch.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    from nnctl.nn.threads import set_blas_threads
+
+    set_blas_threads(1)
+    rng = np.random.default_rng(0)
+    shapes = [("forward 784->256, 64 rows", 64, 784, 256),
+              ("forward 256->128, 64 rows", 64, 256, 128),
+              ("dW of 784->256, 128 rows", 784, 128, 256)]  # fmt: skip
+    print("| product (m x k x n) | NumPy us | PyTorch us | NumPy / PyTorch |")
+    print("|---|---:|---:|---:|")
+    for name, m, k, n in shapes:
+        a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
+        c = np.empty((m, n), dtype=np.float32)
+        ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(c)
+        us = [best_us(partial(np.matmul, a, b, out=c)), best_us(partial(torch.mm, ta, tb, out=tc))]
+        print(f"| {name} ({m} x {k} x {n}) | {us[0]:.0f} | {us[1]:.0f} | {us[0] / us[1]:.2f} |")
+
+
 def main() -> None:
+    if ARGS.products:
+        time_products()
+        return
     X, y = make_data(ARGS.samples)
     ftz = not ARGS.no_ftz
     use_torch = not ARGS.no_torch and torch_available()
