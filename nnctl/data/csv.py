@@ -48,7 +48,6 @@ STDIN = "-"
 HALVES_MIN_BYTES = 8 << 20
 #: A second half starting with one of these (a blank line, a byte-order mark) starts a line later.
 _AWKWARD_STARTS = (b"\r", b"\n", codecs.BOM_UTF8[:1])
-_EXACT_FLOAT_INTEGERS = 2.0**53  # every integer up to this is a float64, parsed or converted
 
 
 @dataclass(frozen=True)
@@ -306,23 +305,26 @@ def read_halves(
 
     The halves give exactly what one read gives when nothing depends on where a row is in the
     file, so this returns None, and the caller reads the file once, unless all of this holds:
-    a plain (not gzip) regular file of at least `HALVES_MIN_BYTES`; no quote character, so no
-    newline is inside a field; a second half that starts with a row, not with a blank line or a
-    byte-order mark (which pandas skips only at the start of its input); each half parses without
-    an error or a warning, with a plain row index (no implicit index column), the same columns and
-    the same dtypes; and the target column, which pandas infers a block of rows at a time, comes
-    out as integers or booleans, or as floats holding no integer too large to convert exactly --
-    types that every block of one read would also give, with the same values. An error is left
-    to the read of the whole file, so that its message (row numbers, byte offsets) is unchanged.
+    a plain (not gzip) regular file of at least `HALVES_MIN_BYTES`; ASCII text with no quote
+    character (so no newline is inside a field) and no space or tab but the delimiter (pandas drops
+    a row's leading whitespace where one of its 256 kB input blocks starts, and the halves' blocks
+    start elsewhere than one read's); a second half that starts with a row, not with a blank line
+    or a byte-order mark (which pandas skips only at the start of its input); each half parses
+    without an error or a warning, with a plain row index (no implicit index column), the same
+    columns and the same dtypes; and the target column, which pandas infers a block of rows at a
+    time, comes out as integers or booleans, types that every block of one read would also give,
+    with the same values. (Float targets read once: a block of whole numbers reads ``-0`` as 0, a
+    block with a fraction as -0.0.) An error is left to the read of the whole file, so that its
+    message (row numbers, byte offsets) is unchanged.
     """
     with path.open("rb") as handle:
         cut = _cut(handle)
         if cut is None:
             return None
         fd, size = handle.fileno(), os.fstat(handle.fileno()).st_size
-        if _sampled_kind(FileRange(fd, 0, cut), delimiter, target) not in ("i", "b", "f"):
+        if _sampled_kind(FileRange(fd, 0, cut, delimiter), delimiter, target) not in ("i", "b"):
             return None
-        sources = [FileRange(fd, 0, cut), FileRange(fd, cut, size)]
+        sources = [FileRange(fd, 0, cut, delimiter), FileRange(fd, cut, size, delimiter)]
         options: dict[str, Any] = {"sep": delimiter, "dtype": dtypes, "engine": "c"}
         parsed: list[pd.DataFrame | None] = [None, None]
 
@@ -342,7 +344,7 @@ def read_halves(
                 helper.join()
     a, b = parsed
     parsed.clear()
-    if any(source.quoted or not source.whole for source in sources):
+    if any(not source.plain or not source.whole for source in sources):
         return None
     if caught or a is None or b is None or not _halves_agree(a, b, target):
         return None
@@ -350,12 +352,18 @@ def read_halves(
 
 
 class FileRange(io.RawIOBase):
-    """The bytes ``[start, stop)`` of an open file as a stream; notes whether a quote was read."""
+    """The bytes ``[start, stop)`` of an open file as a stream; notes whether they were plain.
 
-    def __init__(self, fd: int, start: int, stop: int) -> None:
+    Plain: ASCII (after a byte-order mark that starts the file), with no quote character and no
+    space or tab other than ``delimiter`` (see `read_halves` for why each of these sends the file
+    to one read).
+    """
+
+    def __init__(self, fd: int, start: int, stop: int, delimiter: str) -> None:
         super().__init__()
         self.fd, self.position, self.stop = fd, start, stop
-        self.quoted = False
+        self.plain = True
+        self._unsafe = [c.encode() for c in '" \t' if c != delimiter]
 
     def readable(self) -> bool:
         return True
@@ -369,8 +377,10 @@ class FileRange(io.RawIOBase):
         left = self.stop - self.position
         wanted = left if size is None or size < 0 else min(size, left)
         data = os.pread(self.fd, wanted, self.position) if wanted > 0 else b""
+        # A byte-order mark that starts the file is skipped alike by both reads.
+        text = data[3:] if self.position == 0 and data.startswith(codecs.BOM_UTF8) else data
         self.position += len(data)
-        self.quoted = self.quoted or b'"' in data
+        self.plain = self.plain and text.isascii() and not any(c in text for c in self._unsafe)
         return data
 
     def readinto(self, buffer: Any) -> int:
@@ -458,12 +468,7 @@ def _halves_agree(a: pd.DataFrame, b: pd.DataFrame, target: str) -> bool:
             return False
     if not a.dtypes.equals(b.dtypes) or target not in a.columns:
         return False
-    kind = a[target].dtype.kind
-    if kind == "f":
-        return all(
-            not (np.abs(half[target].to_numpy()) > _EXACT_FLOAT_INTEGERS).any() for half in (a, b)
-        )
-    return isinstance(a[target].dtype, np.dtype) and kind in ("i", "b")
+    return isinstance(a[target].dtype, np.dtype) and a[target].dtype.kind in ("i", "b")
 
 
 def _locate_text(path: Path, numeric: list[str], delimiter: str) -> DataError:
