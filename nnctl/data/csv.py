@@ -344,6 +344,9 @@ def read_halves(
                 helper.join()
     a, b = parsed
     parsed.clear()
+    # A ResourceWarning comes from a finalizer (any object the garbage collector ran into while
+    # the halves were parsed), never from the parse.
+    caught = [w for w in caught if not issubclass(w.category, ResourceWarning)]
     if any(not source.plain or not source.whole for source in sources):
         return None
     if caught or a is None or b is None or not _halves_agree(a, b, target):
@@ -474,15 +477,17 @@ def _halves_agree(a: pd.DataFrame, b: pd.DataFrame, target: str) -> bool:
 def _locate_text(path: Path, numeric: list[str], delimiter: str) -> DataError:
     """The `DataError` for the first text value in a numeric column (re-reading as text)."""
     offset = 0
-    with csv_errors(path):
-        chunks = pd.read_csv(
+    with (
+        csv_errors(path),
+        pd.read_csv(
             path,
             sep=delimiter,
             usecols=numeric,
             dtype=str,
             chunksize=65536,
             compression=compression(path),
-        )
+        ) as chunks,
+    ):  # closed on the early return too
         for chunk in chunks:
             for name in numeric:
                 try:
@@ -531,12 +536,14 @@ def read_chunks(
     if str(source) != STDIN:
         check_file(Path(source), "CSV file")
     handle: Any = sys.stdin if str(source) == STDIN else source
-    with csv_errors(source):
-        reader = pd.read_csv(
+    with (
+        csv_errors(source),
+        pd.read_csv(
             handle,
             sep=delimiter,
             chunksize=chunk_rows,
             dtype=dict.fromkeys(text_columns, str),
             quoting=std_csv.QUOTE_MINIMAL,
-        )
+        ) as reader,
+    ):  # the file is closed even when the caller stops early
         yield from reader

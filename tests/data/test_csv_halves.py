@@ -8,6 +8,7 @@ message with the one read (the limit raised past any file).
 from __future__ import annotations
 
 import gzip
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -456,3 +457,24 @@ def test_a_byte_that_is_not_ascii_in_the_second_half_means_one_read(
     lines[row] = ",".join(fields)
     same_error_or_datasets(halves, config(write(tmp_path / "p.csv", lines)))
     assert not halves.were_used
+
+
+@pytest.mark.filterwarnings("ignore:meanwhile")
+@pytest.mark.parametrize(("category", "used"), [(ResourceWarning, True), (UserWarning, False)])
+def test_only_a_warning_from_the_parse_means_one_read(
+    tmp_path: Path, halves: Halves, monkeypatch: pytest.MonkeyPatch, category: type, used: bool
+) -> None:
+    """A ResourceWarning comes from some finalizer the garbage collector ran meanwhile (another
+    test's open file, say), not from the parse: the halves stand. Any other warning, and they
+    give way to one read."""
+    read_csv = pd.read_csv
+
+    def warning_read_csv(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn("meanwhile", category, stacklevel=2)
+        return read_csv(*args, **kwargs)
+
+    monkeypatch.setattr(csv_module.pd, "read_csv", warning_read_csv)
+    path = write(tmp_path / "p.csv", pixel_rows())
+    two, one = load_both(halves, config(path))
+    assert halves.were_used == used
+    assert_same_datasets(two, one)

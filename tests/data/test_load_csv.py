@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +155,18 @@ def test_text_in_numeric_column(tmp_path: Path) -> None:
     rows = ["a,y"] + [str(i) + ",1" for i in range(300)] + ["oops,0", "3,0"]
     with pytest.raises(DataError, match=r"n.csv: column 'a', row 301: 'oops' is not a number"):
         _load(write_text(tmp_path / "n.csv", "\n".join(rows) + "\n"))
+
+
+def test_text_in_a_numeric_column_leaves_no_file_open(tmp_path: Path) -> None:
+    """Finding the text stops reading early; the file is closed all the same."""
+    rows = ["a,y"] + [str(i) + ",1" for i in range(300)] + ["oops,0"] + ["3,0"] * 70_000
+    path = write_text(tmp_path / "n.csv", "\n".join(rows) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(DataError, match="'oops' is not a number"):
+            _load(path)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 @pytest.mark.parametrize("value", ["", "nan", "inf", "-inf"])
