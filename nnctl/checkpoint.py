@@ -74,7 +74,8 @@ def load_bundle(path: Path) -> Bundle:
         raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
     _check_zip(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        # Opened here: np.load leaves a file it opened itself open when the zip is corrupt.
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
             if META_KEY not in npz.files:
                 raise CheckpointError(f"{path}: not an nnctl checkpoint (no {META_KEY} entry)")
             meta = _read_meta(path, npz[META_KEY])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +35,12 @@ def test_a_truncated_bundle_is_a_checkpoint_error(tmp_path: Path) -> None:
     save_bundle(path, {}, {"weights": {"w": np.ones(1000)}})
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="truncated or corrupt"):
-        load_bundle(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(CheckpointError, match="truncated or corrupt"):
+            load_bundle(path)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]  # file closed
 
 
 def test_an_unknown_format_version_is_refused(tmp_path: Path) -> None:

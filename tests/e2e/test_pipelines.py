@@ -144,7 +144,7 @@ def test_predict_reads_idx_images_from_stdin(tmp_path: Path) -> None:
     from_file = run_nnctl("predict", run, "--input", images)
     piped = subprocess.run(
         [*nnctl_executable(), "predict", run, "-"],
-        stdin=images.open("rb"),
+        input=images.read_bytes(),
         capture_output=True,
         timeout=60,
         check=False,
