@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 from nnctl.data.encoding import describe_rows
 from nnctl.data.files import GZIP_MAGIC, check_file, is_gzip
 from nnctl.errors import DataError
+from nnctl.nn.threads import n_cores
 
 SAMPLE_ROWS = 200
 STDIN = "-"
@@ -275,7 +276,7 @@ def _halves_apply(
     a process allowed only one CPU, where the two threads would only take turns.
     """
     return (
-        available_cpus() > 1
+        n_cores() > 1
         and bool(columns.byte_like)
         and not columns.categorical
         and columns.target is not None
@@ -284,13 +285,6 @@ def _halves_apply(
         and delimiter.isascii()
         and delimiter not in '"\r\n\0'
     )
-
-
-def available_cpus() -> int:
-    """How many CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def read_halves(

@@ -45,7 +45,7 @@ class Halves:
 
     def on(self) -> None:
         self.monkeypatch.setattr(csv_module, "HALVES_MIN_BYTES", 0)
-        self.monkeypatch.setattr(csv_module, "available_cpus", lambda: 2)
+        self.monkeypatch.setattr(csv_module, "n_cores", lambda: 2)
         self.results.clear()
 
     def off(self) -> None:
@@ -363,7 +363,7 @@ def test_one_cpu_means_one_read(
 ) -> None:
     path = write(tmp_path / "p.csv", pixel_rows())
     halves.on()
-    monkeypatch.setattr(csv_module, "available_cpus", lambda: 1)
+    monkeypatch.setattr(csv_module, "n_cores", lambda: 1)
     load_training_data(config(path))
     assert not halves.results
 
