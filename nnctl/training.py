@@ -26,6 +26,7 @@ import numpy as np
 from nnctl.callbacks import Callback, Logs
 from nnctl.errors import Interrupted
 from nnctl.metrics import MetricAccumulator, Task
+from nnctl.nn.threads import one_blas_thread
 
 if TYPE_CHECKING:
     from nnctl.nn.network import Network
@@ -115,8 +116,9 @@ class Trainer:
         """Train from epoch ``self.epoch + 1`` to ``self.epochs``; return the history of logs."""
         for callback in self.callbacks:
             callback.on_train_begin(self)
-        while self.epoch < self.epochs and self.stop_reason is None:
-            self._run_epoch(self.epoch + 1)
+        with one_blas_thread():  # the same bytes on any number of cores (see nnctl.nn.threads)
+            while self.epoch < self.epochs and self.stop_reason is None:
+                self._run_epoch(self.epoch + 1)
         if self.stop_reason is None:
             self.stop_reason = f"completed {self.epochs} epochs"
         final = self.history[-1] if self.history else {}
@@ -172,7 +174,8 @@ class Trainer:
 
     def evaluate(self, split: Split, prefix: str = "") -> dict[str, float]:
         """Loss and metrics of the network on ``split`` (no dropout), keys prefixed."""
-        loss, output = self.network.evaluate(split.X, split.y)
+        with one_blas_thread():
+            loss, output = self.network.evaluate(split.X, split.y)
         accumulator = MetricAccumulator(
             self.task, self.accumulator.n_classes, self.accumulator.target_scale
         )

@@ -34,7 +34,7 @@ from nnctl.nn.losses import Loss, check_loss_activation, get_loss
 from nnctl.nn.optimizer_base import SPLIT_MIN_SIZE
 from nnctl.nn.optimizers import Optimizer
 from nnctl.nn.parameters import ParameterBuffer
-from nnctl.nn.threads import Helper, blas_threads, n_cores, set_blas_threads
+from nnctl.nn.threads import Helper, blas_threads, both, set_blas_threads, two_threads_allowed
 
 Array = np.ndarray
 LAYER_KEYS = ("units", "activation", "activation_params", "dropout", "initializer")
@@ -93,7 +93,7 @@ class Network:
         self.clip_grad_norm: float | None = None
         self.flush_denormals = True
         self._grad_out: dict[int, Array] = {}
-        self._helper = Helper() if n_cores() >= 2 else None
+        self._helper = Helper() if two_threads_allowed() else None
 
     @classmethod
     def build(
@@ -238,27 +238,28 @@ class Network:
         """
         if self.optimizer is None:
             raise RuntimeError("attach_optimizer() must be called before train_step()")
-        # A small network's step is too short to share: it keeps to this thread and the BLAS as
-        # it is (whose own threads stay out of products this small), and skips asking it.
-        big = self._helper is not None and self.params.size >= SPLIT_MIN_SIZE
-        threads = (blas_threads() or 0) if big else 0
-        split = threads >= 2  # there is a second core to take from BLAS
-        small_batch = len(X) <= SMALL_BATCH
-        if split:
-            set_blas_threads(1)
+        # The step's pieces depend on the network and the batch alone, never on how many cores
+        # there are: a network of SPLIT_MIN_SIZE parameters or more is always stepped in the
+        # pieces two threads share, run at once with a helper and one after the other without,
+        # so a run gives the same bytes on one core, on two, or under OPENBLAS_NUM_THREADS=1.
+        shared = self.params.size >= SPLIT_MIN_SIZE
+        helper = self._helper if shared else None
+        threads = (blas_threads() or 0) if helper is not None else 0
+        if threads > 1:
+            set_blas_threads(1)  # each piece's products on one BLAS thread, as without a helper
         mode = ftz_enter() if self.flush_denormals else None
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                if split and not small_batch:
-                    value = self._parallel_step(X, y, learning_rate)
+                if shared and len(X) > SMALL_BATCH:
+                    value = self._parallel_step(X, y, learning_rate, helper)
                 else:
-                    share = split and self.clip_grad_norm is None
+                    share = shared and self.clip_grad_norm is None
                     value = self._loss_and_gradient(X, y, True, first_dW=not share)
                     self._check_loss(X, value, learning_rate)
-                    self._update(learning_rate, share, split)
+                    self._update(learning_rate, share, helper)
         finally:
             ftz_exit(mode)
-            if split:
+            if threads > 1:
                 set_blas_threads(threads)
         output = self.layers[-1].output
         assert output is not None
@@ -268,19 +269,24 @@ class Network:
         if not math.isfinite(value):
             self._raise_diverged(X, "the loss is not finite", learning_rate)
 
-    def _update(self, learning_rate: float | None, share_first_dW: bool, split: bool) -> None:
+    def _update(
+        self, learning_rate: float | None, share_first_dW: bool, helper: Helper | None
+    ) -> None:
         """Clip (when asked) and update, with the gradients filled (but for the first layer's
-        ``dW`` with ``share_first_dW``), on two threads with ``split``."""
+        ``dW`` with ``share_first_dW``), on two threads with a ``helper``."""
         assert self.optimizer is not None
         if self.clip_grad_norm is not None:
             self._clip(learning_rate)
         if share_first_dW:
-            self._step_sharing_gradients(learning_rate, fill_rest=False)
+            self._step_sharing_gradients(learning_rate, fill_rest=False, helper=helper)
         else:
-            self.optimizer.step(learning_rate, self._helper if split else None)
+            self.optimizer.step(learning_rate, helper)
 
-    def _parallel_step(self, X: Array, y: Array, learning_rate: float | None) -> float:
-        """A training step on two threads, with BLAS on one thread each: the batch's halves.
+    def _parallel_step(
+        self, X: Array, y: Array, learning_rate: float | None, helper: Helper | None
+    ) -> float:
+        """A training step in the batch's halves: on two threads with a ``helper``, BLAS on one
+        thread each; without one, the same pieces one after the other.
 
         The helper thread runs the forward and backward passes of the first half of the rows and
         this thread those of the second half (rows are independent until the gradients, which sum
@@ -294,23 +300,21 @@ class Network:
         for i, layer in enumerate(self.layers):
             layer.reserve_backward(need_dX=i > 0)
         y, half, shares = np.asarray(y), n // 2, [0.0, 0.0]
-        helper = self._helper
-        assert helper is not None
 
         def rows(slot: int, start: int, stop: int) -> None:
             shares[slot] = self._forward_backward_rows(y, start, stop, n)
 
-        helper.run_split(lambda: rows(0, 0, half), lambda: rows(1, half, n))
+        both(helper, lambda: rows(0, 0, half), lambda: rows(1, half, n))
         value = shares[0] + shares[1]
         self._check_loss(X, value, learning_rate)
         if self.clip_grad_norm is None:
-            self._step_sharing_gradients(learning_rate, fill_rest=True)
+            self._step_sharing_gradients(learning_rate, fill_rest=True, helper=helper)
         else:
             layer = self.layers[0]
             cut = layer.n_in // 2
-            helper.run_split(lambda: layer.fill_dW_rows(0, cut),
-                             lambda: self._fill_gradients_but_first_dW(cut))  # fmt: skip
-            self._update(learning_rate, share_first_dW=False, split=True)
+            both(helper, lambda: layer.fill_dW_rows(0, cut),
+                 lambda: self._fill_gradients_but_first_dW(cut))  # fmt: skip
+            self._update(learning_rate, share_first_dW=False, helper=helper)
         return value
 
     def _fill_gradients_but_first_dW(self, first_row: int = 0) -> None:
@@ -320,15 +324,18 @@ class Network:
         for i, layer in enumerate(self.layers):
             layer.fill_gradients(fill_dW=i > 0)
 
-    def _step_sharing_gradients(self, learning_rate: float | None, fill_rest: bool) -> None:
-        """Fill the first layer's ``dW`` and update every parameter, on two threads.
+    def _step_sharing_gradients(
+        self, learning_rate: float | None, fill_rest: bool, helper: Helper | None
+    ) -> None:
+        """Fill the first layer's ``dW`` and update every parameter, in two pieces (on two
+        threads with a ``helper``).
 
         The helper thread takes the first rows of ``layers.0.W`` (about half of all parameters):
         it fills their gradient, then updates them; this thread does the same for the other rows
         and updates every other parameter, after filling their gradients with ``fill_rest``.
         """
-        optimizer, helper, layer = self.optimizer, self._helper, self.layers[0]
-        assert optimizer is not None and helper is not None
+        optimizer, layer = self.optimizer, self.layers[0]
+        assert optimizer is not None
         lr = optimizer.begin_step(learning_rate)
         start, _ = self.params.offsets["layers.0.W"]
         size = self.params.size
@@ -347,7 +354,7 @@ class Network:
             optimizer.update_range(0, start, lr)
             optimizer.update_range(cut, size, lr)
 
-        helper.run_split(first, second)
+        both(helper, first, second)
         optimizer.end_step()
 
     def _clip(self, learning_rate: float | None) -> None:

@@ -11,6 +11,10 @@ helper thread of ours, which sleeps between tasks:
 - a larger batch: the helper runs the forward and backward passes of the first half of the rows
   and the caller those of the second half; then they share the gradients and the update as above.
 
+Without a helper (one core, ``OPENBLAS_NUM_THREADS=1``) the caller runs the same pieces one after
+the other (`both`), and training keeps BLAS on one thread throughout (`one_blas_thread`), so the
+same seed gives the same bytes on any number of cores.
+
 - :func:`blas_threads` reads and :func:`set_blas_threads` sets the BLAS thread count of NumPy's
   bundled OpenBLAS, found with `ctypes` in the process's loaded libraries (Linux). Where it is
   not found (another BLAS, another system) they do nothing and a step keeps to one thread plus
@@ -29,7 +33,8 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -82,6 +87,46 @@ def set_blas_threads(n: int) -> None:
     """Set the number of threads of NumPy's OpenBLAS (process-wide); a no-op where unavailable."""
     if _OPENBLAS is not None:
         _OPENBLAS[0](n)
+
+
+#: The BLAS thread count the process started with (``OPENBLAS_NUM_THREADS`` sets it), or None.
+BLAS_THREADS_AT_START = blas_threads()
+
+
+def two_threads_allowed() -> bool:
+    """Whether a training step may use a helper thread: two cores, and a BLAS that nnctl can
+    keep to one thread which was not told to use only one (``OPENBLAS_NUM_THREADS=1``)."""
+    return n_cores() >= 2 and (BLAS_THREADS_AT_START or 0) >= 2
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run a block with NumPy's BLAS on one thread, then restore its thread count.
+
+    A BLAS splits a matrix product between its threads in a way that changes the last bits of
+    the result, so training keeps every product on one thread (the helper thread provides the
+    parallelism): the same seed then gives the same bytes whatever the number of cores.
+    """
+    before = blas_threads()
+    if before is not None and before != 1:
+        set_blas_threads(1)
+    try:
+        yield
+    finally:
+        if before is not None and before != 1:
+            set_blas_threads(before)
+
+
+def both(helper: Helper | None, first: Callable[[], None], second: Callable[[], None]) -> None:
+    """Run ``first`` and ``second``: at once on a ``helper``, else one after the other.
+
+    The two write disjoint results, so the bytes are the same either way.
+    """
+    if helper is None:
+        first()
+        second()
+    else:
+        helper.run_split(first, second)
 
 
 def n_cores() -> int:
