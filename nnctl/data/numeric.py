@@ -37,6 +37,14 @@ CHUNK_BYTES = 1 << 19  # 512 kB of rows at a time: well inside a core's L2 cache
 CONSTANT_RTOL = 1e-10  # a std this small relative to |mean| is rounding noise: a constant column
 
 
+def float_type(name: str) -> type[np.floating]:
+    """The NumPy float type a config or a network names: ``"float64"`` -> ``np.float64``."""
+    kind: type[np.floating] = np.dtype(name).type
+    if not issubclass(kind, np.floating):
+        raise ConfigError(f"training.dtype must be float32 or float64, got {name!r}")
+    return kind
+
+
 def column_blocks(block: Values) -> Iterator[tuple[slice, Values]]:
     """``(columns, view)`` for ``COLUMNS_PER_BLOCK`` adjacent columns at a time."""
     for start in range(0, block.shape[1], COLUMNS_PER_BLOCK):

@@ -129,11 +129,13 @@ class Preprocessor:
     def transform_features(
         self,
         frame: pd.DataFrame,
-        dtype: type[np.floating] = np.float32,
+        dtype: type[np.floating],
         source: str = "<data>",
         offset: int = 0,
     ) -> NDArray[np.floating]:
-        """Feature matrix (n, n_features) of a CSV's rows; extra columns and the target ignored.
+        """Feature matrix (n, n_features) of a CSV's rows, in ``dtype`` (the model's float type).
+
+        Extra columns and the target are ignored.
 
         A missing feature column, text in a numeric column, a missing value (``data.missing:
         error``) and an unseen category (``data.unseen_categories: error``) are `DataError`\\ s
@@ -174,10 +176,13 @@ class Preprocessor:
         return self.numeric.apply(images)
 
     def transform_target(
-        self, values: pd.Series[Any] | NDArray[Any], source: str = "<data>"
+        self, values: pd.Series[Any] | NDArray[Any], dtype: type[np.floating], source: str = "<data>"
     ) -> NDArray[Any]:
-        """Targets as the network's ``y``: class indices, a 0/1 column, or standardized values."""
-        return self.target.encode(np.asarray(values, dtype=object), source, np.float32)
+        """Targets as the network's ``y``: class indices, a 0/1 column, or standardized values.
+
+        The 0/1 column and the standardized values are in ``dtype``, the model's float type.
+        """
+        return self.target.encode(np.asarray(values, dtype=object), source, dtype)
 
     def inverse_target(self, y_pred: NDArray[np.floating]) -> NDArray[np.floating]:
         """Regression predictions back in the target's units; other tasks unchanged."""
