@@ -215,3 +215,19 @@ def test_a_float32_model_names_the_value_it_cannot_hold_at_predict(tmp_path: Pat
     evaluated = run_nnctl("evaluate", run, "--data", scored)
     assert evaluated.returncode == 3
     assert f"{scored}: column 'b', row {BIG_ROW}: 1e+300 is out of the float32" in evaluated.stderr
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_regression_target_near_the_float64_limit_is_standardized(
+    tmp_path: Path, dtype: str
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{(i - 10) * 1e299!r}\n" for i in range(20)))
+    cfg = make_config({"train": path, "target": "y"}, loss="mse", training={"dtype": dtype})
+    ds = load_training_data(cfg)
+    target = ds.preprocessor.target
+    assert np.isfinite(target.std) and target.std > 1e299
+    assert ds.train.y.dtype == np.dtype(dtype) and np.isfinite(ds.train.y).all()
+    assert np.abs(ds.train.y).max() < 3
+    original = target.inverse(ds.train.y)
+    assert np.isfinite(original).all() and np.abs(original).max() > 1e299
