@@ -228,7 +228,11 @@ def _dtypes(
 def read_table(
     path: Path, columns: CsvColumns, delimiter: str, dtype: type[np.floating]
 ) -> pd.DataFrame:
-    """Read the feature and target columns; numeric features straight into ``dtype``."""
+    """Read the feature and target columns; numeric features straight into ``dtype``.
+
+    ``dtype`` is the model's float type; a number it cannot hold (``1e300`` in float32) is a
+    `DataError` naming the column and the row (see `_check_range`).
+    """
     check_file(path, "CSV file")
     wanted = [*columns.features, *([columns.target] if columns.target else [])]
     header = read_header(path, delimiter)
