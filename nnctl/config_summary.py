@@ -1,7 +1,8 @@
 """The layer table of ``nnctl validate``: each layer's width, activation and parameter count.
 
 Keras's ``summary()`` for a config: the input width comes from the data and may be unknown
-(``None``), in which case the first layer's parameters, and so the total, show as ``?``.
+(``None``), in which case the first layer's parameters, and so the total, show as ``?``. Below the
+table, `inputs_line` says how the inputs are prepared (the resolved ``data.normalize``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nnctl.config import Config
+from nnctl.config_sections import default_normalize
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,36 @@ def layer_table(config: Config, n_inputs: int | None) -> LayerTable:
         rows=rows,
         footer=("total", "", "", "", total),
     )
+
+
+_SCALING = {
+    "standard": "standardized to mean 0, std 1",
+    "minmax": "scaled to [0, 1]",
+    "none": "as read",
+}
+
+
+def inputs_line(config: Config, n_inputs: int | None) -> str:
+    """How the network's inputs are prepared, with the resolved ``data.normalize``.
+
+    ``inputs: 64 pixels in [0, 1] (normalize: none, the default for images)``; the numbers are
+    fitted on the training split, and one-hot columns of text are never scaled.
+    """
+    data = config.data
+    fmt = data.resolved_format()
+    normalize = data.resolved_normalize()
+    count = "?" if n_inputs is None else f"{n_inputs:,}"
+    what = f"divided by {data.scale:g}" if normalize == "scale" else _SCALING[normalize]
+    if fmt == "idx":
+        how = "in [0, 1]" if normalize == "none" else f"in [0, 1], then each pixel {what}"
+        described = f"{count} pixels {how}"
+    else:
+        described = f"{count} features, numeric columns {what}"
+    default = default_normalize(fmt)
+    kind = "images" if fmt == "idx" else "CSV"
+    note = (
+        f", the default for {kind}"
+        if normalize == default
+        else f"; for {kind} the default is {default}"
+    )
+    return f"inputs: {described} (normalize: {normalize}{note})"

@@ -37,9 +37,14 @@ def run_of(model: Path) -> Path | None:
 def evaluation_data(
     model: Model, model_arg: Path, data: Path | None, labels: Path | None
 ) -> tuple[Split, str]:
-    """The data to evaluate on and its description: ``--data`` or the run's test split."""
+    """The data to evaluate on and its description: ``--data`` or the run's test split.
+
+    The data is read in the network's float type, so that a float64 model sees values that
+    float32 would round or could not hold.
+    """
+    dtype = model.network.dtype.type
     if data is not None:
-        split = load_eval_data(model.preprocessor, data, labels)
+        split = load_eval_data(model.preprocessor, data, labels, dtype=dtype)
         return Split(X=split.X, y=split.y), str(data)
     run = run_of(model_arg)
     if run is None:
@@ -49,9 +54,9 @@ def evaluation_data(
         )
     cfg = load_config(run / CONFIG_FILE)
     if cfg.data.test is not None:
-        split = read_split(model.preprocessor, cfg.data.test, cfg.data.test_labels, "test")
+        split = read_split(model.preprocessor, cfg.data.test, cfg.data.test_labels, "test", dtype)
         return Split(X=split.X, y=split.y), f"test split of {run}"
-    test = test_split(model.preprocessor, cfg)
+    test = test_split(model.preprocessor, cfg, dtype)
     if test is None:
         raise UsageError(
             f"{run}: the run has no test split (data.test_split is 0 and no data.test file); "

@@ -41,7 +41,9 @@ def prediction_frames(
             f"--keep {target}: the predictions are written in a column named {target!r}; "
             "keep another column (an id), or compare with the true labels by nnctl evaluate"
         )
-    for raw, X in read_features_for_predict(pre, source, chunk_rows):
+    for raw, X in read_features_for_predict(
+        pre, source, chunk_rows, dtype=model.network.dtype.type
+    ):
         output = model.network.predict(X.astype(model.network.dtype, copy=False))
         frame = pd.DataFrame(index=range(len(X)))
         for column in keep:

@@ -30,13 +30,15 @@ def validate(
     """
     from nnctl.cli.render import print_table
     from nnctl.config import load_config
-    from nnctl.config_summary import layer_table
+    from nnctl.config_summary import inputs_line, layer_table
 
     cfg = load_config(config, set_ or ())
-    table = layer_table(cfg, _inspect_data(cfg, str(config)))
+    n_inputs = _inspect_data(cfg, str(config))
+    table = layer_table(cfg, n_inputs)
     print_table(
         table.title, table.columns, table.rows, right_align=table.numeric, footer=table.footer
     )
+    typer.echo(inputs_line(cfg, n_inputs))
 
 
 def _inspect_data(cfg: Config, shown: str) -> int | None:

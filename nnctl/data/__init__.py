@@ -2,7 +2,7 @@
 training, evaluation and prediction.
 
     ds = load_training_data(cfg)          # ds.train.X, ds.train.y, ds.preprocessor, ds.files
-    X = ds.preprocessor.transform_features(frame)
+    X = ds.preprocessor.transform_features(frame, ds.train.X.dtype.type)
     meta, arrays = ds.preprocessor.to_bundle()
     pre = Preprocessor.from_bundle(meta, arrays)
 """

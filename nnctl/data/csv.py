@@ -228,14 +228,20 @@ def _dtypes(
 def read_table(
     path: Path, columns: CsvColumns, delimiter: str, dtype: type[np.floating]
 ) -> pd.DataFrame:
-    """Read the feature and target columns; numeric features straight into ``dtype``."""
+    """Read the feature and target columns; numeric features straight into ``dtype``.
+
+    ``dtype`` is the model's float type; a number it cannot hold (``1e300`` in float32) is a
+    `DataError` naming the column and the row (see `_check_range`).
+    """
     check_file(path, "CSV file")
     wanted = [*columns.features, *([columns.target] if columns.target else [])]
     header = read_header(path, delimiter)
     require_columns(path, header, wanted, "needed")
 
     def read(byte_like: Sequence[str]) -> pd.DataFrame:
-        with csv_errors(path), one_thread():
+        with csv_errors(path), one_thread(), warnings.catch_warnings():
+            # A number too large for ``dtype`` becomes infinity: `_check_range` names it instead.
+            warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
             return pd.read_csv(
                 path,
                 sep=delimiter,
@@ -262,7 +268,82 @@ def read_table(
             raise _locate_text(path, columns.numeric, delimiter) from None
     if len(frame) == 0:
         raise DataError(f"{path}: the file has a header but no rows")
+    _check_range(frame, path, columns.numeric, delimiter, dtype)
     return frame
+
+
+def _check_range(
+    frame: pd.DataFrame, path: Path, numeric: list[str], delimiter: str, dtype: type[np.floating]
+) -> None:
+    """Raise `out_of_range` for the first number pandas read as infinity because ``dtype`` is short.
+
+    pandas parses a numeric column straight into ``dtype`` and turns a value beyond its range
+    (``1e300`` in float32) into infinity, which later checks would call missing or infinite, or
+    impute. Only a column holding an infinity is read again, as text, to tell such a number from
+    an infinity written as one (``inf``, ``-Infinity``).
+    """
+    infinite = [c for c in numeric if frame[c].dtype.kind == "f" and np.isinf(frame[c]).any()]
+    if not infinite:
+        return
+    offset = 0
+    with (
+        csv_errors(path),
+        pd.read_csv(
+            path,
+            sep=delimiter,
+            usecols=infinite,
+            dtype=str,
+            chunksize=65536,
+            compression=compression(path),
+        ) as chunks,
+    ):
+        for chunk in chunks:
+            for name in infinite:
+                text = chunk[name].fillna("").str.strip().str.lower().str.lstrip("+-")
+                written = text.isin(("inf", "infinity")).to_numpy()
+                read = frame[name].to_numpy()[offset : offset + len(chunk)]
+                bad = np.flatnonzero(np.isinf(read) & ~written)
+                if len(bad):
+                    value = chunk[name].iloc[int(bad[0])]
+                    raise out_of_range(path, name, bad, value, dtype, offset)
+            offset += len(chunk)
+
+
+def out_of_range(
+    source: str | Path,
+    column: str,
+    rows: NDArray[np.intp],
+    value: object,
+    dtype: type[np.floating],
+    offset: int = 0,
+) -> DataError:
+    """The `DataError` for a number of a numeric column that ``dtype`` cannot hold."""
+    name = np.dtype(dtype).name
+    largest = float(np.finfo(dtype).max)
+    return DataError(
+        f"{source_name(source)}: column '{column}', {describe_rows(rows, offset, 1)}: {value} is "
+        f"out of the {name} range (largest magnitude {largest:.3g})",
+        hint=(
+            "set training.dtype: float64, or rescale the column"
+            if largest < np.finfo(np.float64).max
+            else "rescale the column"
+        ),
+    )
+
+
+def as_dtype(
+    values: NDArray[Any], dtype: type[np.floating], source: str | Path, column: str, offset: int = 0
+) -> NDArray[np.floating]:
+    """A numeric column's values in ``dtype``; a finite value beyond its range is a `DataError`."""
+    if values.dtype == dtype:
+        return values
+    with np.errstate(over="ignore"):
+        cast: NDArray[np.floating] = values.astype(dtype)
+    if values.dtype.kind == "f" and values.dtype.itemsize > np.dtype(dtype).itemsize:
+        bad = np.flatnonzero(np.isinf(cast) & np.isfinite(values))
+        if len(bad):
+            raise out_of_range(source, column, bad, values[bad[0]], dtype, offset)
+    return cast
 
 
 def _halves_apply(

@@ -130,15 +130,8 @@ class TargetMap:
         ``column`` (the CSV target column) is named in messages and kept for `encode`.
         """
         if task == "regression":
-            y = regression_values(values, source, column)
-            std = float(y.std())
-            return cls(
-                task=task,
-                classes=[],
-                mean=float(y.mean()),
-                std=std if std > 0 else 1.0,
-                column=column,
-            )
+            mean, std = _mean_std(regression_values(values, source, column))
+            return cls(task=task, classes=[], mean=mean, std=std if std > 0 else 1.0, column=column)
         present = np.asarray(values)[~is_missing(values)]
         unique_keys, first = np.unique(label_keys(present), return_index=True)
         uniques = {str(k): python_value(present[i]) for k, i in zip(unique_keys, first)}  # noqa: B905
@@ -195,6 +188,17 @@ class TargetMap:
         """The original labels of class indices."""
         table = np.array(self.classes, dtype=object)
         return table[np.asarray(indices, dtype=np.intp)]
+
+
+def _mean_std(y: NDArray[np.float64]) -> tuple[float, float]:
+    """Mean and std of finite targets; near the float64 limit (1e300) computed on ``y / max|y|``."""
+    with np.errstate(over="ignore"):
+        mean, std = float(y.mean()), float(y.std())
+    if np.isfinite(mean) and np.isfinite(std):
+        return mean, std
+    m = float(np.max(np.abs(y)))
+    z = y / m
+    return float(z.mean()) * m, float(z.std()) * m
 
 
 def _sort_key(value: Label) -> tuple[int, float, str]:

@@ -115,12 +115,12 @@ def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
     release_freed_memory()
     if raw is None:
         numeric = NumericTransform.fit_apply(
-            block, n_train, data.normalize, data.scale, data.missing
+            block, n_train, data.resolved_normalize(), data.scale, data.missing
         )
     else:
         # Bytes: fit on them as read, then gather, convert and scale the rows in one pass.
         numeric = NumericTransform.fit_bytes(
-            raw, splits.train, data.normalize, data.scale, data.missing
+            raw, splits.train, data.resolved_normalize(), data.scale, data.missing
         )
         block = numeric.apply_to_bytes(raw, order, dtype)
         del raw
@@ -193,7 +193,7 @@ def fit_idx(cfg: Config, dtype: type[np.floating]) -> Fitted:
         X = images_in_order(raw, splits.order(), dtype)
         del raw
     order, n_train = splits.order(), len(splits.train)
-    numeric = NumericTransform.fit_apply(X, n_train, data.normalize, data.scale, "error")
+    numeric = NumericTransform.fit_apply(X, n_train, data.resolved_normalize(), data.scale, "error")
     pre = Preprocessor(
         input="idx",
         numeric_columns=[],

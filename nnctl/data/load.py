@@ -34,6 +34,7 @@ from nnctl.data.idx import (
     read_labels,
     read_shape,
 )
+from nnctl.data.numeric import float_type
 from nnctl.data.preprocess import Preprocessor
 from nnctl.errors import DataError, UsageError
 
@@ -59,7 +60,7 @@ def _files(cfg: Config) -> list[Path]:
 
 
 def load_training_data(
-    cfg: Config, rng: np.random.Generator | None = None, dtype: type[np.floating] = np.float32
+    cfg: Config, rng: np.random.Generator | None = None, dtype: type[np.floating] | None = None
 ) -> Datasets:
     """Read, split and prepare the data of a config.
 
@@ -71,7 +72,9 @@ def load_training_data(
         Not used: the split draws from its own stream of ``cfg.seed`` (see `nnctl.data.split`),
         so it does not depend on the caller's generator. Accepted for symmetry with other steps.
     dtype
-        The float type of ``X`` (and of ``y`` for binary and regression tasks).
+        The float type of ``X`` (and of ``y`` for binary and regression tasks); default the
+        model's, ``cfg.training.dtype``, so that the data is read in the precision and range
+        the network trains in.
 
     Returns
     -------
@@ -80,6 +83,8 @@ def load_training_data(
         fitted on the training split, and every file read.
     """
     del rng
+    if dtype is None:
+        dtype = float_type(cfg.training.dtype)
     fitted = fit_csv(cfg, dtype) if cfg.data.resolved_format() == "csv" else fit_idx(cfg, dtype)
     pre = fitted.preprocessor
     validation = _split_or_file(fitted.validation, pre, cfg, "validation", dtype)
@@ -101,10 +106,13 @@ def read_split(
     pre: Preprocessor,
     data: Path,
     labels: Path | None,
-    role: str = "evaluation",
-    dtype: type[np.floating] = np.float32,
+    role: str,
+    dtype: type[np.floating],
 ) -> Split:
-    """Features and targets of a CSV with the target column, or of an IDX images+labels pair."""
+    """Features and targets of a CSV with the target column, or of an IDX images+labels pair.
+
+    ``dtype`` is the model's float type: the features are read and prepared in it.
+    """
     if pre.input == "idx":
         raw, label_values = read_idx_pair(data, labels, role)
         check_image_shape(data, raw, pre.image_shape)
@@ -127,12 +135,13 @@ def load_eval_data(
     labels: Path | None = None,
     *,
     cfg: Config | None = None,
-    dtype: type[np.floating] = np.float32,
+    dtype: type[np.floating],
 ) -> Split:
     """The data ``nnctl evaluate`` scores: ``--data`` (and ``--labels``), else the run's test split.
 
     Without ``data``, the config's ``data.test`` file is read if it names one, else the test
     fraction of the training file is split off again (the same rows: the split is seeded).
+    ``dtype`` is the model's float type (its network's, not the config's: the model decides).
     """
     if data is not None:
         if labels is not None and pre.input == "csv":
@@ -154,9 +163,7 @@ def load_eval_data(
     return test
 
 
-def test_split(
-    pre: Preprocessor, cfg: Config, dtype: type[np.floating] = np.float32
-) -> Split | None:
+def test_split(pre: Preprocessor, cfg: Config, dtype: type[np.floating]) -> Split | None:
     """The test fraction of a run's training file, prepared by the model's own preprocessor.
 
     The rows are those training held out (the split depends only on the seed and the targets);
@@ -191,13 +198,15 @@ def read_features_for_predict(
     pre: Preprocessor,
     source: str | Path,
     chunk_rows: int = 65536,
-    dtype: type[np.floating] = np.float32,
+    *,
+    dtype: type[np.floating],
 ) -> Iterator[tuple[pd.DataFrame, NDArray[np.floating]]]:
     """Prediction input as ``(raw rows, X)`` chunks, so memory stays flat on any number of rows.
 
     A CSV (a path, or ``-`` for stdin) is read ``chunk_rows`` rows at a time, all columns kept in
     the raw chunk for passing through; the target column may be absent and extra columns are
-    ignored. An IDX images file is one chunk, its raw frame has no columns.
+    ignored. An IDX images file is one chunk, its raw frame has no columns. ``X`` is in
+    ``dtype``, the model's float type.
     """
     if pre.input == "idx":
         path = Path(source)

@@ -6,8 +6,9 @@ A numeric block is an array of shape (n_rows, n_columns). The fitted transform i
     x_out    = (x_filled - shift) / divide
 
 with, per column, ``shift, divide`` = ``mean, std`` (standard), ``min, max - min`` (minmax),
-``0, scale`` (scale) or ``0, 1`` (none). A constant column has ``std = 0`` or ``max - min = 0``;
-its divisor becomes 1 so that it maps to 0 rather than NaN. Statistics are accumulated in float64
+``0, scale`` (scale) or ``0, 1`` (none). A constant column (all its training values equal) has
+``std = 0`` (or a rounding error) or ``max - min = 0``; its divisor becomes 1 so that it maps to 0
+rather than NaN. Statistics are accumulated in float64
 over a few columns or rows at a time, so a float32 block is never copied whole, and the transform
 is applied a chunk of rows at a time, while the chunk is in the processor's cache.
 
@@ -34,7 +35,15 @@ Values = NDArray[np.floating] | NDArray[np.uint8]  # training rows: floats, or b
 
 COLUMNS_PER_BLOCK = 64
 CHUNK_BYTES = 1 << 19  # 512 kB of rows at a time: well inside a core's L2 cache
-CONSTANT_RTOL = 1e-10  # a std this small relative to |mean| is rounding noise: a constant column
+CONSTANT_RTOL = 1e-10  # a std this small relative to |mean| may be rounding: see constant_columns
+
+
+def float_type(name: str) -> type[np.floating]:
+    """The NumPy float type a config or a network names: ``"float64"`` -> ``np.float64``."""
+    kind: type[np.floating] = np.dtype(name).type
+    if not issubclass(kind, np.floating):
+        raise ConfigError(f"training.dtype must be float32 or float64, got {name!r}")
+    return kind
 
 
 def column_blocks(block: Values) -> Iterator[tuple[slice, Values]]:
@@ -119,13 +128,34 @@ def mean_std(block: Values) -> tuple[Float64, Float64]:
     NumPy summed pairwise.
     """
     n, k = block.shape
-    if _summed_by_column(block):
-        return _mean_std_by_column(block)
-    mean = _sum_by_row(block) / n
-    std = np.sqrt(_sum_by_row(block, mean) / n)
-    if k % COLUMNS_PER_BLOCK == 1:
-        mean[-1:], std[-1:] = _mean_std_by_column(block[:, -1:])
+    with np.errstate(over="ignore"):  # values near the float64 limit: see `_rescaled`
+        if _summed_by_column(block):
+            mean, std = _mean_std_by_column(block)
+        else:
+            mean = _sum_by_row(block) / n
+            std = np.sqrt(_sum_by_row(block, mean) / n)
+            if k % COLUMNS_PER_BLOCK == 1:
+                mean[-1:], std[-1:] = _mean_std_by_column(block[:, -1:])
+    for j in np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std))):
+        mean[j], std[j] = _rescaled(block[:, j])
     return mean, std
+
+
+def _rescaled(column: Values) -> tuple[float, float]:
+    """Mean and std of a finite column whose sums overflow float64 (values near 1e300).
+
+    With ``m = max |x|``: ``mean = m * mean(x / m)`` and ``std = m * std(x / m)``, whose sums of
+    values in [-1, 1] cannot overflow.
+    """
+    x = column.astype(np.float64)
+    m = float(np.max(np.abs(x)))
+    if not np.isfinite(m) or m == 0:
+        return float("nan"), float("nan")
+    x /= m
+    mean = np.add.reduce(x) / len(x)
+    x -= mean
+    np.multiply(x, x, out=x)
+    return float(m * mean), float(m * np.sqrt(np.add.reduce(x) / len(x)))
 
 
 def _column_fill(column: Float64, missing: Missing) -> float:
@@ -181,8 +211,21 @@ def fit_scaling(
         span = np.max(train, axis=0).astype(np.float64) - low
         return low, np.where(span > 0, span, 1.0)
     mean, std = mean_std(train)
-    constant = std <= CONSTANT_RTOL * np.abs(mean)
-    return mean, np.where(constant | (std == 0), 1.0, std)
+    return mean, np.where(constant_columns(train, mean, std), 1.0, std)
+
+
+def constant_columns(train: Values, mean: Float64, std: Float64) -> NDArray[np.bool_]:
+    """Which columns hold one value in every training row (``std`` is 0 or rounding noise).
+
+    A std within `CONSTANT_RTOL` of the mean may be the rounding of equal values, or real
+    variation below that (``1 + k * 1e-12`` read in float64); those few columns are told apart by
+    their values, so only a column whose values are all equal counts as constant.
+    """
+    constant: NDArray[np.bool_] = std == 0
+    for j in np.flatnonzero(~constant & (std <= CONSTANT_RTOL * np.abs(mean))):
+        column = train[:, j]
+        constant[j] = bool(np.min(column) == np.max(column))
+    return constant
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nnctl.data.csv import check_finite, numeric_values, require_columns
+from nnctl.data.csv import as_dtype, check_finite, numeric_values, require_columns
 from nnctl.data.encoding import Category, TargetMap
 from nnctl.data.numeric import Missing, NumericTransform
 from nnctl.errors import CheckpointError
@@ -38,21 +38,22 @@ def numeric_block(
     """The numeric columns as one (n, k) array, rows taken in the order ``rows`` (default all).
 
     The array is column-major (a transposed view of a (k, n) array: filling it column by column
-    writes contiguous memory). Text in a numeric column, and (when ``missing`` is ``error``) a NaN
-    or infinite value, is a `DataError` naming the column and the row as counted in ``frame``,
-    plus ``offset``.
+    writes contiguous memory). Text in a numeric column, a number beyond the range of ``dtype``
+    and (when ``missing`` is ``error``) a NaN or infinite value are `DataError`\\ s naming the
+    column and the row as counted in ``frame``, plus ``offset``.
     """
     n = len(frame) if rows is None else len(rows)
     by_column = np.empty((len(columns), n), dtype=dtype)
     for j, name in enumerate(columns):
         values = numeric_values(frame[name], source, name, offset)
+        values = as_dtype(values, dtype, source, name, offset)
         if missing == "error":
             check_finite(values, source, name, offset)
         if rows is None:
             by_column[j] = values
         else:
             # rows are in range; mode='raise' would copy through a buffer
-            np.take(values.astype(dtype, copy=False), rows, out=by_column[j], mode="clip")
+            np.take(values, rows, out=by_column[j], mode="clip")
     return by_column.T
 
 
@@ -129,11 +130,13 @@ class Preprocessor:
     def transform_features(
         self,
         frame: pd.DataFrame,
-        dtype: type[np.floating] = np.float32,
+        dtype: type[np.floating],
         source: str = "<data>",
         offset: int = 0,
     ) -> NDArray[np.floating]:
-        """Feature matrix (n, n_features) of a CSV's rows; extra columns and the target ignored.
+        """Feature matrix (n, n_features) of a CSV's rows, in ``dtype`` (the model's float type).
+
+        Extra columns and the target are ignored.
 
         A missing feature column, text in a numeric column, a missing value (``data.missing:
         error``) and an unseen category (``data.unseen_categories: error``) are `DataError`\\ s
@@ -174,10 +177,16 @@ class Preprocessor:
         return self.numeric.apply(images)
 
     def transform_target(
-        self, values: pd.Series[Any] | NDArray[Any], source: str = "<data>"
+        self,
+        values: pd.Series[Any] | NDArray[Any],
+        dtype: type[np.floating],
+        source: str = "<data>",
     ) -> NDArray[Any]:
-        """Targets as the network's ``y``: class indices, a 0/1 column, or standardized values."""
-        return self.target.encode(np.asarray(values, dtype=object), source, np.float32)
+        """Targets as the network's ``y``: class indices, a 0/1 column, or standardized values.
+
+        The 0/1 column and the standardized values are in ``dtype``, the model's float type.
+        """
+        return self.target.encode(np.asarray(values, dtype=object), source, dtype)
 
     def inverse_target(self, y_pred: NDArray[np.floating]) -> NDArray[np.floating]:
         """Regression predictions back in the target's units; other tasks unchanged."""

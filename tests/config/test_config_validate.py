@@ -59,7 +59,11 @@ def test_validate_prints_the_table_without_the_data(runner: CliRunner, write: Wr
         ["0", "16", "relu", "(None,", "16)", "?"],
         ["1", "3", "softmax", "(None,", "3)", "51"],
     ]
-    assert lines[-1].split() == ["total", "?"]
+    assert lines[-2].split() == ["total", "?"]
+    assert lines[-1] == (
+        "inputs: ? features, numeric columns standardized to mean 0, std 1 "
+        "(normalize: standard, the default for CSV)"
+    )
     assert result.stderr == (
         "nnctl: warning: data/iris.csv: no such file; the input width is unknown\n"
     )
@@ -75,7 +79,7 @@ def test_validate_uses_the_data_for_the_input_width(
     assert ["0", "8", "relu", "(None,", "8)", "40"] in [
         line.split() for line in result.stdout.splitlines()
     ]
-    assert result.stdout.splitlines()[-1].split() == ["total", "67"]
+    assert result.stdout.splitlines()[-2].split() == ["total", "67"]
 
 
 def test_validate_checks_the_output_layer_against_the_classes(

@@ -109,7 +109,7 @@ def test_imputation_fitted_on_training_rows(tmp_path: Path) -> None:
     ds = load_training_data(make_config(data, units=2))
     assert np.isfinite(ds.train.X).all()
     pre = ds.preprocessor
-    X = pre.transform_features(pd.DataFrame({"a": [np.nan], "b": [None]}))
+    X = pre.transform_features(pd.DataFrame({"a": [np.nan], "b": [None]}), np.float32)
     assert X[0, 0] == pre.numeric.fill[0] and X[0, 1:].sum() == 1
 
 

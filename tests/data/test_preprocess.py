@@ -34,7 +34,9 @@ def test_bundle_round_trip_gives_identical_features(iris_like: Path) -> None:
     pre = load_training_data(cfg).preprocessor
     again = _round_trip(pre)
     frame = pd.read_csv(iris_like)
-    np.testing.assert_array_equal(pre.transform_features(frame), again.transform_features(frame))
+    np.testing.assert_array_equal(
+        pre.transform_features(frame, np.float32), again.transform_features(frame, np.float32)
+    )
     assert again.class_names == ["cat", "dog"] and again.labels_for([1]).tolist() == ["dog"]
 
 
@@ -44,13 +46,13 @@ def test_predict_chunks_from_path_and_stdin(
     pre = load_training_data(
         make_config({"train": iris_like, "target": "label"}, units=2)
     ).preprocessor
-    whole = pre.transform_features(pd.read_csv(iris_like))
-    chunks = list(read_features_for_predict(pre, iris_like, chunk_rows=15))
+    whole = pre.transform_features(pd.read_csv(iris_like), np.float32)
+    chunks = list(read_features_for_predict(pre, iris_like, chunk_rows=15, dtype=np.float32))
     assert [len(raw) for raw, _ in chunks] == [15, 15, 10]
     np.testing.assert_array_equal(np.concatenate([X for _, X in chunks]), whole)
     without_target = pd.read_csv(iris_like).drop(columns=["label"]).assign(extra="z")
     monkeypatch.setattr(sys, "stdin", io.StringIO(without_target.to_csv(index=False)))
-    streamed = list(read_features_for_predict(pre, "-", chunk_rows=100))
+    streamed = list(read_features_for_predict(pre, "-", chunk_rows=100, dtype=np.float32))
     np.testing.assert_array_equal(streamed[0][1], whole)
     assert "extra" in streamed[0][0].columns
 
@@ -64,9 +66,9 @@ def test_predict_errors_name_the_row_across_chunks(iris_like: Path, tmp_path: Pa
     path = tmp_path / "p.csv"
     frame.to_csv(path, index=False)
     with pytest.raises(DataError, match=r"p.csv: column 'color', row 23: category 'purple'"):
-        list(read_features_for_predict(pre, path, chunk_rows=10))
+        list(read_features_for_predict(pre, path, chunk_rows=10, dtype=np.float32))
     with pytest.raises(DataError, match=r"no feature column 'x2'") as info:
-        pre.transform_features(frame.drop(columns=["x2"]), source="q.csv")
+        pre.transform_features(frame.drop(columns=["x2"]), np.float32, source="q.csv")
     assert info.value.hint is not None and "x1" in info.value.hint
 
 
@@ -74,7 +76,7 @@ def test_unseen_category_ignore_policy(iris_like: Path) -> None:
     data = {"train": iris_like, "target": "label", "unseen_categories": "ignore"}
     pre = load_training_data(make_config(data, units=2)).preprocessor
     X = pre.transform_features(
-        pd.DataFrame({"x1": [1.0], "x2": [2], "color": ["purple"], "const": [7]})
+        pd.DataFrame({"x1": [1.0], "x2": [2], "color": ["purple"], "const": [7]}), np.float32
     )
     assert X[0, 3:].tolist() == [0.0, 0.0, 0.0]
 
@@ -90,8 +92,8 @@ def test_unseen_label_at_evaluate(iris_like: Path, tmp_path: Path) -> None:
     with pytest.raises(
         DataError, match=r"e.csv: column 'label', row 6: label 'cow' was not in the training data"
     ):
-        load_eval_data(pre, path)
-    good = load_eval_data(pre, iris_like)
+        load_eval_data(pre, path, dtype=np.float32)
+    good = load_eval_data(pre, iris_like, dtype=np.float32)
     assert good.X.shape == (40, 6) and good.y.dtype == np.int64
 
 
@@ -101,13 +103,13 @@ def test_eval_csv_without_target_lists_columns(iris_like: Path, tmp_path: Path) 
     ).preprocessor
     path = write_text(tmp_path / "n.csv", "x1,x2,color,const\n1,2,red,7\n")
     with pytest.raises(DataError, match=r"n.csv: no needed column 'label'"):
-        load_eval_data(pre, path)
+        load_eval_data(pre, path, dtype=np.float32)
 
 
 def test_eval_default_is_the_runs_test_split() -> None:
     cfg = make_config({"train": DATASETS / "iris.csv", "target": "species"})
     ds = load_training_data(cfg)
-    test = load_eval_data(ds.preprocessor, cfg=cfg)
+    test = load_eval_data(ds.preprocessor, cfg=cfg, dtype=np.float32)
     np.testing.assert_array_equal(test.X, ds.test.X)  # type: ignore[union-attr]
 
 
@@ -127,10 +129,10 @@ def test_idx_training_predict_and_eval(tmp_path: Path) -> None:
     assert ds.test.X.shape == (9, 16) and ds.preprocessor.class_names == ["0", "1", "2"]  # type: ignore[union-attr]
     assert ds.train.X.min() >= 0 and ds.train.X.max() <= 1
     pre = _round_trip(ds.preprocessor)
-    ((raw, X),) = read_features_for_predict(pre, test_images)
+    ((raw, X),) = read_features_for_predict(pre, test_images, dtype=np.float32)
     np.testing.assert_array_equal(X, ds.test.X)  # type: ignore[union-attr]
     assert len(raw) == 9
-    split = load_eval_data(pre, test_images, test_labels)
+    split = load_eval_data(pre, test_images, test_labels, dtype=np.float32)
     assert split.y.tolist() == (np.arange(9) % 3).tolist()
 
 
