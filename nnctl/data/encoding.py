@@ -20,6 +20,11 @@ from nnctl.errors import DataError
 Label = str | int | float | bool
 Task = Literal["classification", "binary", "regression"]
 
+#: A column is an identifier when at least this share of its values are distinct ...
+ID_DISTINCT_SHARE = 0.95
+#: ... among at least this many values (fewer rows say too little).
+ID_MIN_ROWS = 20
+
 
 def label_key(value: Any) -> str:
     """The text a category or label is compared by: ``3``, ``3.0`` and ``"3"`` give ``"3"``."""
@@ -65,6 +70,32 @@ def describe_rows(rows: NDArray[np.intp], offset: int = 0, limit: int = 5) -> st
     return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
+def looks_like_identifier(values: NDArray[Any]) -> bool:
+    """Whether a column has a different value in (nearly) every row: an id, a name, a timestamp.
+
+    A model learns nothing from such a column that holds for new rows: one-hot encoded, each
+    value is a column of its own, seen in one training row, and every new row's value is unseen.
+    Missing values are left out. Text (or any non-numeric values): at least `ID_DISTINCT_SHARE`
+    of at least `ID_MIN_ROWS` values are distinct. Integers: at least `ID_MIN_ROWS` values, each
+    greater than the one before (a row number; integers that are merely distinct may be a
+    measurement, such as a price). Floats and booleans are never identifiers.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "fcb":
+        return False
+    if array.dtype.kind in "iu":
+        return len(array) >= ID_MIN_ROWS and bool(np.all(np.diff(array) > 0))
+    present = array[~is_missing(array)]
+    if len(present) < ID_MIN_ROWS:
+        return False
+    return mostly_distinct(pd.Series(label_keys(present), dtype=object).nunique(), len(present))
+
+
+def mostly_distinct(n_distinct: int, n_values: int) -> bool:
+    """Whether ``n_distinct`` distinct values among ``n_values`` make an identifier's column."""
+    return n_values >= ID_MIN_ROWS and n_distinct >= ID_DISTINCT_SHARE * n_values
+
+
 @dataclass(frozen=True)
 class Category:
     """One text column's fitted one-hot encoding."""
@@ -72,6 +103,10 @@ class Category:
     column: str
     vocabulary: list[str]
     fill: str | None  # replaces a missing value; None: a missing value is an error
+    # A different value in (nearly) every training row (`looks_like_identifier`): an unseen
+    # value is then no surprise, and encoding it as all zeros would not help. Known only where
+    # the category was fitted (a model bundle does not record it).
+    identifier: bool = field(default=False, compare=False)
 
     @classmethod
     def fit(cls, column: str, values: NDArray[Any], impute: bool) -> Category:
@@ -79,7 +114,8 @@ class Category:
         keys = pd.Series(label_keys(values[~is_missing(values)]), dtype=object)
         vocabulary = sorted(keys.unique().tolist())
         fill = str(keys.value_counts().idxmax()) if impute and len(keys) else None
-        return cls(column=column, vocabulary=vocabulary, fill=fill)
+        identifier = mostly_distinct(len(vocabulary), len(keys))
+        return cls(column=column, vocabulary=vocabulary, fill=fill, identifier=identifier)
 
     def transform(
         self, values: NDArray[Any], source: str, unseen: Literal["error", "ignore"], offset: int = 0
@@ -102,12 +138,22 @@ class Category:
                 f"{source}: column '{self.column}', {describe_rows(unknown, offset, 1)}: "
                 f"category '{keys[unknown[0]]}' was not in the training data "
                 f"(known: {', '.join(self.vocabulary[:20])})",
-                hint="set data.unseen_categories: ignore to encode unseen categories as all zeros",
+                hint=self._unseen_hint(),
             )
         out = np.zeros((len(keys), len(self.vocabulary)))
         known = np.flatnonzero(codes >= 0)
         out[known, codes[known]] = 1.0
         return out
+
+    def _unseen_hint(self) -> str:
+        """What to do about an unseen category: ignore it, unless the column is an identifier."""
+        if self.identifier:
+            return (
+                f"column '{self.column}' has a different value in every training row (an "
+                "identifier?), so new rows have unseen values and a model learns nothing from "
+                "it: leave it out of data.features (and data.categorical)"
+            )
+        return "set data.unseen_categories: ignore to encode unseen categories as all zeros"
 
 
 @dataclass(frozen=True)
