@@ -121,6 +121,17 @@ class Category:
         self, values: NDArray[Any], source: str, unseen: Literal["error", "ignore"], offset: int = 0
     ) -> NDArray[np.float64]:
         """One-hot rows, shape (n, len(vocabulary)); unseen categories per ``unseen``."""
+        codes = self.codes(values, source, unseen, offset)
+        out = np.zeros((len(codes), len(self.vocabulary)))
+        known = np.flatnonzero(codes >= 0)
+        out[known, codes[known]] = 1.0
+        return out
+
+    def codes(
+        self, values: NDArray[Any], source: str, unseen: Literal["error", "ignore"], offset: int = 0
+    ) -> NDArray[np.intp]:
+        """Each value's position in the vocabulary (-1: unseen, ignored), checked as `transform`
+        checks it: a missing value without a fill, or an unseen one, is a `DataError`."""
         missing = is_missing(values)
         if missing.any() and self.fill is None:
             raise DataError(
@@ -140,10 +151,7 @@ class Category:
                 f"(known: {', '.join(self.vocabulary[:20])})",
                 hint=self._unseen_hint(),
             )
-        out = np.zeros((len(keys), len(self.vocabulary)))
-        known = np.flatnonzero(codes >= 0)
-        out[known, codes[known]] = 1.0
-        return out
+        return np.asarray(codes, dtype=np.intp)
 
     def _unseen_hint(self) -> str:
         """What to do about an unseen category: ignore it, unless the column is an identifier."""
