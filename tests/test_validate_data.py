@@ -163,6 +163,19 @@ def test_the_output_layer_against_the_classes(runner: CliRunner, tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize(("separator", "written"), [(";", "';'"), ("\t", '"\\t"')])
+def test_a_file_with_another_delimiter(
+    runner: CliRunner, tmp_path: Path, separator: str, written: str
+) -> None:
+    rows = [row.replace(",", separator) for row in ["x1,x2,color,tier", *_rows()]]
+    (tmp_path / "tiers.csv").write_text("\n".join(rows) + "\n")
+    stderr = _same_failure(runner, _config(tmp_path), 3)
+    assert f"the file looks separated by {written}, not ','" in stderr
+    assert stderr.endswith(f"nnctl: hint: set data.delimiter: {written}\n")
+    fixed = f"data.delimiter={written}"
+    assert runner.invoke(app, ["validate", str(tmp_path / "c.yaml"), "--set", fixed]).exit_code == 0
+
+
 # --- siblings: other files, IDX ------------------------------------------------------------------
 
 

@@ -208,6 +208,7 @@ def plan_columns(
     header = read_header(path, delimiter)
     if target is None:
         raise DataError(f"{path}: data.target is not set", hint=f"columns: {_list_columns(header)}")
+    _check_delimiter(path, header, delimiter, target)
     require_columns(path, header, [target], "target")
     chosen = features if features is not None else [c for c in header if c != target]
     require_columns(path, header, chosen, "feature")
@@ -226,6 +227,23 @@ def plan_columns(
         target=target,
         byte_like=_byte_like(sample, [c for c in numeric if kinds[c] in "iu"]),
     )
+
+
+#: Field separators a CSV file may use instead of the configured one, as YAML writes them.
+_SEPARATORS = {",": "','", ";": "';'", "\t": '"\\t"', "|": "'|'"}
+
+
+def _check_delimiter(path: Path, header: list[str], delimiter: str, target: str) -> None:
+    """A header of one column holding another separator (``a;b;y``): data.delimiter is wrong."""
+    if len(header) != 1 or target in header:
+        return
+    for other, written in _SEPARATORS.items():
+        if other != delimiter and other in header[0]:
+            raise DataError(
+                f"{path}: no target column '{target}': the header is one column, "
+                f"'{header[0]}'; the file looks separated by {written}, not {delimiter!r}",
+                hint=f"set data.delimiter: {written}",
+            )
 
 
 def _check_identifiers(
