@@ -254,7 +254,7 @@ def _check_identifiers(
     Identifiers the config lists (``listed``) are kept, with a warning: one-hot encoded, each of
     their values is seen in one training row, so a model memorises rows instead of learning.
     """
-    found = [c for c in chosen if looks_like_identifier(sample[c].to_numpy())]
+    found = [c for c in chosen if looks_like_identifier(sample[c].to_numpy(), c)]
     refused = [c for c in found if c not in listed]
     for name in [c for c in found if c in listed]:
         sys.stderr.write(

@@ -7,6 +7,7 @@ keeps the original values (strings, integers or floats, as they were read) for p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -70,25 +71,40 @@ def describe_rows(rows: NDArray[np.intp], offset: int = 0, limit: int = 5) -> st
     return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
-def looks_like_identifier(values: NDArray[Any]) -> bool:
+def looks_like_identifier(values: NDArray[Any], name: str = "") -> bool:
     """Whether a column has a different value in (nearly) every row: an id, a name, a timestamp.
 
     A model learns nothing from such a column that holds for new rows: one-hot encoded, each
     value is a column of its own, seen in one training row, and every new row's value is unseen.
     Missing values are left out. Text (or any non-numeric values): at least `ID_DISTINCT_SHARE`
-    of at least `ID_MIN_ROWS` values are distinct. Integers: at least `ID_MIN_ROWS` values, each
-    greater than the one before (a row number; integers that are merely distinct may be a
-    measurement, such as a price). Floats and booleans are never identifiers.
+    of at least `ID_MIN_ROWS` values are distinct. Integers (at least `ID_MIN_ROWS`): each
+    greater than the one before (a row number), or all distinct in a column whose ``name`` ends
+    in a word such as ``id`` or ``key`` (``customer_id``, ``PassengerId``: shuffled ids);
+    integers that are merely distinct may be a measurement, such as a price. Floats and booleans
+    are never identifiers.
     """
     array = np.asarray(values)
     if array.dtype.kind in "fcb":
         return False
     if array.dtype.kind in "iu":
-        return len(array) >= ID_MIN_ROWS and bool(np.all(np.diff(array) > 0))
+        if len(array) < ID_MIN_ROWS:
+            return False
+        increasing = bool(np.all(np.diff(array) > 0))
+        return increasing or (_id_name(name) and len(np.unique(array)) == len(array))
     present = array[~is_missing(array)]
     if len(present) < ID_MIN_ROWS:
         return False
     return mostly_distinct(pd.Series(label_keys(present), dtype=object).nunique(), len(present))
+
+
+#: The last word of a column name that says the column is an identifier.
+_ID_WORDS = frozenset({"id", "ids", "uuid", "guid", "key", "index", "idx"})
+
+
+def _id_name(name: str) -> bool:
+    """Whether a column name ends in an identifier's word: ``id``, ``user_id``, ``PassengerId``."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)
+    return bool(words) and words[-1].casefold() in _ID_WORDS
 
 
 def mostly_distinct(n_distinct: int, n_values: int) -> bool:

@@ -128,6 +128,19 @@ def test_what_looks_like_an_identifier(values: list[object], expected: bool) -> 
     assert looks_like_identifier(np.array(values, dtype=kind)) is expected
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("customer_id", True), ("PassengerId", True), ("ID", True), ("price", False), ("paid", False)],
+)
+def test_shuffled_distinct_integers_are_an_identifier_by_their_name(
+    name: str, expected: bool
+) -> None:
+    shuffled = np.random.default_rng(0).permutation(np.arange(1000, 1040))
+    assert looks_like_identifier(shuffled, name) is expected
+    repeated = np.concatenate([shuffled[:30], shuffled[:10]])
+    assert not looks_like_identifier(repeated, name)
+
+
 def test_a_column_of_few_rows_is_never_an_identifier(tmp_path: Path) -> None:
     path = _file(tmp_path, n=12)
     ds = load_training_data(_cfg(path, validation_split=0, test_split=0))  # type: ignore[arg-type]
