@@ -255,19 +255,25 @@ def _has_validation(data: Any) -> bool:
         return True
 
 
-def output_units_problem(cfg: Config, n_classes: int | None) -> str | None:
-    """Why the output layer does not fit data with ``n_classes`` classes (None: regression)."""
+def output_units_problem(
+    cfg: Config, n_classes: int | None, classes: Sequence[str] | None = None
+) -> str | None:
+    """Why the output layer does not fit data with ``n_classes`` classes (None: regression).
+
+    With the class names, ``classes``, the message ends with the first ten: ``(a, b, c)``.
+    """
     i = len(cfg.model.layers) - 1
     units = cfg.model.layers[i].units
     where = f"model.layers[{i}].units"
+    names = f" ({', '.join(classes[:10])})" if classes else ""
     if cfg.task == "classification" and n_classes is not None and units != n_classes:
         return (
             f"{where}: the data has {n_classes} classes, so the output layer needs "
-            f"{n_classes} units, got {units}"
+            f"{n_classes} units, got {units}{names}"
         )
     if cfg.task == "binary" and n_classes is not None and n_classes != 2:
         return (
             f"loss: binary_crossentropy needs 2 classes, the data has {n_classes}; "
-            f"use categorical_crossentropy and {n_classes} softmax units"
+            f"use categorical_crossentropy and {n_classes} softmax units{names}"
         )
     return None

@@ -1,8 +1,7 @@
-"""``nnctl validate``: check a config file and show the network it describes."""
+"""``nnctl validate``: check a config file and its data, and show the network it describes."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,11 +19,20 @@ def validate(
             "--set", metavar="KEY=VALUE", help="Override a config key; VALUE is parsed as YAML."
         ),
     ] = None,
+    no_data: Annotated[
+        bool,
+        typer.Option(
+            "--no-data", help="Check the config alone: do not read its data files (input width ?)."
+        ),
+    ] = False,
 ) -> None:
-    """Check a config without training; print its layer table.
+    """Check a config and its data without training; print its layer table.
 
-    Every mistake in the file is reported, each with its line and column (exit 2). The data files
-    are read, when they exist, only to find the input width and the number of classes.
+    Every mistake in the file is reported, each with its line and column (exit 2). Then the data
+    is checked as training checks it, reading only the header, the first rows, and the target and
+    text columns: a missing or misspelt file or column (exit 3), an identifier column (exit 2),
+    targets that do not fit the loss (exit 3), an output layer that does not fit the classes
+    (exit 2). The messages are those of `nnctl train`.
 
     Example: nnctl validate configs/iris.yaml --set model.layers.0.units=64
     """
@@ -33,7 +41,7 @@ def validate(
     from nnctl.config_summary import inputs_line, layer_table
 
     cfg = load_config(config, set_ or ())
-    n_inputs = _inspect_data(cfg, str(config))
+    n_inputs = None if no_data else _check_data(cfg, str(config))
     table = layer_table(cfg, n_inputs)
     print_table(
         table.title, table.columns, table.rows, right_align=table.numeric, footer=table.footer
@@ -41,26 +49,19 @@ def validate(
     typer.echo(inputs_line(cfg, n_inputs))
 
 
-def _inspect_data(cfg: Config, shown: str) -> int | None:
-    """The input width from the data, or None when the data cannot be read (yet).
+def _check_data(cfg: Config, shown: str) -> int:
+    """The input width of the config's data, after training's checks of that data.
 
-    DATA INSPECTION PLUGS IN HERE, and only here: ``nnctl.data.inspect(cfg) -> (n_inputs,
-    n_classes)``. Missing or unreadable data files are a warning, not an error: a config is
-    valid without its data.
+    Raises what ``nnctl train`` raises: `nnctl.errors.DataError` for data that is missing,
+    unreadable or does not fit (exit 3), `nnctl.errors.ConfigError` for an output layer that
+    does not fit the classes, named after the config file ``shown`` (exit 2).
     """
-    import nnctl.data
     from nnctl.config_checks import output_units_problem
-    from nnctl.errors import ConfigError, DataError
+    from nnctl.data import inspect
+    from nnctl.errors import ConfigError
 
-    inspect = getattr(nnctl.data, "inspect", None)
-    if inspect is None:
-        return None
-    try:
-        n_inputs, n_classes = inspect(cfg)
-    except DataError as error:
-        sys.stderr.write(f"nnctl: warning: {error.message}; the input width is unknown\n")
-        return None
-    problem = output_units_problem(cfg, n_classes)
+    facts = inspect(cfg)
+    problem = output_units_problem(cfg, facts.n_classes, facts.classes)
     if problem is not None:
         raise ConfigError(f"{shown}: {problem}")
-    return int(n_inputs)
+    return facts.n_inputs

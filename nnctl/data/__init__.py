@@ -9,10 +9,10 @@ training, evaluation and prediction.
 
 from __future__ import annotations
 
+from nnctl.data.inspection import DataFacts, inspect
 from nnctl.data.load import (
     Datasets,
     Split,
-    inspect,
     load_eval_data,
     load_training_data,
     read_features_for_predict,
@@ -22,6 +22,7 @@ from nnctl.data.load import (
 from nnctl.data.preprocess import Preprocessor
 
 __all__ = [
+    "DataFacts",
     "Datasets",
     "Preprocessor",
     "Split",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import csv as std_csv
+import difflib
 import gzip
 import io
 import os
@@ -38,9 +39,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nnctl.data.encoding import describe_rows
+from nnctl.data.encoding import describe_rows, looks_like_identifier
 from nnctl.data.files import GZIP_MAGIC, check_file, is_gzip
-from nnctl.errors import DataError
+from nnctl.errors import ConfigError, DataError
 from nnctl.nn.threads import n_cores
 
 SAMPLE_ROWS = 200
@@ -155,16 +156,39 @@ def _list_columns(columns: list[str], limit: int = 12) -> str:
     return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
 
 
+def closest_column(name: str, found: Sequence[str]) -> str | None:
+    """The column of ``found`` that ``name`` most likely means: the same but for case, else the
+    closest spelling (`difflib`, as the config's did-you-mean); None when none is close."""
+    by_case = [c for c in found if c.casefold() == name.casefold()]
+    if by_case:
+        return by_case[0]
+    lowered = {c.casefold(): c for c in reversed(found)}
+    matches = difflib.get_close_matches(name.casefold(), list(lowered), n=1, cutoff=0.6)
+    return lowered[matches[0]] if matches else None
+
+
 def require_columns(path: str | Path, found: list[str], wanted: list[str], role: str) -> None:
-    """Raise a `DataError` naming the columns of ``wanted`` that are not in ``found``."""
+    """Raise a `DataError` naming the columns of ``wanted`` that are not in ``found``.
+
+    Each absent column comes with the closest column found, if one is close:
+    ``no target column 'Tier'; did you mean 'tier'?``.
+    """
     present = set(found)
     absent = [c for c in wanted if c not in present]
-    if absent:
-        names = ", ".join(f"'{c}'" for c in absent)
-        raise DataError(
-            f"{source_name(path)}: no {role} column{'s' if len(absent) > 1 else ''} {names}",
-            hint=f"columns found: {_list_columns(found)}",
+    if not absent:
+        return
+    guesses = [closest_column(c, [f for f in found if f not in wanted]) for c in absent]
+    if len(absent) == 1:
+        names = f"'{absent[0]}'" + (f"; did you mean '{guesses[0]}'?" if guesses[0] else "")
+    else:
+        names = ", ".join(
+            f"'{c}'" + (f" (did you mean '{g}'?)" if g else "")
+            for c, g in zip(absent, guesses, strict=True)
         )
+    raise DataError(
+        f"{source_name(path)}: no {role} column{'s' if len(absent) > 1 else ''} {names}",
+        hint=f"columns found: {_list_columns(found)}",
+    )
 
 
 def plan_columns(
@@ -174,10 +198,17 @@ def plan_columns(
     features: list[str] | None,
     categorical: list[str] | None,
 ) -> CsvColumns:
-    """Decide which feature columns are numeric from the header and the first rows."""
+    """Decide which feature columns are numeric from the header and the first rows.
+
+    A column of the first rows that looks like an identifier (`looks_like_identifier`: a
+    different value in every row) is refused with a `ConfigError` giving the ``data.features``
+    to write without it, unless the config lists it in ``data.features`` or ``data.categorical``:
+    then it is the user's choice, and a warning on stderr says what it costs.
+    """
     header = read_header(path, delimiter)
     if target is None:
         raise DataError(f"{path}: data.target is not set", hint=f"columns: {_list_columns(header)}")
+    _check_delimiter(path, header, delimiter, target)
     require_columns(path, header, [target], "target")
     chosen = features if features is not None else [c for c in header if c != target]
     require_columns(path, header, chosen, "feature")
@@ -186,6 +217,7 @@ def plan_columns(
         sample = pd.read_csv(
             path, sep=delimiter, usecols=chosen, nrows=SAMPLE_ROWS, compression=compression(path)
         )
+    _check_identifiers(path, sample, chosen, [*(features or []), *(categorical or [])])
     text = set(categorical or [])
     kinds = {name: dtype.kind for name, dtype in sample.dtypes.items()}
     numeric = [c for c in chosen if c not in text and kinds[c] in "iuf"]
@@ -195,6 +227,67 @@ def plan_columns(
         target=target,
         byte_like=_byte_like(sample, [c for c in numeric if kinds[c] in "iu"]),
     )
+
+
+#: Field separators a CSV file may use instead of the configured one, as YAML writes them.
+_SEPARATORS = {",": "','", ";": "';'", "\t": '"\\t"', "|": "'|'"}
+
+
+def _check_delimiter(path: Path, header: list[str], delimiter: str, target: str) -> None:
+    """A header of one column holding another separator (``a;b;y``): data.delimiter is wrong."""
+    if len(header) != 1 or target in header:
+        return
+    for other, written in _SEPARATORS.items():
+        if other != delimiter and other in header[0]:
+            raise DataError(
+                f"{path}: no target column '{target}': the header is one column, "
+                f"'{header[0]}'; the file looks separated by {written}, not {delimiter!r}",
+                hint=f"set data.delimiter: {written}",
+            )
+
+
+def _check_identifiers(
+    path: Path, sample: pd.DataFrame, chosen: list[str], listed: list[str]
+) -> None:
+    """Refuse the identifier columns of ``sample`` that the config did not list by name.
+
+    Identifiers the config lists (``listed``) are kept, with a warning: one-hot encoded, each of
+    their values is seen in one training row, so a model memorises rows instead of learning.
+    """
+    found = [c for c in chosen if looks_like_identifier(sample[c].to_numpy(), c)]
+    refused = [c for c in found if c not in listed]
+    for name in [c for c in found if c in listed]:
+        sys.stderr.write(
+            f"nnctl: warning: {path}: column '{name}' has a different value in every row (an "
+            "identifier?); kept because the config lists it, but a model cannot learn from it "
+            "what holds for new rows\n"
+        )
+    if not refused:
+        return
+    others = [c for c in chosen if c not in refused]
+    names = ", ".join(f"'{c}'" for c in refused)
+    many = len(refused) > 1
+    what = (
+        f"column{'s' if many else ''} {names} {'have' if many else 'has'} a different value "
+        f"in every row ({'identifiers' if many else 'an identifier'}?)"
+    )
+    if not others:
+        raise ConfigError(
+            f"{path}: {what}, and there is no other feature column to learn from",
+            hint="to use it anyway, list it in data.features or data.categorical",
+        )
+    raise ConfigError(
+        f"{path}: {what}; leave {'them' if many else 'it'} out with "
+        f"data.features: {_flow_list(others)}",
+        hint=f"to keep {'them' if many else 'it'}, list {names} in data.features yourself",
+    )
+
+
+def _flow_list(names: list[str]) -> str:
+    """``[a, b, 'yes']``: a YAML list on one line, quoted where YAML needs it, to paste."""
+    import yaml
+
+    return str(yaml.safe_dump(names, default_flow_style=True, width=1 << 30)).strip()
 
 
 def _byte_like(sample: pd.DataFrame, integers: list[str]) -> list[str]:

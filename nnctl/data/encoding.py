@@ -7,6 +7,7 @@ keeps the original values (strings, integers or floats, as they were read) for p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,6 +20,11 @@ from nnctl.errors import DataError
 
 Label = str | int | float | bool
 Task = Literal["classification", "binary", "regression"]
+
+#: A column is an identifier when at least this share of its values are distinct ...
+ID_DISTINCT_SHARE = 0.95
+#: ... among at least this many values (fewer rows say too little).
+ID_MIN_ROWS = 20
 
 
 def label_key(value: Any) -> str:
@@ -65,6 +71,47 @@ def describe_rows(rows: NDArray[np.intp], offset: int = 0, limit: int = 5) -> st
     return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
+def looks_like_identifier(values: NDArray[Any], name: str = "") -> bool:
+    """Whether a column has a different value in (nearly) every row: an id, a name, a timestamp.
+
+    A model learns nothing from such a column that holds for new rows: one-hot encoded, each
+    value is a column of its own, seen in one training row, and every new row's value is unseen.
+    Missing values are left out. Text (or any non-numeric values): at least `ID_DISTINCT_SHARE`
+    of at least `ID_MIN_ROWS` values are distinct. Integers (at least `ID_MIN_ROWS`): each
+    greater than the one before (a row number), or all distinct in a column whose ``name`` ends
+    in a word such as ``id`` or ``key`` (``customer_id``, ``PassengerId``: shuffled ids);
+    integers that are merely distinct may be a measurement, such as a price. Floats and booleans
+    are never identifiers.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "fcb":
+        return False
+    if array.dtype.kind in "iu":
+        if len(array) < ID_MIN_ROWS:
+            return False
+        increasing = bool(np.all(np.diff(array) > 0))
+        return increasing or (_id_name(name) and len(np.unique(array)) == len(array))
+    present = array[~is_missing(array)]
+    if len(present) < ID_MIN_ROWS:
+        return False
+    return mostly_distinct(pd.Series(label_keys(present), dtype=object).nunique(), len(present))
+
+
+#: The last word of a column name that says the column is an identifier.
+_ID_WORDS = frozenset({"id", "ids", "uuid", "guid", "key", "index", "idx"})
+
+
+def _id_name(name: str) -> bool:
+    """Whether a column name ends in an identifier's word: ``id``, ``user_id``, ``PassengerId``."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)
+    return bool(words) and words[-1].casefold() in _ID_WORDS
+
+
+def mostly_distinct(n_distinct: int, n_values: int) -> bool:
+    """Whether ``n_distinct`` distinct values among ``n_values`` make an identifier's column."""
+    return n_values >= ID_MIN_ROWS and n_distinct >= ID_DISTINCT_SHARE * n_values
+
+
 @dataclass(frozen=True)
 class Category:
     """One text column's fitted one-hot encoding."""
@@ -72,6 +119,10 @@ class Category:
     column: str
     vocabulary: list[str]
     fill: str | None  # replaces a missing value; None: a missing value is an error
+    # A different value in (nearly) every training row (`looks_like_identifier`): an unseen
+    # value is then no surprise, and encoding it as all zeros would not help. Known only where
+    # the category was fitted (a model bundle does not record it).
+    identifier: bool = field(default=False, compare=False)
 
     @classmethod
     def fit(cls, column: str, values: NDArray[Any], impute: bool) -> Category:
@@ -79,12 +130,24 @@ class Category:
         keys = pd.Series(label_keys(values[~is_missing(values)]), dtype=object)
         vocabulary = sorted(keys.unique().tolist())
         fill = str(keys.value_counts().idxmax()) if impute and len(keys) else None
-        return cls(column=column, vocabulary=vocabulary, fill=fill)
+        identifier = mostly_distinct(len(vocabulary), len(keys))
+        return cls(column=column, vocabulary=vocabulary, fill=fill, identifier=identifier)
 
     def transform(
         self, values: NDArray[Any], source: str, unseen: Literal["error", "ignore"], offset: int = 0
     ) -> NDArray[np.float64]:
         """One-hot rows, shape (n, len(vocabulary)); unseen categories per ``unseen``."""
+        codes = self.codes(values, source, unseen, offset)
+        out = np.zeros((len(codes), len(self.vocabulary)))
+        known = np.flatnonzero(codes >= 0)
+        out[known, codes[known]] = 1.0
+        return out
+
+    def codes(
+        self, values: NDArray[Any], source: str, unseen: Literal["error", "ignore"], offset: int = 0
+    ) -> NDArray[np.intp]:
+        """Each value's position in the vocabulary (-1: unseen, ignored), checked as `transform`
+        checks it: a missing value without a fill, or an unseen one, is a `DataError`."""
         missing = is_missing(values)
         if missing.any() and self.fill is None:
             raise DataError(
@@ -102,12 +165,19 @@ class Category:
                 f"{source}: column '{self.column}', {describe_rows(unknown, offset, 1)}: "
                 f"category '{keys[unknown[0]]}' was not in the training data "
                 f"(known: {', '.join(self.vocabulary[:20])})",
-                hint="set data.unseen_categories: ignore to encode unseen categories as all zeros",
+                hint=self._unseen_hint(),
             )
-        out = np.zeros((len(keys), len(self.vocabulary)))
-        known = np.flatnonzero(codes >= 0)
-        out[known, codes[known]] = 1.0
-        return out
+        return np.asarray(codes, dtype=np.intp)
+
+    def _unseen_hint(self) -> str:
+        """What to do about an unseen category: ignore it, unless the column is an identifier."""
+        if self.identifier:
+            return (
+                f"column '{self.column}' has a different value in every training row (an "
+                "identifier?), so new rows have unseen values and a model learns nothing from "
+                "it: leave it out of data.features (and data.categorical)"
+            )
+        return "set data.unseen_categories: ignore to encode unseen categories as all zeros"
 
 
 @dataclass(frozen=True)

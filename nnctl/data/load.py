@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nnctl.data.csv import CsvColumns, plan_columns, read_chunks, read_table, source_name
-from nnctl.data.encoding import Category, TargetMap
+from nnctl.data.csv import CsvColumns, read_chunks, read_table, source_name
 from nnctl.data.fit import (
     Fitted,
     Split,
@@ -26,14 +25,7 @@ from nnctl.data.fit import (
     read_idx_pair,
     split_targets,
 )
-from nnctl.data.idx import (
-    check_counts,
-    check_image_shape,
-    check_image_type,
-    read_idx,
-    read_labels,
-    read_shape,
-)
+from nnctl.data.idx import check_image_shape, check_image_type, read_idx
 from nnctl.data.numeric import float_type
 from nnctl.data.preprocess import Preprocessor
 from nnctl.errors import DataError, UsageError
@@ -224,52 +216,10 @@ def read_features_for_predict(
         offset += len(chunk)
 
 
-def inspect(cfg: Config) -> tuple[int, int | None]:
-    """``(n_inputs, n_classes)`` of a config's training data, reading only what is needed.
-
-    CSV: the header, a sample of rows to tell numbers from text, and the target and text columns
-    (the one-hot width is the vocabulary of the training split). IDX: the images file's header and
-    the labels. ``n_classes`` counts classes (2 for binary); ``None`` for regression.
-    """
-    data = cfg.data
-    if data.resolved_format() == "idx":
-        return _inspect_idx(cfg)
-    columns = plan_columns(data.train, data.delimiter, data.target, data.features, data.categorical)
-    narrow = CsvColumns(numeric=[], categorical=columns.categorical, target=columns.target)
-    frame = read_table(data.train, narrow, data.delimiter, np.float32)
-    targets = frame[str(columns.target)].to_numpy(dtype=object)
-    train = split_targets(targets, cfg, str(data.train)).train
-    width = len(columns.numeric)
-    for name in columns.categorical:
-        width += len(Category.fit(name, frame[name].to_numpy(dtype=object)[train], True).vocabulary)
-    return width, _n_classes(cfg, targets[train], str(data.train))
-
-
-def _n_classes(cfg: Config, targets: NDArray[Any], source: str) -> int | None:
-    if cfg.task == "regression":
-        return None
-    column = cfg.data.target if cfg.data.resolved_format() == "csv" else None
-    return len(TargetMap.fit(targets, cfg.task, source, column).classes)
-
-
-def _inspect_idx(cfg: Config) -> tuple[int, int | None]:
-    data = cfg.data
-    shape = read_shape(data.train, "images file")
-    if len(shape) != 3:
-        raise DataError(f"{data.train}: {len(shape)} dimensions; expected 3 (images)")
-    if data.train_labels is None:
-        raise DataError(f"{data.train}: data.train_labels is not set")
-    labels = read_labels(data.train_labels)
-    check_counts(data.train, shape[0], data.train_labels, len(labels))
-    n_inputs = int(np.prod(shape[1:]))
-    return n_inputs, _n_classes(cfg, labels.astype(np.int64), str(data.train_labels))
-
-
 __all__ = [
     "Datasets",
     "Fitted",
     "Split",
-    "inspect",
     "load_eval_data",
     "load_training_data",
     "read_features_for_predict",

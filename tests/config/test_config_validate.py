@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from nnctl.cli import app
 from nnctl.config import load_config
 from nnctl.config_summary import count_params, layer_table
+from nnctl.data import DataFacts
 from nnctl.errors import DataError
 
 
@@ -41,15 +42,25 @@ def test_without_the_input_width_the_first_layer_shows_question_marks(write: Wri
 def no_data(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make data inspection fail as it does when the data files are not there."""
 
-    def inspect(cfg: object) -> tuple[int, int | None]:
+    def inspect(cfg: object) -> DataFacts:
         raise DataError("data/iris.csv: no such file")
 
     monkeypatch.setattr("nnctl.data.inspect", inspect)
 
 
 @pytest.mark.usefixtures("no_data")
-def test_validate_prints_the_table_without_the_data(runner: CliRunner, write: Writer) -> None:
+def test_validate_without_the_data_is_a_data_error(runner: CliRunner, write: Writer) -> None:
     result = runner.invoke(app, ["validate", str(write(VALID, "iris.yaml"))])
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr == "nnctl: error: data/iris.csv: no such file\n"
+
+
+@pytest.mark.usefixtures("no_data")
+def test_validate_no_data_prints_the_table_without_the_data(
+    runner: CliRunner, write: Writer
+) -> None:
+    result = runner.invoke(app, ["validate", str(write(VALID, "iris.yaml")), "--no-data"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].strip() == "iris: categorical_crossentropy, adam"
@@ -64,15 +75,13 @@ def test_validate_prints_the_table_without_the_data(runner: CliRunner, write: Wr
         "inputs: ? features, numeric columns standardized to mean 0, std 1 "
         "(normalize: standard, the default for CSV)"
     )
-    assert result.stderr == (
-        "nnctl: warning: data/iris.csv: no such file; the input width is unknown\n"
-    )
+    assert result.stderr == ""
 
 
 def test_validate_uses_the_data_for_the_input_width(
     runner: CliRunner, write: Writer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("nnctl.data.inspect", lambda cfg: (4, 3))
+    monkeypatch.setattr("nnctl.data.inspect", lambda cfg: DataFacts(4, ["a", "b", "c"]))
     result = runner.invoke(app, ["validate", str(write(VALID)), "--set", "model.layers.0.units=8"])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
@@ -85,14 +94,14 @@ def test_validate_uses_the_data_for_the_input_width(
 def test_validate_checks_the_output_layer_against_the_classes(
     runner: CliRunner, write: Writer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("nnctl.data.inspect", lambda cfg: (4, 4))
+    monkeypatch.setattr("nnctl.data.inspect", lambda cfg: DataFacts(4, ["a", "b", "c", "d"]))
     path = write(VALID)
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
         f"nnctl: error: {path}: model.layers[1].units: the data has 4 classes, so the output "
-        "layer needs 4 units, got 3\n"
+        "layer needs 4 units, got 3 (a, b, c, d)\n"
     )
 
 

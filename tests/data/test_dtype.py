@@ -140,7 +140,7 @@ def test_images_and_binary_targets_follow_the_dtype(tmp_path: Path, dtype: type)
     raw = np.arange(32, dtype=np.uint8).reshape(2, 4, 4)
     assert images_in_order(raw, None, dtype).dtype == dtype
     path = tmp_path / "b.csv"
-    path.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    path.write_text("x,y\n" + "".join(f"{i % 5},{i % 2}\n" for i in range(20)))
     binary = make_config(
         {"train": path, "target": "y"}, loss="binary_crossentropy", training={"dtype": "float64"}
     )
@@ -222,7 +222,7 @@ def test_a_regression_target_near_the_float64_limit_is_standardized(
     tmp_path: Path, dtype: str
 ) -> None:
     path = tmp_path / "r.csv"
-    path.write_text("x,y\n" + "".join(f"{i},{(i - 10) * 1e299!r}\n" for i in range(20)))
+    path.write_text("x,y\n" + "".join(f"{i % 5},{(i - 10) * 1e299!r}\n" for i in range(20)))
     cfg = make_config({"train": path, "target": "y"}, loss="mse", training={"dtype": dtype})
     ds = load_training_data(cfg)
     target = ds.preprocessor.target

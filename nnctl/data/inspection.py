@@ -1,0 +1,176 @@
+"""What ``nnctl validate`` learns of a config's data, checked as training checks it, cheaply.
+
+`inspect` runs the checks that training runs on the data and that need only a small part of it,
+through the same functions, so that it fails where ``nnctl train`` would fail, with the same
+message and exit code. A CSV file: the header (the target, feature and categorical columns, an
+identifier column), the first rows (which columns are numbers), and the target and text columns
+(targets missing, text in a regression target, the split, the classes, a category or label that
+only the held-out rows have); a validation or test file: its header and the same columns. An IDX
+pair: the images file's header (dimensions, type, image size) and the labels. Numeric feature
+columns past the first rows are not read: text or a missing value deep in them is found by
+training only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nnctl.data.csv import CsvColumns, plan_columns, read_header, read_table, require_columns
+from nnctl.data.encoding import Category, TargetMap
+from nnctl.data.files import read_head
+from nnctl.data.fit import split_targets
+from nnctl.data.idx import (
+    check_counts,
+    check_image_shape,
+    check_image_type,
+    parse_header,
+    read_labels,
+)
+from nnctl.errors import DataError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from nnctl.config import Config
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """The input width of a config's data and its classes (``None`` for regression).
+
+    Unpacks as ``n_inputs, n_classes = inspect(cfg)`` and compares equal to that pair.
+    """
+
+    n_inputs: int
+    classes: list[str] | None
+
+    @property
+    def n_classes(self) -> int | None:
+        """How many classes the training data has (2 for binary); ``None`` for regression."""
+        return None if self.classes is None else len(self.classes)
+
+    def __iter__(self) -> Iterator[int | None]:
+        return iter((self.n_inputs, self.n_classes))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):
+            return (self.n_inputs, self.n_classes) == other
+        if isinstance(other, DataFacts):
+            return (self.n_inputs, self.classes) == (other.n_inputs, other.classes)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.n_inputs, self.n_classes))
+
+
+def inspect(cfg: Config) -> DataFacts:
+    """The input width and classes of a config's data, after training's checks that are cheap.
+
+    Raises
+    ------
+    DataError
+        A data file is missing or unreadable, or does not fit the config (exit 3), with the
+        message training would give.
+    ConfigError
+        A CSV feature column is an identifier (`nnctl.data.csv.plan_columns`) (exit 2).
+    """
+    if cfg.data.resolved_format() == "idx":
+        return _inspect_idx(cfg)
+    return _inspect_csv(cfg)
+
+
+def _inspect_csv(cfg: Config) -> DataFacts:
+    """`nnctl.data.fit.fit_csv`'s checks, on the header, the first rows and the text columns."""
+    data = cfg.data
+    columns = plan_columns(data.train, data.delimiter, data.target, data.features, data.categorical)
+    narrow = CsvColumns(numeric=[], categorical=columns.categorical, target=columns.target)
+    frame = read_table(data.train, narrow, data.delimiter, np.float32)
+    targets = frame[str(columns.target)].to_numpy()
+    source = str(data.train)
+    train = split_targets(targets, cfg, source).train
+    impute = data.missing != "error"
+    text = {name: frame[name].to_numpy(dtype=object) for name in columns.categorical}
+    categories = [Category.fit(name, values[train], impute) for name, values in text.items()]
+    target = TargetMap.fit(targets[train], cfg.task, source, columns.target)
+    for category in categories:  # every row: the held-out ones may have unseen categories
+        category.codes(text[category.column], source, data.unseen_categories)
+    target.encode(targets, source, np.float32)
+    for role in ("validation", "test"):
+        path: Path | None = getattr(data, role)
+        if path is not None:
+            _check_csv_file(path, columns, categories, target, cfg)
+    width = len(columns.numeric) + sum(len(c.vocabulary) for c in categories)
+    return DataFacts(width, target.class_names)
+
+
+def _check_csv_file(
+    path: Path, columns: CsvColumns, categories: list[Category], target: TargetMap, cfg: Config
+) -> None:
+    """`nnctl.data.load.read_split`'s checks of a validation or test CSV, but of numeric values."""
+    delimiter = cfg.data.delimiter
+    wanted = [*columns.features, str(columns.target)]
+    require_columns(path, read_header(path, delimiter), wanted, "needed")
+    narrow = CsvColumns(numeric=[], categorical=columns.categorical, target=columns.target)
+    frame = read_table(path, narrow, delimiter, np.float32)
+    for category in categories:
+        values = frame[category.column].to_numpy(dtype=object)
+        category.codes(values, str(path), cfg.data.unseen_categories)
+    target.encode(frame[str(columns.target)].to_numpy(dtype=object), str(path), np.float32)
+
+
+def _inspect_idx(cfg: Config) -> DataFacts:
+    """`nnctl.data.fit.fit_idx`'s checks, on the images files' headers and the labels."""
+    data = cfg.data
+    shape, labels = _idx_pair(data.train, data.train_labels, "train")
+    source = str(data.train_labels)
+    train = split_targets(labels, cfg, source).train
+    target = TargetMap.fit(labels[train], cfg.task, source)
+    target.encode(labels, source, np.float32)
+    for role in ("validation", "test"):
+        path: Path | None = getattr(data, role)
+        if path is None:
+            continue
+        labels_path = getattr(data, f"{role}_labels")
+        images, values = _idx_pair(path, labels_path, role)
+        check_image_shape(path, np.empty((0, *images[1:]), dtype=np.uint8), shape[1:])
+        target.encode(values, str(labels_path), np.float32)
+    return DataFacts(math.prod(shape[1:]), target.class_names)
+
+
+def _idx_pair(images: Path, labels: Path | None, role: str) -> tuple[tuple[int, ...], NDArray[Any]]:
+    """The images' shape and the labels, read and checked as `nnctl.data.fit.read_idx_pair`
+    reads and checks them, but for the pixels: only the images file's header is read."""
+    if labels is None:
+        raise DataError(
+            f"{images}: an IDX images file needs its labels file; data.{role}_labels is not set"
+        )
+    shape = _images_shape(images)
+    values = read_labels(labels)
+    check_counts(images, shape[0], labels, len(values))
+    return shape, values
+
+
+def _images_shape(path: Path) -> tuple[int, ...]:
+    """The shape in an images file's header, checked as `nnctl.data.idx.read_idx` and
+    `nnctl.data.idx.check_image_type` check it, without reading the pixels."""
+    what = "images file"
+    value_type, shape, _ = parse_header(read_head(path, 4 + 4 * 255, what), path)
+    if len(shape) != 3:
+        raise DataError(
+            f"{path}: the IDX header at byte offset 3 gives {len(shape)} dimensions "
+            f"{list(shape)}; expected 3 for {what}"
+        )
+    for axis, size in enumerate(shape):
+        if size == 0:
+            raise DataError(
+                f"{path}: the IDX header gives size 0 at byte offset {4 + 4 * axis} "
+                f"(shape {list(shape)}): the {what} holds no data"
+            )
+    check_image_type(path, np.empty(0, dtype=value_type))
+    return shape
