@@ -22,7 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from nnctl import jsonio
 from nnctl.errors import CheckpointError, UsageError
+from nnctl.run_record import STOPPED, RunRecord
 
 DEFAULT_RUNS_DIR = "runs"
 RUN_FILE = "run.json"
@@ -30,7 +32,6 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
 CHECKPOINTS = "checkpoints"
-STATUSES = ("running", "completed", "interrupted", "diverged", "failed")
 
 
 def _file_mode() -> int:
@@ -124,26 +125,18 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+    """Write ``data`` as indented strict JSON to ``path`` atomically (NaN becomes null)."""
+    write_text(path, jsonio.dumps(data, indent=2) + "\n")
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """Read a JSON object; a missing or unreadable file is a `UsageError` naming it."""
+    """Read a JSON object; a missing file is a `UsageError`, a damaged one a `CheckpointError`."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except (OSError, ValueError) as error:
-        raise CheckpointError(f"{path}: not readable JSON ({error})") from None
+        raise CheckpointError(f"{path}: damaged: not readable JSON ({error})") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a JSON object")
     return data
@@ -180,17 +173,35 @@ def _format_cell(value: object) -> object:
 
 
 def read_metrics(path: Path) -> list[dict[str, str]]:
-    """The rows of a ``metrics.csv`` (empty when the file does not exist)."""
+    """The rows of a ``metrics.csv`` (empty when the file does not exist).
+
+    A file that is not UTF-8 CSV, or a row with more or fewer cells than the header or without an
+    integer ``epoch``, is a `CheckpointError` naming the file and the line.
+    """
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
+            rows = list(csv.DictReader(handle))
     except FileNotFoundError:
         return []
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise CheckpointError(f"{path}: damaged: not a readable CSV file ({error})") from None
+    for line, row in enumerate(rows, start=2):
+        if None in row or None in row.values() or not str(row.get("epoch", "")).isdigit():
+            raise CheckpointError(
+                f"{path}: damaged: line {line} does not match the header "
+                "(a missing or extra cell, or an epoch that is not a number)"
+            )
+    return rows
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What ``nnctl runs list`` shows of one run."""
+    """What ``nnctl runs list`` shows of one run.
+
+    ``status`` is the recorded one, except that a run recorded as ``running`` whose directory
+    nobody holds locked is ``stopped``: its process died without recording how (``kill -9``, a
+    crash, a power cut). ``resumable`` says whether ``nnctl train --resume`` can continue it.
+    """
 
     path: Path
     name: str
@@ -201,11 +212,16 @@ class RunSummary:
     monitor: str | None
     created: str
 
+    @property
+    def resumable(self) -> bool:
+        return self.status in RESUMABLE
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "run": str(self.path),
             "name": self.name,
             "status": self.status,
+            "resumable": self.resumable,
             "epochs": self.epochs,
             "best_epoch": self.best_epoch,
             "monitor": self.monitor,
@@ -214,34 +230,76 @@ class RunSummary:
         }
 
 
-def resolve_run(path: Path) -> Path:
-    """The run directory ``path`` names; a `UsageError` when it is not one."""
-    if not path.exists():
-        raise UsageError(f"{path}: no such run directory")
-    if not path.is_dir() or not (path / RUN_FILE).is_file():
-        raise UsageError(f"{path}: not a run directory (it has no {RUN_FILE})")
-    return path
+RESUMABLE = ("interrupted", STOPPED, "failed")
+
+
+def locate_run(arg: Path, runs_dir: Path | None = None) -> Path:
+    """The path a RUN or MODEL argument means: as given when it exists, else in the runs directory.
+
+    ``nnctl runs list`` prints run names; ``iris-20260101-120000`` (or
+    ``iris-20260101-120000/checkpoints/best.npz``) names ``<runs dir>/iris-20260101-120000``.
+    A path that exists nowhere is returned as given, for the caller's message.
+    """
+    if arg.exists() or arg.is_absolute():
+        return arg
+    candidate = runs_root(runs_dir) / arg
+    return candidate if candidate.exists() else arg
+
+
+def no_such_run(arg: Path, runs_dir: Path | None = None, what: str = "run") -> UsageError:
+    """The error for a RUN or MODEL argument that names nothing (exit 2)."""
+    where = "" if arg.is_absolute() else f" (here, or in the runs directory {runs_root(runs_dir)})"
+    return UsageError(
+        f"{arg}: no such {what}{where}",
+        hint="nnctl runs list shows the runs (--runs-dir or NNCTL_RUNS_DIR picks the folder)",
+    )
+
+
+def resolve_run(path: Path, runs_dir: Path | None = None) -> Path:
+    """The run directory ``path`` names (a path, or a name in the runs directory).
+
+    A `UsageError` (exit 2) when there is no such run or it is not a run directory.
+    """
+    run = locate_run(path, runs_dir)
+    if not run.exists():
+        raise no_such_run(path, runs_dir)
+    if not run.is_dir() or not (run / RUN_FILE).is_file():
+        raise UsageError(f"{run}: not a run directory (it has no {RUN_FILE})")
+    return run
+
+
+def read_record(run: Path) -> RunRecord:
+    """The `RunRecord` of ``run/run.json``; a damaged file is a `CheckpointError` naming it."""
+    path = run / RUN_FILE
+    return RunRecord.from_json(read_json(path), str(path))
+
+
+def current_status(run: Path, record: RunRecord) -> str:
+    """The recorded status, or ``stopped`` for a ``running`` run that no process is training."""
+    if record.status == "running" and not is_locked(run):
+        return STOPPED
+    return record.status
 
 
 def summarize_run(path: Path) -> RunSummary:
     """Read a run's ``run.json`` into a `RunSummary`."""
-    info = read_json(path / RUN_FILE)
+    record = read_record(path)
     return RunSummary(
         path=path,
-        name=str(info.get("name", path.name)),
-        status=str(info.get("status", "unknown")),
-        epochs=int(info.get("epochs_done", 0)),
-        best_epoch=info.get("best_epoch"),
-        best_value=info.get("best_value"),
-        monitor=info.get("monitor"),
-        created=str(info.get("started", "")),
+        name=record.name,
+        status=current_status(path, record),
+        epochs=record.epochs_done,
+        best_epoch=record.best_epoch,
+        best_value=record.best_value,
+        monitor=record.monitor,
+        created=record.started,
     )
 
 
 def list_runs(
     root: Path, on_error: Callable[[Path, Exception], None] | None = None
 ) -> list[RunSummary]:
-    """Every run under ``root``, newest first; unreadable runs go to ``on_error``."""
+    """Every run under ``root``, newest first; damaged runs go to ``on_error`` and are skipped."""
     if not root.is_dir():
         return []
     runs = []
@@ -250,41 +308,72 @@ def list_runs(
             continue
         try:
             runs.append(summarize_run(child))
-        except (CheckpointError, UsageError, ValueError, TypeError) as error:
+        except (CheckpointError, UsageError, OSError) as error:
             if on_error is not None:
                 on_error(child, error)
     return sorted(runs, key=lambda run: (run.created, run.path.name), reverse=True)
 
 
-def describe_run(path: Path) -> dict[str, Any]:
-    """What ``nnctl runs show`` prints: run.json, a config summary, final metrics and the files."""
-    import yaml
+def describe_run(path: Path, runs_dir: Path | None = None) -> dict[str, Any]:
+    """What ``nnctl runs show`` prints: run.json, a config summary, final metrics and the files.
 
-    run = resolve_run(path)
-    info = read_json(run / RUN_FILE)
-    try:
-        config = yaml.safe_load((run / CONFIG_FILE).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        config = {}
+    A damaged ``run.json``, ``config.yaml``, ``metrics.csv`` or ``summary.json`` is a
+    `CheckpointError` (exit 3) that names the file and what is wrong with it.
+    """
+    run = resolve_run(path, runs_dir)
+    record = read_record(run)
+    info = record.to_json()
+    status = current_status(run, record)
+    if status != record.status:
+        info.update(status=status, stop_reason=STOPPED_REASON.format(run=run))
     rows = read_metrics(run / METRICS_FILE)
     summary = read_json(run / SUMMARY_FILE) if (run / SUMMARY_FILE).is_file() else None
     files = sorted(p for p in run.rglob("*") if p.is_file() and not p.name.startswith("."))
     return {
         "run": str(run),
         "info": info,
-        "config": {
-            "layers": [
-                f"{layer.get('units')} {_activation(layer.get('activation'))}"
-                for layer in (config.get("model") or {}).get("layers", [])
-            ],
-            "loss": config.get("loss"),
-            "optimizer": config.get("optimizer"),
-            "epochs": (config.get("training") or {}).get("epochs"),
-            "batch_size": (config.get("training") or {}).get("batch_size"),
-        },
+        "resumable": status in RESUMABLE,
+        "config": _config_summary(run / CONFIG_FILE),
         "last_epoch": rows[-1] if rows else None,
         "test": summary,
         "files": [{"path": str(p.relative_to(run)), "bytes": p.stat().st_size} for p in files],
+    }
+
+
+STOPPED_REASON = (
+    "the process training it ended without recording how (killed?); "
+    "continue it with: nnctl train --resume {run}"
+)
+
+
+def _config_summary(path: Path) -> dict[str, Any]:
+    """Layers, loss, optimizer, epochs and batch size of a run's ``config.yaml``."""
+    import yaml
+
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: damaged run: the file is missing") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{path}: damaged: not readable YAML ({first})") from None
+    model = config.get("model") if isinstance(config, dict) else None
+    training = config.get("training") if isinstance(config, dict) else None
+    layers = model.get("layers") if isinstance(model, dict) else None
+    if not isinstance(layers, list) or not all(isinstance(item, dict) for item in layers):
+        raise CheckpointError(f"{path}: damaged: expected model.layers, a list of layers")
+    if not isinstance(training, dict) or not isinstance(config, dict):
+        raise CheckpointError(f"{path}: damaged: expected a training section")
+    if not isinstance(config.get("optimizer"), dict | None):
+        raise CheckpointError(f"{path}: damaged: expected optimizer to be a mapping")
+    return {
+        "layers": [
+            f"{layer.get('units')} {_activation(layer.get('activation'))}" for layer in layers
+        ],
+        "loss": config.get("loss"),
+        "optimizer": config.get("optimizer"),
+        "epochs": training.get("epochs"),
+        "batch_size": training.get("batch_size"),
     }
 
 
@@ -327,3 +416,22 @@ def run_lock(run: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def is_locked(run: Path) -> bool:
+    """Whether a process holds `run_lock` on ``run`` (is training in it) right now.
+
+    Probes with a shared lock, released at once: it fails only while a trainer holds its
+    exclusive lock, which the kernel drops when that process ends, however it ends.
+    """
+    try:
+        fd = os.open(run, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
