@@ -156,9 +156,15 @@ class Checkpointer(Callback):
     the epoch the file still has.
     """
 
-    def __init__(self, save: Callable[[str, int], None], monitor: str, mode: str = "auto") -> None:
+    def __init__(
+        self,
+        save: Callable[[str, int], None],
+        monitor: str,
+        mode: str = "auto",
+        min_delta: float = 0.0,
+    ) -> None:
         self.save = save
-        self.tracker = Monitor(monitor, mode)
+        self.tracker = Monitor(monitor, mode, min_delta)
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         value = float(logs[self.tracker.monitor])
