@@ -23,12 +23,12 @@ def list_runs(
 
     Example: nnctl runs list --json | jq -r 'select(.status == "completed") | .run'
     """
-    from nnctl import jsonio, runs
+    from nnctl import jsonio, run_listing, runs
 
     def warn(path: Path, error: Exception) -> None:
         sys.stderr.write(f"nnctl: warning: skipped {path}: {error}\n")
 
-    found = runs.list_runs(runs.runs_root(runs_dir), on_error=warn)
+    found = run_listing.list_runs(runs.runs_root(runs_dir), on_error=warn)
     if json_:
         for run in found:
             sys.stdout.write(jsonio.dumps(run.as_dict()) + "\n")
@@ -61,7 +61,7 @@ def show_run(
     Example: nnctl runs show runs/iris-20260101-120000
     """
     from nnctl import jsonio
-    from nnctl.runs import describe_run
+    from nnctl.run_listing import describe_run
 
     details = describe_run(run, runs_dir)
     if json_:
