@@ -156,15 +156,9 @@ class Checkpointer(Callback):
     the epoch the file still has.
     """
 
-    def __init__(
-        self,
-        save: Callable[[str, int], None],
-        monitor: str,
-        mode: str = "auto",
-        min_delta: float = 0.0,
-    ) -> None:
+    def __init__(self, save: Callable[[str, int], None], monitor: str, mode: str = "auto") -> None:
         self.save = save
-        self.tracker = Monitor(monitor, mode, min_delta)
+        self.tracker = Monitor(monitor, mode)
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         value = float(logs[self.tracker.monitor])

@@ -235,19 +235,15 @@ def _train_in(
     """Train in the locked run directory ``run``: callbacks, resume, fit, test metrics."""
     has_val = data.validation is not None
     record = _run_record(cfg, data, run, command, resume)
-    ckpt, early = cfg.training.checkpoint, cfg.training.early_stopping
-    # Watching what early stopping watches, best.npz is the epoch restore_best_weights restores.
-    same = early is not None and (early.monitor, early.mode) == (ckpt.monitor, ckpt.mode)
+    ckpt = cfg.training.checkpoint
     checkpointer = Checkpointer(
-        lambda kind, epoch: None,
-        _monitor(ckpt.monitor, has_val),
-        ckpt.mode,
-        min_delta=early.min_delta if same and early is not None else 0.0,
+        lambda kind, epoch: None, _monitor(ckpt.monitor, has_val), ckpt.mode
     )
     names = list(cfg.metrics)
     metrics_file = MetricsFile(run / METRICS_FILE, metrics_columns(names, has_val))
     recorder = RunRecorder(run, record, checkpointer)
     callbacks: list[Callback] = []
+    early = cfg.training.early_stopping
     if early is not None:
         es = early.model_copy(update={"monitor": _monitor(early.monitor, has_val)})
         callbacks.append(EarlyStopping(**es.model_dump()))
