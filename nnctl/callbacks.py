@@ -81,8 +81,12 @@ class Monitor:
         value = float(logs[self.monitor])
         if not self.improved(value):
             return False
-        self.best, self.best_epoch = value, epoch
+        self.record(epoch, value)
         return True
+
+    def record(self, epoch: int, value: float) -> None:
+        """Make ``value`` of ``epoch`` the best so far."""
+        self.best, self.best_epoch = value, epoch
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_epoch": self.best_epoch}
@@ -94,6 +98,10 @@ class Monitor:
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    As Keras's: ``wait`` counts the epochs since the last improvement, and training stops at the
+    end of the epoch where ``wait >= patience`` (``patience: 0`` stops at the first epoch that does
+    not improve).
 
     With ``restore_best_weights`` the network gets back the weights of its best epoch at the end
     (as Keras's ``EarlyStopping``), whether training stopped early or ran all its epochs.
@@ -121,7 +129,7 @@ class EarlyStopping(Callback):
                 self.best_weights = self.trainer.network.state_dict()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.trainer.stop(
                 f"early stopping: {self.tracker.monitor} did not improve for {self.wait} epochs"
@@ -143,7 +151,9 @@ class Checkpointer(Callback):
     """Writes ``best.npz`` when ``monitor`` improves, then ``last.npz`` after every epoch.
 
     ``save`` is called as ``save(kind, epoch)`` with kind ``"best"`` or ``"last"``; the run module
-    supplies it, so this class knows when to save and the run knows what and where.
+    supplies it, so this class knows when to save and the run knows what and where. The tracker's
+    best epoch moves only once ``best.npz`` holds it: a failed write (a full disk) leaves it on
+    the epoch the file still has.
     """
 
     def __init__(self, save: Callable[[str, int], None], monitor: str, mode: str = "auto") -> None:
@@ -151,8 +161,10 @@ class Checkpointer(Callback):
         self.tracker = Monitor(monitor, mode)
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        if self.tracker.update(epoch, logs):
+        value = float(logs[self.tracker.monitor])
+        if self.tracker.improved(value):
             self.save("best", epoch)
+            self.tracker.record(epoch, value)
         self.save("last", epoch)
 
     def state_dict(self) -> dict[str, Any]:

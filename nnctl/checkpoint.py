@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from nnctl import __version__
-from nnctl.errors import CheckpointError
-from nnctl.runs import CHECKPOINTS, atomic_writer
+from nnctl.errors import CheckpointError, UsageError
+from nnctl.runs import CHECKPOINTS, RUN_FILE, atomic_writer, locate_run, no_such_run
 
 FORMAT = "nnctl-bundle"
 FORMAT_VERSION = 1
@@ -147,13 +147,21 @@ def _read_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
 
 
 def model_file(model: Path) -> Path:
-    """The checkpoint a MODEL argument names: a file, or a run's best (else last) checkpoint."""
-    if model.is_dir():
+    """The checkpoint a MODEL argument names: a file, or a run's best (else last) checkpoint.
+
+    MODEL is a path, or a run's name in the runs directory (`locate_run`). Naming nothing is a
+    `UsageError` (exit 2); a run directory without a checkpoint is a `CheckpointError` (exit 3).
+    """
+    located = locate_run(model)
+    is_run = (located / CHECKPOINTS).is_dir() or (located / RUN_FILE).is_file()
+    if located.is_dir() and not is_run:
+        raise UsageError(f"{located}: not a run directory (no {RUN_FILE}, no {CHECKPOINTS}/)")
+    if located.is_dir():
         for name in ("best.npz", "last.npz"):
-            candidate = model / CHECKPOINTS / name
+            candidate = located / CHECKPOINTS / name
             if candidate.is_file():
                 return candidate
-        raise CheckpointError(f"{model}: no checkpoints/best.npz or checkpoints/last.npz in it")
-    if not model.exists():
-        raise CheckpointError(f"{model}: no such run directory or checkpoint file")
-    return model
+        raise CheckpointError(f"{located}: no checkpoints/best.npz or checkpoints/last.npz in it")
+    if not located.exists():
+        raise no_such_run(model, what="run directory or checkpoint file")
+    return located

@@ -8,6 +8,7 @@ result into `Config`; every mistake in the file, all of them at once, becomes on
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -235,9 +236,18 @@ def config_to_yaml(config: Config) -> str:
 def config_differences(old: Config, new: Config) -> list[str]:
     """Every key whose value differs, as ``"training.epochs: 100 -> 50"``, in file order."""
     return [
-        f"{dotted(path)}: {config_yaml.describe(a)} -> {config_yaml.describe(b)}"
+        f"{dotted(path)}: {_shown(a)} -> {_shown(b)}"
         for path, a, b in _differences(old.model_dump(mode="json"), new.model_dump(mode="json"))
     ]
+
+
+def _shown(value: Any) -> str:
+    """A value of a difference in full (a whole path, a list): ``'adam'``, ``["accuracy"]``."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return config_yaml.describe(value)
 
 
 def _differences(old: Any, new: Any, path: KeyPath = ()) -> list[tuple[KeyPath, Any, Any]]:

@@ -148,9 +148,10 @@ def available_monitors(cfg: Config) -> list[str]:
 
 
 def _monitor_problems(cfg: Config) -> list[Problem]:
-    monitors: list[tuple[KeyPath, str]] = [
-        (("training", "checkpoint", "monitor"), cfg.training.checkpoint.monitor)
-    ]
+    early = cfg.training.early_stopping
+    monitors: list[tuple[KeyPath, str]] = []
+    if early is None or cfg.training.checkpoint.monitor != early.monitor:  # else reported once
+        monitors.append((("training", "checkpoint", "monitor"), cfg.training.checkpoint.monitor))
     if cfg.training.early_stopping is not None:
         monitors.append(
             (("training", "early_stopping", "monitor"), cfg.training.early_stopping.monitor)
@@ -211,24 +212,37 @@ def _schedule_problems(cfg: Config) -> list[Problem]:
 
 
 def default_monitors(raw: Any) -> Any:
-    """Make ``loss`` the default monitor of raw config data that has no validation data.
+    """Fill in the monitors left out of raw config data, from the keys that were given.
 
     A monitor left out means ``val_loss``, which does not exist without validation data; there it
-    means ``loss``. Runs before validation, on the data as given (mappings or section objects).
+    means ``loss``. A ``training.checkpoint`` without a monitor follows early stopping (its
+    monitor and mode), so that ``best.npz`` holds the weights early stopping restores. Runs before
+    validation, on the data as given (mappings or section objects).
     """
-    if not isinstance(raw, dict) or _has_validation(raw.get("data")):
+    if not isinstance(raw, dict):
         return raw
-    raw = dict(raw)
+    raw, validation = dict(raw), _has_validation(raw.get("data"))
     training = _plain(raw.get("training", {}))
     if isinstance(training, dict):
         training = dict(training)
-        for key, default in (("checkpoint", {}), ("early_stopping", None)):
-            section = _plain(training.get(key, default))
-            if isinstance(section, dict) and "monitor" not in section:
-                training[key] = {**section, "monitor": "loss"}
+        early = _plain(training.get("early_stopping"))
+        if not validation and isinstance(early, dict) and "monitor" not in early:
+            training["early_stopping"] = early = {**early, "monitor": "loss"}
+        checkpoint = _plain(training.get("checkpoint", {}))
+        if isinstance(checkpoint, dict) and "monitor" not in checkpoint:
+            if isinstance(early, dict):
+                followed = {"monitor": early.get("monitor", "val_loss"), "mode": early.get("mode")}
+                checkpoint = {**{k: v for k, v in followed.items() if v is not None}, **checkpoint}
+            elif not validation:
+                checkpoint = {**checkpoint, "monitor": "loss"}
+            training["checkpoint"] = checkpoint
         raw["training"] = training
     schedule = _plain(raw.get("schedule"))
-    if isinstance(schedule, dict) and schedule.get("name") == "reduce_on_plateau":
+    if (
+        not validation
+        and isinstance(schedule, dict)
+        and schedule.get("name") == "reduce_on_plateau"
+    ):
         raw["schedule"] = {"monitor": "loss", **schedule}
     return raw
 

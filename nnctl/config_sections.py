@@ -303,7 +303,10 @@ class EarlyStoppingConfig(Section):
 class CheckpointConfig(Section):
     """Which value decides the best checkpoint (checkpoints/best.npz)."""
 
-    monitor: str = Field(default="val_loss", description=_MONITOR)
+    monitor: str = Field(
+        default="val_loss",
+        description=_MONITOR.replace("Default", "Default: early_stopping's monitor and mode; else"),
+    )
     mode: Literal["auto", "min", "max"] = Field(default="auto", description=_MODE)
 
 

@@ -22,14 +22,15 @@ from nnctl.metrics import (
     true_classes,
 )
 from nnctl.model import Model
-from nnctl.runs import CONFIG_FILE, RUN_FILE
+from nnctl.runs import CONFIG_FILE, RUN_FILE, locate_run
 from nnctl.training import Split
 
 
 def run_of(model: Path) -> Path | None:
-    """The run directory a MODEL argument belongs to, if any."""
-    if model.is_dir():
-        return model
+    """The run directory a MODEL argument (a path, or a run's name) belongs to, if any."""
+    located = locate_run(model)
+    if located.is_dir():
+        return located
     run = model_file(model).parent.parent
     return run if (run / RUN_FILE).is_file() else None
 

@@ -31,7 +31,7 @@ from nnctl.callbacks import (
     metrics_columns,
 )
 from nnctl.checkpoint import load_bundle, save_bundle
-from nnctl.config import Config, config_differences, config_to_yaml, load_config
+from nnctl.config import Config, config_to_yaml
 from nnctl.config_checks import output_units_problem
 from nnctl.data import Datasets, load_training_data
 from nnctl.errors import (
@@ -40,13 +40,16 @@ from nnctl.errors import (
     DataError,
     Interrupted,
     TrainingDiverged,
-    UsageError,
 )
+from nnctl.memory import network_memory_problem
 from nnctl.model import bundle_contents
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
 from nnctl.nn.optimizers import get_optimizer
 from nnctl.nn.schedules import Schedule, get_schedule
+from nnctl.resume import check_epochs
+from nnctl.resume import resolve_config as resolve_config  # the CLI's entry point
+from nnctl.run_record import RunRecord
 from nnctl.runs import (
     CHECKPOINTS,
     CONFIG_FILE,
@@ -55,10 +58,9 @@ from nnctl.runs import (
     SUMMARY_FILE,
     MetricsFile,
     create_run_dir,
-    read_json,
     read_metrics,
+    read_record,
     remove_stale_temporaries,
-    resolve_run,
     run_lock,
     runs_root,
     write_json,
@@ -72,8 +74,13 @@ class RunResult:
     """What ``nnctl train`` reports: the run directory and its final record."""
 
     path: Path
-    info: dict[str, Any]
+    record: RunRecord
     test_metrics: dict[str, float] | None
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The record as ``run.json`` holds it."""
+        return self.record.to_json()
 
 
 def _now() -> str:
@@ -89,33 +96,6 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_config(
-    config_path: Path | None, overrides: Sequence[str], resume: Path | None
-) -> Config:
-    """The config of a new run, or of a resumed one (which may change only training.epochs)."""
-    if resume is None:
-        if config_path is None:
-            raise UsageError("give a CONFIG file to train, or --resume RUN to continue a run")
-        return load_config(config_path, overrides)
-    run = resolve_run(resume)
-    saved = load_config(run / CONFIG_FILE, overrides if config_path is None else ())
-    if config_path is None:
-        return saved
-    wanted = load_config(config_path, overrides)
-    differences = [d for d in config_differences(saved, wanted) if d.split(":")[0] not in _FREE]
-    if differences:
-        raise ConfigError(
-            f"{config_path}: differs from the config of {run}; only training.epochs may change "
-            "on --resume",
-            problems=[f"cannot resume {run} with {config_path}: the configs differ in"]
-            + [f"  {difference}" for difference in differences],
-        )
-    return wanted
-
-
-_FREE = ("training.epochs",)
-
-
 def build_network(
     cfg: Config, data: Datasets, seed_seq: np.random.SeedSequence, source: str = "config"
 ) -> Network:
@@ -129,6 +109,9 @@ def build_network(
     if problem is not None:
         names = f" ({', '.join(pre.class_names[:10])})" if pre.class_names else ""
         raise ConfigError(f"{source}: {problem}{names}")
+    too_big = network_memory_problem(cfg, pre.n_features)
+    if too_big is not None:
+        raise ConfigError(f"{source}: {too_big}", hint="use fewer units")
     layers = [
         {
             "units": layer.units,
@@ -165,23 +148,23 @@ def build_schedule(cfg: Config) -> Schedule:
 class RunRecorder(Callback):
     """Keeps ``run.json`` current: epochs done and the best monitored value, after each epoch."""
 
-    def __init__(self, run: Path, info: dict[str, Any], checkpointer: Checkpointer) -> None:
+    def __init__(self, run: Path, record: RunRecord, checkpointer: Checkpointer) -> None:
         self.run = run
-        self.info = info
+        self.record = record
         self.checkpointer = checkpointer
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
-        self.info["epochs_done"] = epoch
+        self.record.epochs_done = epoch
         self.write()
 
     def write(self, **changes: Any) -> None:
+        """Write ``run.json``: the best epoch is the one in ``best.npz``, and ``changes``."""
         tracker = self.checkpointer.tracker
-        self.info.update(
-            best_epoch=tracker.best_epoch,
-            best_value=tracker.best if tracker.best_epoch is not None else None,
-            **changes,
-        )
-        write_json(self.run / RUN_FILE, self.info)
+        self.record.best_epoch = tracker.best_epoch
+        self.record.best_value = tracker.best if tracker.best_epoch is not None else None
+        for key, value in changes.items():
+            setattr(self.record, key, value)
+        write_json(self.run / RUN_FILE, self.record.to_json())
 
 
 def _monitor(requested: str, has_validation: bool) -> str:
@@ -251,14 +234,14 @@ def _train_in(
 ) -> RunResult:
     """Train in the locked run directory ``run``: callbacks, resume, fit, test metrics."""
     has_val = data.validation is not None
-    info = _run_info(cfg, data, run, command, resume)
+    record = _run_record(cfg, data, run, command, resume)
     ckpt = cfg.training.checkpoint
     checkpointer = Checkpointer(
         lambda kind, epoch: None, _monitor(ckpt.monitor, has_val), ckpt.mode
     )
     names = list(cfg.metrics)
     metrics_file = MetricsFile(run / METRICS_FILE, metrics_columns(names, has_val))
-    recorder = RunRecorder(run, info, checkpointer)
+    recorder = RunRecorder(run, record, checkpointer)
     callbacks: list[Callback] = []
     early = cfg.training.early_stopping
     if early is not None:
@@ -286,13 +269,13 @@ def _train_in(
     saver = _Saver(run, trainer, pre, cfg.task)
     checkpointer.save = saver.save
     if resume is not None:
-        saver.restore(metrics_file)
-    else:
-        write_text(run / CONFIG_FILE, config_to_yaml(cfg))
+        saver.restore(metrics_file, cfg)
+    # On resume, the new training.epochs (the one change allowed), so that the records agree.
+    write_text(run / CONFIG_FILE, config_to_yaml(cfg))
     recorder.write(status="running")
     test_metrics = _fit(trainer, recorder, lambda: _test_metrics(trainer, data, run))
     recorder.write(status="completed", stop_reason=trainer.stop_reason, ended=_now())
-    return RunResult(path=run, info=info, test_metrics=test_metrics)
+    return RunResult(path=run, record=record, test_metrics=test_metrics)
 
 
 def _fit(
@@ -344,17 +327,19 @@ class _Saver:
                 return {"early_stopping": callback.best_weights}
         return {}
 
-    def restore(self, metrics_file: MetricsFile) -> None:
+    def restore(self, metrics_file: MetricsFile, cfg: Config) -> None:
         """Continue from ``last.npz``: weights, optimizer, RNGs, schedule, callbacks, history.
 
         ``metrics.csv`` keeps its rows up to the checkpoint's epoch; a row the checkpoint has but
-        the file lacks (a kill between the two writes) comes from the checkpoint's history.
+        the file lacks (a kill between the two writes), or every row of a damaged file, comes
+        from the checkpoint's history.
         """
         remove_stale_temporaries(self.run)
         path = self.run / CHECKPOINTS / "last.npz"
         if not path.is_file():
             return  # stopped before the first epoch ended: start from the beginning
         bundle = load_bundle(path)
+        check_epochs(self.run, int(bundle.meta.get("epoch", 0)), cfg, (), None)
         try:
             self.trainer.network.load_state_dict(bundle.group("weights"))
             self.trainer.load_state_dict(bundle.meta["training"], bundle.groups)
@@ -366,7 +351,10 @@ class _Saver:
         for callback in self.trainer.callbacks:
             if isinstance(callback, EarlyStopping) and bundle.group("early_stopping"):
                 callback.best_weights = dict(bundle.group("early_stopping"))
-        saved = {int(row["epoch"]): row for row in read_metrics(metrics_file.path)}
+        try:
+            saved = {int(row["epoch"]): row for row in read_metrics(metrics_file.path)}
+        except CheckpointError:
+            saved = {}  # damaged: rebuilt from the checkpoint, which has every epoch's logs
         metrics_file.rows = [
             saved.get(epoch) or csv_row(epoch, logs)
             for epoch, logs in enumerate(self.trainer.history, start=1)
@@ -389,9 +377,9 @@ def _test_metrics(trainer: Trainer, data: Datasets, run: Path) -> dict[str, floa
     return metrics
 
 
-def _check_same_data(run: Path, info: dict[str, Any], data: Datasets) -> None:
+def _check_same_data(run: Path, record: RunRecord, data: Datasets) -> None:
     """Refuse to resume on data files that changed since the run started (their sha256)."""
-    recorded = {item["path"]: item["sha256"] for item in info.get("data_files", [])}
+    recorded = {item["path"]: item["sha256"] for item in record.data_files}
     for path in data.files:
         before = recorded.get(str(path))
         if before is not None and sha256(path) != before:
@@ -402,33 +390,28 @@ def _check_same_data(run: Path, info: dict[str, Any], data: Datasets) -> None:
             )
 
 
-def _run_info(
+def _run_record(
     cfg: Config, data: Datasets, run: Path, command: Sequence[str], resume: Path | None
-) -> dict[str, Any]:
+) -> RunRecord:
     """The content of ``run.json`` at the start (or resumption) of a run."""
     if resume is not None:
-        info = read_json(run / RUN_FILE)
-        _check_same_data(run, info, data)
-        info.setdefault("resumed", []).append(_now())
-        info.update(status="running", epochs_planned=cfg.training.epochs, ended=None)
-        return info
-    return {
-        "name": run.name,
-        "status": "running",
-        "stop_reason": None,
-        "epochs_planned": cfg.training.epochs,
-        "epochs_done": 0,
-        "best_epoch": None,
-        "best_value": None,
-        "monitor": _monitor(cfg.training.checkpoint.monitor, data.validation is not None),
-        "seed": cfg.seed,
-        "command": list(command) or sys.argv,
-        "versions": {
+        record = read_record(run)
+        _check_same_data(run, record, data)
+        record.resumed.append(_now())
+        record.status, record.epochs_planned, record.ended = "running", cfg.training.epochs, None
+        record.stop_reason = None
+        return record
+    return RunRecord(
+        name=run.name,
+        epochs_planned=cfg.training.epochs,
+        monitor=_monitor(cfg.training.checkpoint.monitor, data.validation is not None),
+        seed=cfg.seed,
+        command=list(command) or sys.argv,
+        versions={
             "nnctl": __version__,
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
-        "data_files": [{"path": str(path), "sha256": sha256(path)} for path in data.files],
-        "started": _now(),
-        "ended": None,
-    }
+        data_files=[{"path": str(path), "sha256": sha256(path)} for path in data.files],
+        started=_now(),
+    )

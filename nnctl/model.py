@@ -53,6 +53,7 @@ def load_model(model: Path) -> Model:
     `CheckpointError` naming the file, never a crash later in predict or evaluate.
     """
     bundle = load_bundle(model_file(model))
+    _check_finite(bundle)
     part = "the architecture ('spec' in __nnctl__)"
     try:
         network = Network.from_spec(bundle.meta["spec"])
@@ -74,6 +75,23 @@ def load_model(model: Path) -> Model:
             f"{bundle.path}: an incomplete or inconsistent nnctl checkpoint: {part}: {shown}"
         ) from None
     return Model(network=network, preprocessor=preprocessor, task=task, bundle=bundle)
+
+
+def _check_finite(bundle: Bundle) -> None:
+    """Refuse weights holding NaN or infinity: they would predict garbage with exit 0.
+
+    (The preprocessor's arrays may hold NaN on purpose: the fill value of a column never filled.)
+    """
+    for name, array in bundle.group("weights").items():
+        if np.issubdtype(array.dtype, np.inexact):
+            bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+            if bad:
+                raise CheckpointError(
+                    f"{bundle.path}: weights/{name} holds {bad} non-finite value"
+                    f"{'s' if bad != 1 else ''} (NaN or infinite) of {array.size}; "
+                    "a model with them predicts garbage",
+                    hint="use another checkpoint of the run, or train again",
+                )
 
 
 def _check_fit(spec: dict[str, Any], pre: Preprocessor, task: str) -> None:

@@ -16,13 +16,14 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from nnctl import jsonio
 from nnctl.errors import CheckpointError, UsageError
+from nnctl.run_record import RunRecord
 
 DEFAULT_RUNS_DIR = "runs"
 RUN_FILE = "run.json"
@@ -30,7 +31,6 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
 CHECKPOINTS = "checkpoints"
-STATUSES = ("running", "completed", "interrupted", "diverged", "failed")
 
 
 def _file_mode() -> int:
@@ -124,28 +124,20 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+    """Write ``data`` as indented strict JSON to ``path`` atomically (NaN becomes null)."""
+    write_text(path, jsonio.dumps(data, indent=2) + "\n")
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """Read a JSON object; a missing or unreadable file is a `UsageError` naming it."""
+    """Read a JSON object; a missing file is a `UsageError`, a damaged one a `CheckpointError`."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except (OSError, ValueError) as error:
-        raise CheckpointError(f"{path}: not readable JSON ({error})") from None
+        raise CheckpointError(f"{path}: damaged: not readable JSON ({error})") from None
     if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: expected a JSON object")
+        raise CheckpointError(f"{path}: damaged: expected a JSON object")
     return data
 
 
@@ -180,118 +172,66 @@ def _format_cell(value: object) -> object:
 
 
 def read_metrics(path: Path) -> list[dict[str, str]]:
-    """The rows of a ``metrics.csv`` (empty when the file does not exist)."""
+    """The rows of a ``metrics.csv`` (empty when the file does not exist).
+
+    A file that is not UTF-8 CSV, or a row with more or fewer cells than the header or without an
+    integer ``epoch``, is a `CheckpointError` naming the file and the line.
+    """
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
+            rows = list(csv.DictReader(handle))
     except FileNotFoundError:
         return []
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise CheckpointError(f"{path}: damaged: not a readable CSV file ({error})") from None
+    for line, row in enumerate(rows, start=2):
+        if None in row or None in row.values() or not str(row.get("epoch", "")).isdigit():
+            raise CheckpointError(
+                f"{path}: damaged: line {line} does not match the header "
+                "(a missing or extra cell, or an epoch that is not a number)"
+            )
+    return rows
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    """What ``nnctl runs list`` shows of one run."""
+def locate_run(arg: Path, runs_dir: Path | None = None) -> Path:
+    """The path a RUN or MODEL argument means: as given when it exists, else in the runs directory.
 
-    path: Path
-    name: str
-    status: str
-    epochs: int
-    best_epoch: int | None
-    best_value: float | None
-    monitor: str | None
-    created: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "run": str(self.path),
-            "name": self.name,
-            "status": self.status,
-            "epochs": self.epochs,
-            "best_epoch": self.best_epoch,
-            "monitor": self.monitor,
-            "best_value": self.best_value,
-            "created": self.created,
-        }
+    ``nnctl runs list`` prints run names; ``iris-20260101-120000`` (or
+    ``iris-20260101-120000/checkpoints/best.npz``) names ``<runs dir>/iris-20260101-120000``.
+    A path that exists nowhere is returned as given, for the caller's message.
+    """
+    if arg.exists() or arg.is_absolute():
+        return arg
+    candidate = runs_root(runs_dir) / arg
+    return candidate if candidate.exists() else arg
 
 
-def resolve_run(path: Path) -> Path:
-    """The run directory ``path`` names; a `UsageError` when it is not one."""
-    if not path.exists():
-        raise UsageError(f"{path}: no such run directory")
-    if not path.is_dir() or not (path / RUN_FILE).is_file():
-        raise UsageError(f"{path}: not a run directory (it has no {RUN_FILE})")
-    return path
-
-
-def summarize_run(path: Path) -> RunSummary:
-    """Read a run's ``run.json`` into a `RunSummary`."""
-    info = read_json(path / RUN_FILE)
-    return RunSummary(
-        path=path,
-        name=str(info.get("name", path.name)),
-        status=str(info.get("status", "unknown")),
-        epochs=int(info.get("epochs_done", 0)),
-        best_epoch=info.get("best_epoch"),
-        best_value=info.get("best_value"),
-        monitor=info.get("monitor"),
-        created=str(info.get("started", "")),
+def no_such_run(arg: Path, runs_dir: Path | None = None, what: str = "run") -> UsageError:
+    """The error for a RUN or MODEL argument that names nothing (exit 2)."""
+    where = "" if arg.is_absolute() else f" (here, or in the runs directory {runs_root(runs_dir)})"
+    return UsageError(
+        f"{arg}: no such {what}{where}",
+        hint="nnctl runs list shows the runs (--runs-dir or NNCTL_RUNS_DIR picks the folder)",
     )
 
 
-def list_runs(
-    root: Path, on_error: Callable[[Path, Exception], None] | None = None
-) -> list[RunSummary]:
-    """Every run under ``root``, newest first; unreadable runs go to ``on_error``."""
-    if not root.is_dir():
-        return []
-    runs = []
-    for child in root.iterdir():
-        if not (child / RUN_FILE).is_file():
-            continue
-        try:
-            runs.append(summarize_run(child))
-        except (CheckpointError, UsageError, ValueError, TypeError) as error:
-            if on_error is not None:
-                on_error(child, error)
-    return sorted(runs, key=lambda run: (run.created, run.path.name), reverse=True)
+def resolve_run(path: Path, runs_dir: Path | None = None) -> Path:
+    """The run directory ``path`` names (a path, or a name in the runs directory).
+
+    A `UsageError` (exit 2) when there is no such run or it is not a run directory.
+    """
+    run = locate_run(path, runs_dir)
+    if not run.exists():
+        raise no_such_run(path, runs_dir)
+    if not run.is_dir() or not (run / RUN_FILE).is_file():
+        raise UsageError(f"{run}: not a run directory (it has no {RUN_FILE})")
+    return run
 
 
-def describe_run(path: Path) -> dict[str, Any]:
-    """What ``nnctl runs show`` prints: run.json, a config summary, final metrics and the files."""
-    import yaml
-
-    run = resolve_run(path)
-    info = read_json(run / RUN_FILE)
-    try:
-        config = yaml.safe_load((run / CONFIG_FILE).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        config = {}
-    rows = read_metrics(run / METRICS_FILE)
-    summary = read_json(run / SUMMARY_FILE) if (run / SUMMARY_FILE).is_file() else None
-    files = sorted(p for p in run.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return {
-        "run": str(run),
-        "info": info,
-        "config": {
-            "layers": [
-                f"{layer.get('units')} {_activation(layer.get('activation'))}"
-                for layer in (config.get("model") or {}).get("layers", [])
-            ],
-            "loss": config.get("loss"),
-            "optimizer": config.get("optimizer"),
-            "epochs": (config.get("training") or {}).get("epochs"),
-            "batch_size": (config.get("training") or {}).get("batch_size"),
-        },
-        "last_epoch": rows[-1] if rows else None,
-        "test": summary,
-        "files": [{"path": str(p.relative_to(run)), "bytes": p.stat().st_size} for p in files],
-    }
-
-
-def _activation(value: object) -> str:
-    if isinstance(value, dict):
-        return str(value.get("name"))
-    return str(value)
+def read_record(run: Path) -> RunRecord:
+    """The `RunRecord` of ``run/run.json``; a damaged file is a `CheckpointError` naming it."""
+    path = run / RUN_FILE
+    return RunRecord.from_json(read_json(path), str(path))
 
 
 def remove_stale_temporaries(run: Path) -> list[Path]:
@@ -327,3 +267,22 @@ def run_lock(run: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def is_locked(run: Path) -> bool:
+    """Whether a process holds `run_lock` on ``run`` (is training in it) right now.
+
+    Probes with a shared lock, released at once: it fails only while a trainer holds its
+    exclusive lock, which the kernel drops when that process ends, however it ends.
+    """
+    try:
+        fd = os.open(run, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

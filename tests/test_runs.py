@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from nnctl.errors import CheckpointError, UsageError
+from nnctl.run_listing import list_runs
 from nnctl.runs import (
     MetricsFile,
     create_run_dir,
-    list_runs,
     read_metrics,
     safe_run_name,
     write_json,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,10 @@ import typer
 
 def evaluate(
     model: Annotated[
-        Path, typer.Argument(metavar="MODEL", help="A run directory or a checkpoint file.")
+        Path,
+        typer.Argument(
+            metavar="MODEL", help="A run directory, a run's name in runs/, or a checkpoint file."
+        ),
     ],
     data: Annotated[
         Path | None, typer.Option("--data", help="Data to evaluate on (default: the test split).")
@@ -38,7 +40,9 @@ def evaluate(
     report = {"model": str(loaded.path), "data": source, "task": loaded.task}
     report |= evaluate_model(loaded, split)
     if json_:
-        sys.stdout.write(json.dumps(report) + "\n")
+        from nnctl import jsonio
+
+        sys.stdout.write(jsonio.dumps(report) + "\n")
     else:
         from nnctl.cli import render
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,35 +23,49 @@ def list_runs(
 
     Example: nnctl runs list --json | jq -r 'select(.status == "completed") | .run'
     """
-    from nnctl import runs
+    from nnctl import jsonio, run_listing, runs
 
     def warn(path: Path, error: Exception) -> None:
-        sys.stderr.write(f"nnctl: warning: {path}: unreadable run.json ({error})\n")
+        sys.stderr.write(f"nnctl: warning: skipped {path}: {error}\n")
 
-    found = runs.list_runs(runs.runs_root(runs_dir), on_error=warn)
+    found = run_listing.list_runs(runs.runs_root(runs_dir), on_error=warn)
     if json_:
         for run in found:
-            sys.stdout.write(json.dumps(run.as_dict()) + "\n")
+            sys.stdout.write(jsonio.dumps(run.as_dict()) + "\n")
         return
     from nnctl.cli import render
 
-    render.print_runs([run.as_dict() for run in found])
+    render.print_runs([_shown(run.as_dict()) for run in found])
+
+
+def _shown(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as the table shows it: a run whose process is gone reads ``stopped (killed?)``."""
+    from nnctl.run_record import STOPPED
+
+    return {**run, "status": "stopped (killed?)"} if run["status"] == STOPPED else run
 
 
 @app.command("show")
 def show_run(
-    run: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
+    run: Annotated[
+        Path, typer.Argument(metavar="RUN", help="A run directory, or a run's name in runs/.")
+    ],
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show a run's config summary, final metrics and files.
 
     Example: nnctl runs show runs/iris-20260101-120000
     """
-    from nnctl.runs import describe_run
+    from nnctl import jsonio
+    from nnctl.run_listing import describe_run
 
-    details = describe_run(run)
+    details = describe_run(run, runs_dir)
     if json_:
-        sys.stdout.write(json.dumps(details) + "\n")
+        sys.stdout.write(jsonio.dumps(details) + "\n")
         return
     from nnctl.cli import render
 

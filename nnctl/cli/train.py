@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -30,7 +29,8 @@ def train(
         typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run directories go."),
     ] = None,
     resume: Annotated[
-        Path | None, typer.Option("--resume", help="Continue this run directory.")
+        Path | None,
+        typer.Option("--resume", help="Continue this run (a directory, or a name in runs/)."),
     ] = None,
     json_: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary instead of the run path.")
@@ -48,10 +48,14 @@ def train(
     """
     if config is None and resume is None:
         raise typer.BadParameter("give a CONFIG file to train, or --resume RUN to continue a run")
+    from nnctl import jsonio
     from nnctl.cli import render
     from nnctl.experiment import resolve_config, train_run
+    from nnctl.runs import resolve_run
 
-    cfg = resolve_config(config, set_ or [], resume)
+    if resume is not None:
+        resume = resolve_run(resume, runs_dir)
+    cfg = resolve_config(config, set_ or [], resume, runs_dir)
     progress = None if quiet else render.TrainingProgress(cfg.training.epochs, cfg.metrics)
     try:
         result = train_run(
@@ -79,6 +83,6 @@ def train(
             "best_value": result.info.get("best_value"),
             "test": result.test_metrics,
         }
-        sys.stdout.write(json.dumps(summary) + "\n")
+        sys.stdout.write(jsonio.dumps(summary) + "\n")
     else:
         sys.stdout.write(f"{result.path}\n")

@@ -111,7 +111,7 @@ def test_a_validation_file_makes_val_monitors_exist(write: Writer) -> None:
     text = text.replace("monitor: val_loss", "monitor: val_accuracy")
     assert "val_accuracy' will not exist" in problems_of(write(text))[0]
     config = load_config(write(text.replace("split: 0", "split: 0\n  validation: v.csv")))
-    assert config.training.checkpoint.monitor == "val_loss"
+    assert config.training.checkpoint.monitor == "val_accuracy"  # follows early stopping
 
 
 def test_unknown_optimizer_key_lists_the_keys_that_optimizer_accepts(write: Writer) -> None:

@@ -69,7 +69,7 @@ def test_overrides_change_what_they_name() -> None:
     assert config.schedule is not None and config.schedule.name == "cosine"
     assert config_differences(load_config(CONFIGS / "iris.yaml"), config)[:2] == [
         "model.layers[0].units: 16 -> 64",
-        "model.layers[0].activation: 'relu' -> a mapping",
+        """model.layers[0].activation: 'relu' -> {"name": "leaky_relu", "alpha": 0.1}""",
     ]
 
 

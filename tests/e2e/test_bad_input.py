@@ -790,7 +790,7 @@ def case_checkpoint_preprocessor_of_another_model(env: Env) -> Call:
     return Call(["predict", path, "--input", IRIS], [str(path), "3 outputs", "needs 2"])
 
 
-@case(DATA)
+@case(USAGE)  # a run that does not exist: exit 2, as README "Exit codes" says
 def case_missing_model_path(env: Env) -> Call:
     path = env.tmp / "runs" / "iris-19700101-000000"
     return Call(["evaluate", path], [str(path), "no such"])
