@@ -306,3 +306,15 @@ def test_the_real_command_exits_as_train_does(tmp_path: Path) -> None:
     assert checked.stderr == trained.stderr
     assert "did you mean 'tier'?" in checked.stderr
     assert checked.stdout == ""
+
+
+def test_a_network_too_big_for_this_machine(runner: CliRunner, tmp_path: Path) -> None:
+    """``units: 10**9`` is refused before anything is allocated, by validate as by train."""
+    _csv(tmp_path)
+    config = _config(tmp_path)
+    error = _same_failure(runner, config, 2, "--set", "model.layers.0.units=1000000000")
+    assert "model.layers[0].units: 1000000000 units on" in error
+    assert "GiB" in error
+    alone = _invoke(runner, "validate", str(config), "--no-data",
+                    "--set", "model.layers.0.units=1000000000")  # fmt: skip
+    assert alone.code == 2 and "GiB" in alone.stderr and alone.stdout == ""

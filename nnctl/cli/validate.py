@@ -42,6 +42,7 @@ def validate(
 
     cfg = load_config(config, set_ or ())
     n_inputs = None if no_data else _check_data(cfg, str(config))
+    _check_memory(cfg, n_inputs, str(config))
     table = layer_table(cfg, n_inputs)
     print_table(
         table.title, table.columns, table.rows, right_align=table.numeric, footer=table.footer
@@ -65,3 +66,16 @@ def _check_data(cfg: Config, shown: str) -> int:
     if problem is not None:
         raise ConfigError(f"{shown}: {problem}")
     return facts.n_inputs
+
+
+def _check_memory(cfg: Config, n_inputs: int | None, shown: str) -> None:
+    """Refuse a network too big to train on this machine, as ``nnctl train`` does (exit 2).
+
+    Without the data (``--no-data``) one input is assumed: the least the network can need.
+    """
+    from nnctl.errors import ConfigError
+    from nnctl.memory import network_memory_problem
+
+    problem = network_memory_problem(cfg, 1 if n_inputs is None else n_inputs)
+    if problem is not None:
+        raise ConfigError(f"{shown}: {problem}", hint="use fewer units")
