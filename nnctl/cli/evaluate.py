@@ -12,13 +12,20 @@ import typer
 
 def evaluate(
     model: Annotated[
-        Path, typer.Argument(metavar="MODEL", help="A run directory or a checkpoint file.")
+        Path,
+        typer.Argument(
+            metavar="MODEL", help="A run directory or a checkpoint file.", readable=False
+        ),
     ],
     data: Annotated[
-        Path | None, typer.Option("--data", help="Data to evaluate on (default: the test split).")
+        Path | None,
+        typer.Option(
+            "--data", help="Data to evaluate on (default: the test split).", readable=False
+        ),
     ] = None,
     labels: Annotated[
-        Path | None, typer.Option("--labels", help="IDX labels file that goes with --data.")
+        Path | None,
+        typer.Option("--labels", help="IDX labels file that goes with --data.", readable=False),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:

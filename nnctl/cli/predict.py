@@ -10,7 +10,10 @@ import typer
 
 def predict(
     model: Annotated[
-        Path, typer.Argument(metavar="MODEL", help="A run directory or a checkpoint file.")
+        Path,
+        typer.Argument(
+            metavar="MODEL", help="A run directory or a checkpoint file.", readable=False
+        ),
     ],
     input_arg: Annotated[
         str | None, typer.Argument(metavar="INPUT", help="Same as --input.", show_default=False)

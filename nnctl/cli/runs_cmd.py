@@ -41,7 +41,7 @@ def list_runs(
 
 @app.command("show")
 def show_run(
-    run: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.", readable=False)],
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show a run's config summary, final metrics and files.
