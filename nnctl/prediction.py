@@ -111,10 +111,16 @@ def write_predictions(
     if output == "-":
         return _write_stream(frames, sys.stdout, "-")
     path = Path(output)
-    if path.is_dir():
-        raise UsageError(f"--output {output}: is a directory; give a file name")
-    check_output(path, output, inputs or {})
-    if path.exists() and not path.is_file():  # a FIFO or a device: written to, never replaced
+    try:
+        if path.is_dir():
+            raise UsageError(f"--output {output}: is a directory; give a file name")
+        check_output(path, output, inputs or {})
+        special = path.exists() and not path.is_file()
+    except PermissionError:
+        raise UsageError(
+            f"--output {output}: permission denied: cannot look into its folder"
+        ) from None
+    if special:  # a FIFO or a device: written to, never replaced
         with _writing(output, atomic=False), path.open("w", newline="") as handle:
             return _write_stream(frames, handle, output)
     folder = path.parent if str(path.parent) else Path(".")

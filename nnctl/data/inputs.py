@@ -331,12 +331,13 @@ class Checked(io.RawIOBase):
             raise DataError(f"{self.name}: not UTF-8 text ({where}): is it a CSV file?") from None
         end = max(block.rfind(b"\n"), block.rfind(b"\r"))
         self.line_bytes = self.line_bytes + len(block) if end < 0 else len(block) - end - 1
-        if self.line_bytes > MAX_LINE_BYTES:
-            raise DataError(
-                f"{self.name}: line {self.lines + 1} is longer than {size_text(MAX_LINE_BYTES)}"
-                f" (at byte offset {self.offset + len(block)}): is it a CSV file?"
-            )
         self.lines += block.count(b"\n")
+        if self.line_bytes > MAX_LINE_BYTES:
+            start = self.offset + len(block) - self.line_bytes
+            raise DataError(
+                f"{self.name}: line {self.lines + 1} (from byte offset {start}) is longer than "
+                f"{size_text(MAX_LINE_BYTES)}: is it a CSV file?"
+            )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
