@@ -304,3 +304,16 @@ def _write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def test_fetch_into_a_folder_it_cannot_write_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nnctl.data import fetch
+
+    def denied(*args: object, **kwargs: object) -> object:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(fetch.tempfile, "TemporaryFile", denied)
+    with pytest.raises(UsageError, match=r"--dest .*dest: cannot write into it: Permission denied"):
+        fetch.fetch("mnist", tmp_path / "dest", mirrors=["http://127.0.0.1:9/"])
