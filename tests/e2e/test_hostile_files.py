@@ -162,3 +162,15 @@ def test_validate_dev_zero_and_a_96_gib_idx_claim_end_at_once(tmp_path: Path) ->
         "model: {layers: [{units: 2, activation: softmax}]}\nloss: categorical_crossentropy\n"
     )
     _failed(_run("train", config, "--runs-dir", tmp_path / "runs"), 3, str(images), "truncated")
+
+
+def test_a_csv_gzip_bomb_stops_training_at_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"a,b,y\n" + b"1,2,yes\n3,4,no\n" * 200_000, mtime=0))
+    config = iris_config(tmp_path, epochs=1)
+    config.write_text(config.read_text().replace(str(IRIS), str(bomb)).replace("species", "y"))
+    monkeypatch.setenv("NNCTL_MAX_INPUT_BYTES", str(1 << 20))
+    result = run_nnctl("train", config, "--runs-dir", tmp_path / "runs")
+    _failed(result, 3, str(bomb), "inflates to more than 1 MiB", "NNCTL_MAX_INPUT_BYTES")
