@@ -59,10 +59,12 @@ def _read(source: str | Path, **options: object) -> bytes:
 
 
 def test_a_fifo_is_read_by_its_bytes_not_refused_as_empty(tmp_path: Path) -> None:
-    fifo = _fifo(tmp_path, gzip.compress(CSV))
+    fifo = _fifo(tmp_path, gzip.compress(CSV, mtime=0))
     assert read_header(fifo, ",") == ["a", "b", "y"]
     assert _read(fifo) == CSV  # the copy of the pipe, read again; gzip found by its magic
-    assert input_sha256(fifo) == input_sha256(_write(tmp_path / "same.gz", gzip.compress(CSV)))
+    assert input_sha256(fifo) == input_sha256(
+        _write(tmp_path / "same.gz", gzip.compress(CSV, mtime=0))
+    )
 
 
 def test_an_empty_fifo_is_empty_after_reading(tmp_path: Path) -> None:
@@ -73,7 +75,7 @@ def test_an_empty_fifo_is_empty_after_reading(tmp_path: Path) -> None:
 
 def test_a_pipe_read_once_is_streamed(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
-    os.write(write_end, gzip.compress(CSV))
+    os.write(write_end, gzip.compress(CSV, mtime=0))
     os.close(write_end)
     try:
         chunks = list(read_chunks(f"/dev/fd/{read_end}", ",", 2, []))
@@ -88,7 +90,7 @@ class _Stdin:
 
 
 def test_stdin_with_gzip_bytes_is_inflated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stdin", _Stdin(gzip.compress(CSV)))
+    monkeypatch.setattr(sys, "stdin", _Stdin(gzip.compress(CSV, mtime=0)))
     frame = pd.concat(read_chunks("-", ",", 10, []))
     assert frame["y"].tolist() == ["yes", "no", "yes"]
 
