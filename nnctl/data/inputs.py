@@ -326,7 +326,8 @@ class Checked(io.RawIOBase):
             )
         pending = len(self.decoder.getstate()[0])
         try:
-            self.decoder.decode(block, final=not block)
+            if pending or not block.isascii():  # ASCII is UTF-8: the usual block is not decoded
+                self.decoder.decode(block, final=not block)
         except UnicodeDecodeError as error:
             where = self._where(block, error.start - pending)
             raise DataError(f"{self.name}: not UTF-8 text ({where}): is it a CSV file?") from None
