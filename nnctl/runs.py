@@ -142,7 +142,7 @@ def read_json(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         raise CheckpointError(f"{path}: not readable JSON ({error})") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a JSON object")
@@ -216,10 +216,13 @@ class RunSummary:
 
 def resolve_run(path: Path) -> Path:
     """The run directory ``path`` names; a `UsageError` when it is not one."""
-    if not path.exists():
-        raise UsageError(f"{path}: no such run directory")
-    if not path.is_dir() or not (path / RUN_FILE).is_file():
-        raise UsageError(f"{path}: not a run directory (it has no {RUN_FILE})")
+    try:
+        if not path.exists():
+            raise UsageError(f"{path}: no such run directory")
+        if not path.is_dir() or not (path / RUN_FILE).is_file():
+            raise UsageError(f"{path}: not a run directory (it has no {RUN_FILE})")
+    except PermissionError:
+        raise CheckpointError(f"{path}: permission denied: cannot read the run directory") from None
     return path
 
 

@@ -319,3 +319,11 @@ def test_fetch_into_a_folder_it_cannot_write_is_a_usage_error(
     monkeypatch.setattr(fetch.tempfile, "TemporaryFile", denied)
     with pytest.raises(UsageError, match=r"--dest .*dest: cannot write into it: Permission denied"):
         fetch.fetch("mnist", tmp_path / "dest", mirrors=["http://127.0.0.1:9/"])
+
+
+def test_a_deeply_nested_run_json_is_exit_3(tmp_path: Path) -> None:
+    from nnctl.runs import read_json
+
+    path = _write(tmp_path / "run.json", b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(CheckpointError, match="run.json: not readable JSON"):
+        read_json(path)

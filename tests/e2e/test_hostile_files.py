@@ -136,6 +136,9 @@ def test_unreadable_inputs_say_permission_denied(iris_run: Path, tmp_path: Path)
     (run / "checkpoints").chmod(0)
     _failed(_run("predict", run, IRIS, prefix=prefix), 3, "checkpoints", "permission denied")
     (run / "checkpoints").chmod(0o755)
+    run.chmod(0)
+    _failed(_run("runs", "show", run, prefix=prefix), 3, str(run), "permission denied")
+    run.chmod(0o755)
 
 
 def test_predict_output_never_destroys_a_file(iris_run: Path, tmp_path: Path) -> None:
