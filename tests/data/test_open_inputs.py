@@ -325,5 +325,5 @@ def test_a_deeply_nested_run_json_is_exit_3(tmp_path: Path) -> None:
     from nnctl.runs import read_json
 
     path = _write(tmp_path / "run.json", b"[" * 100_000 + b"]" * 100_000)
-    with pytest.raises(CheckpointError, match="run.json: not readable JSON"):
+    with pytest.raises(CheckpointError, match=r"run.json: not readable JSON"):
         read_json(path)
