@@ -121,9 +121,15 @@ def _check_zip(path: Path) -> None:
 
     ``np.load`` takes anything that is neither a zip nor a ``.npy`` for a pickle, and with
     ``allow_pickle=False`` says so: a config file passed as MODEL would be reported as "pickled
-    data". The first bytes tell what it really is.
+    data". The first bytes tell what it really is. A FIFO or a device is refused unopened: a zip
+    needs random access, and opening a FIFO nobody writes to would wait forever.
     """
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise CheckpointError(
+                f"{path}: not a regular file; a checkpoint is read from a file on disk "
+                "(a zip archive needs random access, a pipe or device cannot give it)"
+            )
         with path.open("rb") as handle:
             head = handle.read(len(ZIP_MAGIC))
     except FileNotFoundError:

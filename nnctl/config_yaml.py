@@ -69,7 +69,7 @@ class Document:
 
 MAX_CONFIG_BYTES = 1 << 20
 """A config larger than this (1 MiB) is refused: configs are a few hundred bytes."""
-PIPE_WAIT_SECONDS = 10.0
+PIPE_WAIT_SECONDS = 5.0
 """How long a config from a FIFO or pipe may keep nnctl waiting for its next bytes."""
 
 

@@ -327,3 +327,11 @@ def test_a_deeply_nested_run_json_is_exit_3(tmp_path: Path) -> None:
     path = _write(tmp_path / "run.json", b"[" * 100_000 + b"]" * 100_000)
     with pytest.raises(CheckpointError, match=r"run.json: not readable JSON"):
         read_json(path)
+
+
+def test_a_fifo_or_device_as_checkpoint_is_refused_unopened(tmp_path: Path) -> None:
+    lonely = _fifo(tmp_path, None, "model.npz")  # opening it would wait for a writer forever
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        load_bundle(lonely)
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        load_bundle(Path("/dev/zero"))
