@@ -184,15 +184,14 @@ def _read_up_to(handle: io.RawIOBase, n_bytes: int, name: str, what: str) -> byt
 
 def _spool(handle: io.RawIOBase, key: str, name: str, what: str) -> Path:
     """Copy a pipe or device to a private temporary file, at most `inflate_limit` bytes."""
-    if not _spool_dir:
-        _spool_dir.append(tempfile.mkdtemp(prefix="nnctl-input-"))
-        atexit.register(shutil.rmtree, _spool_dir[0], True)
-    limit = inflate_limit()
-    fd, copy = tempfile.mkstemp(dir=_spool_dir[0])
-    done = 0
-    with os.fdopen(fd, "wb") as out:
-        try:
-            while block := handle.read(BLOCK):
+    limit, done = inflate_limit(), 0
+    try:
+        if not _spool_dir:
+            _spool_dir.append(tempfile.mkdtemp(prefix="nnctl-input-"))
+            atexit.register(shutil.rmtree, _spool_dir[0], True)
+        fd, copy = tempfile.mkstemp(dir=_spool_dir[0])
+        with os.fdopen(fd, "wb") as out:
+            while block := _read_block(handle, name, what):
                 done += len(block)
                 if done > limit:
                     raise DataError(
@@ -201,12 +200,23 @@ def _spool(handle: io.RawIOBase, key: str, name: str, what: str) -> Path:
                         hint="is it the right file?",
                     )
                 out.write(block)
-        except OSError as error:
-            raise open_error(error, name, what) from None
+    except OSError as error:
+        raise DataError(
+            f"{name}: cannot copy the pipe to a temporary file in {tempfile.gettempdir()}: "
+            f"{error.strerror or error} ({what})",
+            hint="free some space there, or set TMPDIR to a folder with room",
+        ) from None
     if done == 0:
         raise DataError(f"{name}: the input is empty ({what})")
     _spooled[key] = Path(copy)
     return Path(copy)
+
+
+def _read_block(handle: io.RawIOBase, name: str, what: str) -> bytes:
+    try:
+        return handle.read(BLOCK) or b""
+    except OSError as error:
+        raise open_error(error, name, what) from None
 
 
 class Prefixed(io.RawIOBase):

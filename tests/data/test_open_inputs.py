@@ -335,3 +335,12 @@ def test_a_fifo_or_device_as_checkpoint_is_refused_unopened(tmp_path: Path) -> N
         load_bundle(lonely)
     with pytest.raises(CheckpointError, match="not a regular file"):
         load_bundle(Path("/dev/zero"))
+
+
+def test_a_pipe_copied_for_reading_again_stops_at_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(inputs.LIMIT_ENV, str(1 << 20))
+    fifo = _fifo(tmp_path, b"a,b\n" + b"1,2\n" * 600_000)
+    with pytest.raises(DataError, match=r"fifo: more than 1 MiB from a pipe or device"):
+        read_header(fifo, ",")
