@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -126,15 +126,17 @@ def write_predictions(
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"--output {output}: the folder {folder} does not exist")
+    # The name is chosen before the file is created, so that a Ctrl-C at any moment (even inside
+    # the call that creates it) still finds the file to remove.
+    tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise UsageError(
-            f"--output {output}: cannot create a file in {folder}: {error.strerror or error}"
-        ) from None
-    try:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        except OSError as error:
+            raise UsageError(
+                f"--output {output}: cannot create a file in {folder}: {error.strerror or error}"
+            ) from None
         with _writing(output):
-            os.fchmod(fd, FILE_MODE)
             with os.fdopen(fd, "w", newline="") as handle:
                 rows = _write_csv(frames, handle)
                 handle.flush()

@@ -44,6 +44,7 @@ from nnctl.errors import DataError
 from nnctl.nn.threads import n_cores
 
 SAMPLE_ROWS = 200
+READ_FAILED = "Calling read(nbytes) on source failed"
 STDIN = "-"
 #: Plain files at least this large are parsed in two halves on two threads (see `read_halves`).
 HALVES_MIN_BYTES = 8 << 20
@@ -81,6 +82,11 @@ def csv_errors(source: str | Path) -> Iterator[None]:
     except pd.errors.EmptyDataError:
         raise DataError(f"{name}: no columns: the file is empty or blank") from None
     except pd.errors.ParserError as error:
+        if READ_FAILED in str(error):
+            # Our streams' own errors are raised by `open_input`, so a read that failed without
+            # one was interrupted: a Ctrl-C or SIGTERM whose KeyboardInterrupt, raised in the
+            # read pandas' tokenizer called, pandas lost on its way out.
+            raise KeyboardInterrupt from None
         raise DataError(f"{name}: not a valid CSV file: {error}") from None
     except UnicodeDecodeError:
         where = "" if str(source) == STDIN else first_invalid_utf8(Path(source))

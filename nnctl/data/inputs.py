@@ -270,7 +270,15 @@ def open_input(
         checked = Checked(inner, raw.name, text=text, limit=max_inflated if raw.gzip else None)
         checked.gzip = raw.gzip
         with io.BufferedReader(checked, BLOCK) as stream:
-            yield Input(raw.name, stream, raw.gzip, raw.size)
+            try:
+                yield Input(raw.name, stream, raw.gzip, raw.size)
+            except Exception as error:
+                # pandas' C parser may report a read that raised (a DataError, or the Ctrl-C
+                # that arrived during it) as "Calling read(nbytes) on source failed": the
+                # stream's own failure is the cause to report.
+                if checked.failure is not None and checked.failure is not error:
+                    raise checked.failure from None
+                raise
 
 
 def input_sha256(source: str | Path, what: str = "data file") -> str:
@@ -294,12 +302,20 @@ class Checked(io.RawIOBase):
         self.inner, self.name, self.text, self.limit = inner, name, text, limit
         self.offset = self.lines = self.line_bytes = 0
         self.gzip = False
+        self.failure: BaseException | None = None
         self.decoder = codecs.getincrementaldecoder("utf-8")()
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
+        try:
+            return self._readinto(buffer)
+        except BaseException as error:  # kept for `open_input`, which may see another error
+            self.failure = error
+            raise
+
+    def _readinto(self, buffer: Any) -> int:
         try:
             n: int = self.inner.readinto(buffer)
         except EOFError:

@@ -345,3 +345,15 @@ def test_a_pipe_copied_for_reading_again_stops_at_the_limit(
     fifo = _fifo(tmp_path, b"a,b\n" + b"1,2\n" * 600_000)
     with pytest.raises(DataError, match=r"fifo: more than 1 MiB from a pipe or device"):
         read_header(fifo, ",")
+
+
+def test_a_failed_read_is_reported_even_when_the_reader_reports_another_error(
+    tmp_path: Path,
+) -> None:
+    """pandas may turn a read that raised (Ctrl-C during it) into "Calling read() failed"."""
+    path = _write(tmp_path / "nul.csv", b"a\n\0")
+    with pytest.raises(DataError, match="NUL byte"), open_input(path, text=True) as opened:
+        try:
+            opened.stream.read()
+        except DataError:
+            raise ValueError("Calling read(nbytes) on source failed") from None
