@@ -16,15 +16,20 @@ states, schedule and early-stopping state, the metrics history). Loading uses
 from __future__ import annotations
 
 import json
+import math
+import os
+import stat
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
+import numpy.lib.format as npformat
 
 from nnctl import __version__
+from nnctl.data.inputs import memory_limit, size_text
 from nnctl.errors import CheckpointError, UsageError
 from nnctl.runs import CHECKPOINTS, RUN_FILE, atomic_writer, locate_run, no_such_run
 
@@ -75,18 +80,24 @@ def load_bundle(path: Path) -> Bundle:
     _check_zip(path)
     try:
         # Opened here: np.load leaves a file it opened itself open when the zip is corrupt.
-        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
-            if META_KEY not in npz.files:
-                raise CheckpointError(f"{path}: not an nnctl checkpoint (no {META_KEY} entry)")
-            meta = _read_meta(path, npz[META_KEY])
-            groups: dict[str, dict[str, np.ndarray]] = {}
-            for key in npz.files:
-                if key == META_KEY:
-                    continue
-                group, _, name = key.partition("/")
-                groups.setdefault(group, {})[name] = npz[key]
+        with path.open("rb") as handle:
+            check_members(path, handle)
+            handle.seek(0)
+            npz = np.load(handle, allow_pickle=False)
+            with npz:
+                if META_KEY not in npz.files:
+                    raise CheckpointError(f"{path}: not an nnctl checkpoint (no {META_KEY} entry)")
+                meta = _read_meta(path, npz[META_KEY])
+                groups: dict[str, dict[str, np.ndarray]] = {}
+                for key in npz.files:
+                    if key == META_KEY:
+                        continue
+                    group, _, name = key.partition("/")
+                    groups.setdefault(group, {})[name] = npz[key]
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint file") from None
+    except PermissionError:
+        raise _permission_denied(path) from None
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as error:
@@ -110,13 +121,21 @@ def _check_zip(path: Path) -> None:
 
     ``np.load`` takes anything that is neither a zip nor a ``.npy`` for a pickle, and with
     ``allow_pickle=False`` says so: a config file passed as MODEL would be reported as "pickled
-    data". The first bytes tell what it really is.
+    data". The first bytes tell what it really is. A FIFO or a device is refused unopened: a zip
+    needs random access, and opening a FIFO nobody writes to would wait forever.
     """
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise CheckpointError(
+                f"{path}: not a regular file; a checkpoint is read from a file on disk "
+                "(a zip archive needs random access, a pipe or device cannot give it)"
+            )
         with path.open("rb") as handle:
             head = handle.read(len(ZIP_MAGIC))
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint file") from None
+    except PermissionError:
+        raise _permission_denied(path) from None
     except OSError as error:
         raise CheckpointError(f"{path}: cannot read: {error.strerror or error}") from None
     if not head:
@@ -129,9 +148,86 @@ def _check_zip(path: Path) -> None:
         )
 
 
+def _permission_denied(path: Path) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: permission denied: cannot read the checkpoint",
+        hint=f"check the permissions of the file and its folder (ls -ld {path.parent} {path})",
+    )
+
+
+def check_members(path: Path, handle: IO[bytes]) -> None:
+    """Refuse a bundle whose zip directory or ``.npy`` headers claim more than the file holds.
+
+    ``np.load`` allocates what a member's header says (``shape`` times the item size) before
+    reading it, and inflates a compressed member whole. So, before it runs: every member must fit
+    in the file, its uncompressed size must be believable (at most the memory available, and for
+    a stored member its size in the file), and the array its header describes must be exactly
+    the bytes after that header, of a dtype that holds no Python objects.
+    """
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint (truncated or corrupt: {error})"
+        ) from None
+    stored_size = os.fstat(handle.fileno()).st_size
+    limit = memory_limit()
+    with archive:
+        for info in archive.infolist():
+            name = info.filename
+            if info.compress_size > stored_size or info.header_offset > stored_size:
+                raise _claims(path, name, f"{info.compress_size} bytes", f"{stored_size} bytes")
+            stored = info.compress_type == zipfile.ZIP_STORED
+            if info.file_size > limit or (stored and info.file_size != info.compress_size):
+                raise _claims(path, name, size_text(info.file_size), size_text(stored_size))
+            if name.endswith(".npy"):
+                _check_npy(path, archive, info)
+
+
+def _claims(path: Path, member: str, claimed: str, holds: str) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: not a readable checkpoint: its entry {member} claims {claimed}, "
+        f"more than the file ({holds}) or memory can hold"
+    )
+
+
+def _check_npy(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Check one ``.npy`` member's header against the member's size (see `check_members`)."""
+    with archive.open(info) as member:
+        try:
+            version = npformat.read_magic(member)
+            reader = (
+                npformat.read_array_header_1_0
+                if version == (1, 0)
+                else npformat.read_array_header_2_0
+            )
+            shape, _, dtype = reader(member)
+        except (ValueError, EOFError, SyntaxError, TypeError) as error:
+            raise CheckpointError(
+                f"{path}: not a readable checkpoint: entry {info.filename} has a bad .npy "
+                f"header ({error})"
+            ) from None
+        if dtype.hasobject:
+            raise CheckpointError(
+                f"{path}: holds pickled Python objects; nnctl never unpickles checkpoints"
+            )
+        claimed = math.prod(shape) * dtype.itemsize
+        holds = info.file_size - member.tell()
+    if claimed != holds:
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint: entry {info.filename} claims shape "
+            f"{list(shape)} of {dtype} ({size_text(claimed)}), its data is "
+            f"{size_text(max(holds, 0))}"
+        )
+
+
 def _read_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
+    except RecursionError:
+        raise CheckpointError(
+            f"{path}: its {META_KEY} entry is JSON nested too deeply to be an nnctl checkpoint"
+        ) from None
     except (UnicodeDecodeError, ValueError):
         raise CheckpointError(f"{path}: its {META_KEY} entry is not JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -144,6 +240,16 @@ def _read_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
             hint="use the nnctl version that wrote it, or retrain",
         )
     return meta
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, except that a folder the user may not read is a `CheckpointError`."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return False
+    except PermissionError:
+        raise _permission_denied(path) from None
 
 
 def model_file(model: Path) -> Path:
@@ -159,7 +265,7 @@ def model_file(model: Path) -> Path:
     if located.is_dir():
         for name in ("best.npz", "last.npz"):
             candidate = located / CHECKPOINTS / name
-            if candidate.is_file():
+            if _is_file(candidate):
                 return candidate
         raise CheckpointError(f"{located}: no checkpoints/best.npz or checkpoints/last.npz in it")
     if not located.exists():

@@ -7,7 +7,11 @@ keys, which PyYAML silently accepts (the last one wins).
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import select
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,16 +67,38 @@ class Document:
     """``((line, column), "key.path: duplicate key; ...")`` for each repeated key."""
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""A config larger than this (1 MiB) is refused: configs are a few hundred bytes."""
+PIPE_WAIT_SECONDS = 5.0
+"""How long a config from a FIFO or pipe may keep nnctl waiting for its next bytes."""
+
+
 def read_text(path: Path, shown: str) -> str:
-    """The text of a config file, or a `ConfigError` saying why it cannot be read."""
+    """The text of a config file, or a `ConfigError` saying why it cannot be read.
+
+    A regular file is read up to `MAX_CONFIG_BYTES` (a larger one is refused). A FIFO, a pipe
+    (``nnctl validate <(sed ... c.yaml)``) or a device is opened without blocking and read as its
+    bytes come, at most `MAX_CONFIG_BYTES`, waiting at most `PIPE_WAIT_SECONDS` for each: a FIFO
+    with no writer, or one that stops writing, is an error, never a hang.
+    """
     try:
-        raw = path.read_bytes()
+        raw = _read_capped(path, shown)
     except FileNotFoundError:
         raise ConfigError(f"{shown}: no such file") from None
     except IsADirectoryError:
         raise ConfigError(f"{shown}: is a directory, expected a YAML config file") from None
+    except PermissionError:
+        raise ConfigError(
+            f"{shown}: permission denied: cannot read the config file",
+            hint=f"check the file's permissions (ls -l {shown})",
+        ) from None
     except OSError as error:
         raise ConfigError(f"{shown}: cannot read: {error.strerror or error}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{shown}: larger than {MAX_CONFIG_BYTES >> 20} MiB; expected a YAML config file "
+            "(a config is a few hundred bytes)"
+        )
     if b"\x00" in raw:
         raise ConfigError(f"{shown}: a binary file, expected a YAML config file")
     try:
@@ -82,6 +108,43 @@ def read_text(path: Path, shown: str) -> str:
             f"{shown}: not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
             "expected a YAML config file"
         ) from None
+
+
+def _read_capped(path: Path, shown: str) -> bytes:
+    """At most ``MAX_CONFIG_BYTES + 1`` bytes of ``path``; a pipe read without blocking."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once, writer or not
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.set_blocking(fd, True)
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                return handle.read(MAX_CONFIG_BYTES + 1)
+        return _read_pipe(fd, shown)
+    finally:
+        os.close(fd)
+
+
+def _read_pipe(fd: int, shown: str) -> bytes:
+    """A FIFO's or device's bytes until its end, waiting at most `PIPE_WAIT_SECONDS` for each."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    data = b""
+    while len(data) <= MAX_CONFIG_BYTES:
+        if not poller.poll(PIPE_WAIT_SECONDS * 1000):
+            waited = "no data" if not data else f"no more data after {len(data)} bytes"
+            raise ConfigError(
+                f"{shown}: {waited} in {PIPE_WAIT_SECONDS:g} s from this FIFO or pipe; "
+                "is anything writing to it?"
+            )
+        try:
+            block = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            continue
+        if not block:
+            return data
+        data += block
+    return data
 
 
 def parse(text: str, source: str) -> Document:

@@ -8,7 +8,6 @@ callbacks, and records the outcome in ``run.json``: ``completed``, ``interrupted
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import signal
 import sys
@@ -34,6 +33,7 @@ from nnctl.checkpoint import load_bundle, save_bundle
 from nnctl.config import Config, config_to_yaml
 from nnctl.config_checks import output_units_problem
 from nnctl.data import Datasets, load_training_data
+from nnctl.data.inputs import input_sha256
 from nnctl.errors import (
     CheckpointError,
     ConfigError,
@@ -88,12 +88,8 @@ def _now() -> str:
 
 
 def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex SHA-256 of a data file as it was read (of the copy read, for a pipe)."""
+    return input_sha256(path)
 
 
 def build_network(

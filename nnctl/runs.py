@@ -134,7 +134,7 @@ def read_json(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         raise CheckpointError(f"{path}: damaged: not readable JSON ({error})") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: damaged: expected a JSON object")
@@ -221,10 +221,13 @@ def resolve_run(path: Path, runs_dir: Path | None = None) -> Path:
     A `UsageError` (exit 2) when there is no such run or it is not a run directory.
     """
     run = locate_run(path, runs_dir)
-    if not run.exists():
-        raise no_such_run(path, runs_dir)
-    if not run.is_dir() or not (run / RUN_FILE).is_file():
-        raise UsageError(f"{run}: not a run directory (it has no {RUN_FILE})")
+    try:
+        if not run.exists():
+            raise no_such_run(path, runs_dir)
+        if not run.is_dir() or not (run / RUN_FILE).is_file():
+            raise UsageError(f"{run}: not a run directory (it has no {RUN_FILE})")
+    except PermissionError:
+        raise CheckpointError(f"{run}: permission denied: cannot read the run directory") from None
     return run
 
 

@@ -13,14 +13,20 @@ def evaluate(
     model: Annotated[
         Path,
         typer.Argument(
-            metavar="MODEL", help="A run directory, a run's name in runs/, or a checkpoint file."
+            metavar="MODEL",
+            help="A run directory, a run's name in runs/, or a checkpoint file.",
+            readable=False,
         ),
     ],
     data: Annotated[
-        Path | None, typer.Option("--data", help="Data to evaluate on (default: the test split).")
+        Path | None,
+        typer.Option(
+            "--data", help="Data to evaluate on (default: the test split).", readable=False
+        ),
     ] = None,
     labels: Annotated[
-        Path | None, typer.Option("--labels", help="IDX labels file that goes with --data.")
+        Path | None,
+        typer.Option("--labels", help="IDX labels file that goes with --data.", readable=False),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:

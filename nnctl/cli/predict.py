@@ -10,7 +10,10 @@ import typer
 
 def predict(
     model: Annotated[
-        Path, typer.Argument(metavar="MODEL", help="A run directory or a checkpoint file.")
+        Path,
+        typer.Argument(
+            metavar="MODEL", help="A run directory or a checkpoint file.", readable=False
+        ),
     ],
     input_arg: Annotated[
         str | None, typer.Argument(metavar="INPUT", help="Same as --input.", show_default=False)
@@ -36,10 +39,11 @@ def predict(
 
     Example: cat new.csv | nnctl predict runs/iris-20260101-120000 - > predictions.csv
     """
+    from nnctl.checkpoint import model_file
     from nnctl.model import load_model
     from nnctl.prediction import prediction_frames, write_predictions
 
     loaded = load_model(model)
     source = input_arg if input_arg is not None else input_
     frames = prediction_frames(loaded, source, proba=proba, keep=keep or [])
-    write_predictions(frames, output)
+    write_predictions(frames, output, inputs={"input": source, "model file": model_file(model)})

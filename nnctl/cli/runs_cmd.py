@@ -48,7 +48,10 @@ def _shown(run: dict[str, Any]) -> dict[str, Any]:
 @app.command("show")
 def show_run(
     run: Annotated[
-        Path, typer.Argument(metavar="RUN", help="A run directory, or a run's name in runs/.")
+        Path,
+        typer.Argument(
+            metavar="RUN", help="A run directory, or a run's name in runs/.", readable=False
+        ),
     ],
     runs_dir: Annotated[
         Path | None,

@@ -15,6 +15,7 @@ def train(
         typer.Argument(
             metavar="CONFIG",
             help="The YAML config file (optional with --resume: the run's own config).",
+            readable=False,  # nnctl says why a file cannot be read (see inputs.open_error)
         ),
     ] = None,
     set_: Annotated[
@@ -30,7 +31,9 @@ def train(
     ] = None,
     resume: Annotated[
         Path | None,
-        typer.Option("--resume", help="Continue this run (a directory, or a name in runs/)."),
+        typer.Option(
+            "--resume", help="Continue this run (a directory, or a name in runs/).", readable=False
+        ),
     ] = None,
     json_: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary instead of the run path.")

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 
 
 def validate(
-    config: Annotated[Path, typer.Argument(metavar="CONFIG", help="The YAML config file.")],
+    config: Annotated[
+        Path, typer.Argument(metavar="CONFIG", help="The YAML config file.", readable=False)
+    ],
     set_: Annotated[
         list[str] | None,
         typer.Option(

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, cast
 
 import numpy as np
 import pandas as pd
@@ -41,10 +41,12 @@ from numpy.typing import NDArray
 
 from nnctl.data.encoding import describe_rows, looks_like_identifier
 from nnctl.data.files import GZIP_MAGIC, check_file, is_gzip
+from nnctl.data.inputs import Input, inflate_limit, open_input, open_raw
 from nnctl.errors import ConfigError, DataError
 from nnctl.nn.threads import n_cores
 
 SAMPLE_ROWS = 200
+READ_FAILED = "Calling read(nbytes) on source failed"
 STDIN = "-"
 #: Plain files at least this large are parsed in two halves on two threads (see `read_halves`).
 HALVES_MIN_BYTES = 8 << 20
@@ -82,6 +84,11 @@ def csv_errors(source: str | Path) -> Iterator[None]:
     except pd.errors.EmptyDataError:
         raise DataError(f"{name}: no columns: the file is empty or blank") from None
     except pd.errors.ParserError as error:
+        if READ_FAILED in str(error):
+            # Our streams' own errors are raised by `open_input`, so a read that failed without
+            # one was interrupted: a Ctrl-C or SIGTERM whose KeyboardInterrupt, raised in the
+            # read pandas' tokenizer called, pandas lost on its way out.
+            raise KeyboardInterrupt from None
         raise DataError(f"{name}: not a valid CSV file: {error}") from None
     except UnicodeDecodeError:
         where = "" if str(source) == STDIN else first_invalid_utf8(Path(source))
@@ -102,19 +109,19 @@ def first_invalid_utf8(path: Path) -> str:
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = lines = 0
     try:
-        with gzip.open(path, "rb") if is_gzip(path) else path.open("rb") as handle:
-            while block := handle.read(1 << 20):
+        with open_input(path, "CSV file") as opened:
+            while block := opened.stream.read(1 << 20):
                 pending = len(decoder.getstate()[0])
                 try:
                     decoder.decode(block)
                 except UnicodeDecodeError as error:
                     start = offset - pending + error.start
                     line = lines + block.count(b"\n", 0, max(error.start - pending, 0)) + 1
-                    unzipped = " of the decompressed data" if is_gzip(path) else ""
+                    unzipped = " of the decompressed data" if opened.gzip else ""
                     return f" (line {line}, byte offset {start}{unzipped})"
                 offset += len(block)
                 lines += block.count(b"\n")
-    except (OSError, EOFError, zlib.error):
+    except (OSError, EOFError, zlib.error, DataError):
         return ""
     return ""
 
@@ -124,11 +131,24 @@ def compression(path: Path) -> Literal["gzip"] | None:
     return "gzip" if is_gzip(path) else None
 
 
-def open_text(path: Path) -> TextIO:
+@contextmanager
+def open_csv(source: str | Path, *, once: bool = False) -> Iterator[Input]:
+    """A CSV input as checked bytes for pandas: a file, a pipe or ``-``; gzip by its magic.
+
+    Read whole (``once`` false), a gzip file inflates to at most `inflate_limit` bytes; read
+    once, start to end (predict's stream), a pipe is not copied and any length is accepted.
+    """
+    cap = None if once else inflate_limit()
+    with open_input(source, "CSV file", text=True, max_inflated=cap, once=once) as opened:
+        yield opened
+
+
+@contextmanager
+def open_text(path: Path) -> Iterator[TextIO]:
     """The file as UTF-8 text (a byte-order mark skipped), decompressed when it is gzip."""
-    if is_gzip(path):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return path.open(encoding="utf-8-sig", newline="")
+    with open_csv(path) as opened:
+        stream = cast(io.BufferedReader, opened.stream)
+        yield io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
 def read_header(path: Path, delimiter: str) -> list[str]:
@@ -145,10 +165,23 @@ def read_header(path: Path, delimiter: str) -> list[str]:
             ) from None
     if not any(name.strip() for name in header):
         raise DataError(f"{path}: no header line: the file is empty or blank")
+    check_names(path, header)
     duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicated:
         raise DataError(f"{path}: the header repeats column names: {', '.join(duplicated)}")
     return header
+
+
+def check_names(source: str | Path, header: Sequence[object]) -> None:
+    """Raise a `DataError` naming the first empty cell of a header (pandas would say "Unnamed")."""
+    for position, name in enumerate(header, start=1):
+        if not str(name).strip() or str(name) == f"Unnamed: {position - 1}":
+            raise DataError(
+                f"{source_name(source)}: the header's column {position} has no name "
+                f"(an empty cell in the header line); every column needs a name",
+                hint="name the column, or remove it (a CSV written by pandas with its index has "
+                "an unnamed first column: write it with index=False)",
+            )
 
 
 def _list_columns(columns: list[str], limit: int = 12) -> str:
@@ -213,10 +246,8 @@ def plan_columns(
     chosen = features if features is not None else [c for c in header if c != target]
     require_columns(path, header, chosen, "feature")
     require_columns(path, header, categorical or [], "categorical")
-    with csv_errors(path):
-        sample = pd.read_csv(
-            path, sep=delimiter, usecols=chosen, nrows=SAMPLE_ROWS, compression=compression(path)
-        )
+    with csv_errors(path), open_csv(path) as opened:
+        sample = pd.read_csv(opened.stream, sep=delimiter, usecols=chosen, nrows=SAMPLE_ROWS)
     _check_identifiers(path, sample, chosen, [*(features or []), *(categorical or [])])
     text = set(categorical or [])
     kinds = {name: dtype.kind for name, dtype in sample.dtypes.items()}
@@ -332,16 +363,15 @@ def read_table(
     require_columns(path, header, wanted, "needed")
 
     def read(byte_like: Sequence[str]) -> pd.DataFrame:
-        with csv_errors(path), one_thread(), warnings.catch_warnings():
+        with csv_errors(path), one_thread(), open_csv(path) as opened, warnings.catch_warnings():
             # A number too large for ``dtype`` becomes infinity: `_check_range` names it instead.
             warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
             return pd.read_csv(
-                path,
+                opened.stream,
                 sep=delimiter,
                 usecols=wanted if len(wanted) < len(header) else None,
                 dtype=_dtypes(columns, dtype, byte_like),
                 engine="c",
-                compression=compression(path),
             )
 
     frame = None
@@ -485,7 +515,10 @@ def read_halves(
     block with a fraction as -0.0.) An error is left to the read of the whole file, so that its
     message (row numbers, byte offsets) is unchanged.
     """
-    with path.open("rb") as handle:
+    with (
+        open_raw(path, "CSV file") as raw,
+        io.BufferedReader(cast(io.RawIOBase, raw.stream)) as handle,
+    ):
         cut = _cut(handle)
         if cut is None:
             return None
@@ -534,7 +567,7 @@ class FileRange(io.RawIOBase):
         super().__init__()
         self.fd, self.position, self.stop = fd, start, stop
         self.plain = True
-        self._unsafe = [c.encode() for c in '" \t' if c != delimiter]
+        self._unsafe = [c.encode() for c in '" \t\0' if c != delimiter]
 
     def readable(self) -> bool:
         return True
@@ -647,13 +680,9 @@ def _locate_text(path: Path, numeric: list[str], delimiter: str) -> DataError:
     offset = 0
     with (
         csv_errors(path),
+        open_csv(path) as opened,
         pd.read_csv(
-            path,
-            sep=delimiter,
-            usecols=numeric,
-            dtype=str,
-            chunksize=65536,
-            compression=compression(path),
+            opened.stream, sep=delimiter, usecols=numeric, dtype=str, chunksize=65536
         ) as chunks,
     ):  # closed on the early return too
         for chunk in chunks:
@@ -703,15 +732,18 @@ def read_chunks(
     """Read a CSV file, or stdin for ``-``, ``chunk_rows`` rows at a time, all columns."""
     if str(source) != STDIN:
         check_file(Path(source), "CSV file")
-    handle: Any = sys.stdin if str(source) == STDIN else source
     with (
         csv_errors(source),
+        open_csv(source, once=True) as opened,
         pd.read_csv(
-            handle,
+            opened.stream,
             sep=delimiter,
             chunksize=chunk_rows,
             dtype=dict.fromkeys(text_columns, str),
             quoting=std_csv.QUOTE_MINIMAL,
         ) as reader,
     ):  # the file is closed even when the caller stops early
-        yield from reader
+        for number, chunk in enumerate(reader):
+            if number == 0:
+                check_names(source, list(chunk.columns))
+            yield chunk

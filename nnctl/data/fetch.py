@@ -131,8 +131,14 @@ def fetch_file(
 ) -> Fetched:
     """Make ``dest/name`` a valid copy: keep it if its MD5 matches, else try each mirror."""
     target = dest / name
-    if target.is_file() and md5_of(target) == md5:
-        return Fetched(target, "present")
+    try:
+        if target.is_file() and md5_of(target) == md5:
+            return Fetched(target, "present")
+    except PermissionError:
+        raise DataError(
+            f"{target}: permission denied: cannot read the file to check its MD5",
+            hint="fix its permissions or remove it, then fetch again",
+        ) from None
     failures = []
     for mirror in mirrors:
         url = mirror + name
@@ -178,7 +184,13 @@ def fetch(
     folder = dest if dest is not None else Path("datasets") / name
     if folder.exists() and not folder.is_dir():
         raise DataError(f"{folder}: exists and is not a directory")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()  # can we write there? (before downloading)
+    except OSError as error:
+        raise UsageError(
+            f"--dest {folder}: cannot write into it: {error.strerror or error}"
+        ) from None
     files = checksums if checksums is not None else source.files
     chosen = mirror_list(source, mirrors)
     return [fetch_file(f, md5, folder, chosen, progress, timeout) for f, md5 in files.items()]

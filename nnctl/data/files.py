@@ -1,25 +1,26 @@
 """Checks and reads shared by every data format: the file exists, is a file, is not empty.
 
-Compressed files are recognised by their first two bytes (the gzip magic ``1f 8b``), not their
-name, so a ``.gz`` that is really plain text is still read, and a corrupt or truncated archive is
-a `DataError` that names the file instead of a ``zlib`` traceback.
+Every input is opened by `nnctl.data.inputs.open_input`: compressed files are recognised by
+their first two bytes (the gzip magic ``1f 8b``), not their name, so a ``.gz`` that is really
+plain text is still read, and a corrupt or truncated archive is a `DataError` that names the file
+instead of a ``zlib`` traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import gzip
 import queue
-import sys
+import stat
 import threading
 import zlib
 from collections.abc import Generator
 from pathlib import Path
 
+from nnctl.data.inputs import GZIP_MAGIC as GZIP_MAGIC
+from nnctl.data.inputs import STDIN, open_error, open_input, open_raw
 from nnctl.errors import DataError
 
-GZIP_MAGIC = b"\x1f\x8b"
 INFLATE_STEP = 1 << 17  # compressed bytes inflated at a time by `inflate_in_pieces`
 FETCHABLE = ("mnist", "fashion-mnist")
 
@@ -43,7 +44,10 @@ def fetch_hint(path: Path) -> str | None:
 
 
 def check_file(path: Path, what: str = "data file") -> Path:
-    """Return ``path`` if it is a non-empty regular file, else raise a `DataError` naming it.
+    """Return ``path`` if it can be opened as a data input, else raise a `DataError` naming it.
+
+    A regular file must be readable and not empty; a FIFO, pipe or device is not opened here (a
+    writer at the other end would see its reader go away): `open_input` judges it by reading.
 
     Parameters
     ----------
@@ -52,81 +56,37 @@ def check_file(path: Path, what: str = "data file") -> Path:
     what
         What the file is for, used in the message: ``"training data"``, ``"labels file"``.
     """
-    if not path.exists():
-        raise DataError(f"{path}: no such file ({what})", hint=fetch_hint(path))
-    if path.is_dir():
+    if str(path) == STDIN:
+        return path
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise open_error(error, str(path), what) from None
+    if stat.S_ISDIR(info.st_mode):
         raise DataError(f"{path}: is a directory; expected a file ({what})")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: the file is empty ({what})")
+    if stat.S_ISREG(info.st_mode):
+        try:
+            path.open("rb").close()
+        except OSError as error:
+            raise open_error(error, str(path), what) from None
+        if info.st_size == 0:
+            raise DataError(f"{path}: the file is empty ({what})")
     return path
 
 
 def is_gzip(path: Path) -> bool:
-    """Whether the file starts with the gzip magic number."""
-    with path.open("rb") as handle:
-        return handle.read(2) == GZIP_MAGIC
-
-
-def read_bytes(path: Path, what: str = "data file") -> bytes:
-    """The whole content of ``path`` (``-``: stdin), gunzipped when it is gzip; errors name it."""
-    if str(path) == "-":
-        raw = sys.stdin.buffer.read()
-    else:
-        check_file(path, what)
-        raw = path.read_bytes()
-    if raw[:2] != GZIP_MAGIC:
-        return raw
-    return gunzip(raw, path)
-
-
-def gunzip(raw: bytes, path: Path) -> bytes:
-    """Decompress a whole gzip file, turning a corrupt or truncated archive into a `DataError`.
-
-    The usual file, a single gzip member, is inflated by one zlib call, which also checks the
-    member's CRC and length. Anything else -- several members, padding, a corrupt or truncated
-    archive -- goes to `gzip.decompress`, which handles every case and names the problem.
-    """
-    data = _inflate_one_member(raw)
-    if data is not None:
-        return data
+    """Whether the input starts with the gzip magic number (``False`` when it cannot be read)."""
     try:
-        return gzip.decompress(raw)
-    except EOFError:
-        raise DataError(
-            f"{path}: truncated gzip file ({len(raw)} bytes): it ends before the end of its data",
-            hint="download or copy the file again",
-        ) from None
-    except (gzip.BadGzipFile, zlib.error) as error:
-        raise DataError(f"{path}: corrupt gzip file: {error}") from None
-
-
-def _inflate_one_member(raw: bytes) -> bytes | None:
-    """The data of a gzip file that is exactly one valid member, else ``None``.
-
-    ``gzip.decompress`` reads member after member, then checks each CRC in a second pass over
-    the data and joins the pieces; for the usual single member, zlib can do it all at once.
-    """
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # 16+: a gzip header and trailer
-    try:
-        data = inflater.decompress(raw)
-    except zlib.error:
-        return None
-    return data if inflater.eof and not inflater.unused_data else None
+        with open_raw(path) as raw:
+            return raw.gzip
+    except DataError:
+        return False
 
 
 def read_head(path: Path, n_bytes: int, what: str = "data file") -> bytes:
-    """The first ``n_bytes`` of the (decompressed) file, for reading headers only."""
-    check_file(path, what)
-    try:
-        if is_gzip(path):
-            with gzip.open(path, "rb") as handle:
-                return handle.read(n_bytes)
-        with path.open("rb") as handle:
-            return handle.read(n_bytes)
-    except EOFError:
-        raise DataError(f"{path}: truncated gzip file") from None
-    except (gzip.BadGzipFile, zlib.error) as error:
-        raise DataError(f"{path}: corrupt gzip file: {error}") from None
+    """The first ``n_bytes`` of the (decompressed) input, for reading headers only."""
+    with open_input(path, what) as opened:
+        return opened.stream.read(n_bytes)
 
 
 class NotOneMember(ValueError):
@@ -138,7 +98,8 @@ def inflate_in_pieces(raw: bytes) -> Generator[bytes, None, None]:
 
     zlib releases the GIL while it inflates, so the caller can use each piece while the next is
     being inflated. After the last piece, raises `NotOneMember` unless ``raw`` was exactly one
-    valid member (CRC and length checked, nothing after it): `gunzip` then names the problem.
+    valid member (CRC and length checked, nothing after it): the usual read then names the
+    problem.
     Closing the generator early stops the helper.
     """
     pieces: queue.SimpleQueue[bytes | BaseException | None] = queue.SimpleQueue()

@@ -8,6 +8,7 @@ Each split is then a view of that one array, so the features exist once in memor
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,14 @@ from nnctl.data.encoding import (
     regression_values,
 )
 from nnctl.data.files import NotOneMember, inflate_in_pieces, is_gzip, release_freed_memory
-from nnctl.data.idx import check_counts, check_image_type, parse_header, read_idx, read_labels
+from nnctl.data.idx import (
+    check_counts,
+    check_image_type,
+    claim_problem,
+    parse_header,
+    read_idx,
+    read_labels,
+)
 from nnctl.data.numeric import NumericTransform, chunk_rows, row_chunks
 from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_columns
 from nnctl.data.split import SplitIndices, split_rows
@@ -254,6 +262,8 @@ def _convert_pieces(
     value_type, shape, offset = parse_header(head, path)
     if value_type != np.uint8 or len(shape) != 3 or offset != 16 or 0 in shape:
         return None
+    if claim_problem(path, math.prod(shape), offset, shape, True, path.stat().st_size):
+        return None  # the usual read names the problem, before taking memory
     labels = read_labels(labels_path)
     if len(labels) != shape[0]:
         return None

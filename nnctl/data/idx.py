@@ -6,9 +6,10 @@ The format (LeCun et al., "THE MNIST DATABASE of handwritten digits") is a 4-byt
 images are ``TT = 0x08`` (unsigned bytes), ``DD = 3`` (count, rows, columns); its labels are
 ``TT = 0x08``, ``DD = 1``.
 
-Reading decompresses the whole file once and converts the bytes to float32 in a single pass, so
-the 60,000 MNIST training images take one float32 copy (188 MB) plus the 47 MB of raw bytes
-while they are read.
+Reading checks the size the header claims against the file (and the memory available) before
+taking any memory, then reads exactly that many bytes, inflating a gzip file as it goes, and
+converts them to float32 in a single pass: the 60,000 MNIST training images take one float32 copy
+(188 MB) plus the 47 MB of raw bytes while they are read.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from nnctl.data.files import read_bytes, read_head
+from nnctl.data.files import read_head
+from nnctl.data.inputs import GZIP_MAX_RATIO, memory_limit, open_input, size_text
 from nnctl.errors import DataError
 
 #: IDX type code -> big-endian NumPy dtype.
@@ -61,17 +63,50 @@ def parse_header(head: bytes, path: Path) -> tuple[np.dtype[np.generic], tuple[i
 def read_idx(path: Path, ndim: int | None = None, what: str = "IDX file") -> NDArray[np.generic]:
     """Read an IDX file into an array of its own dtype and shape (native byte order).
 
+    The header is read first and the size it claims checked (`claim_problem`) before any memory
+    is taken; then exactly that many bytes are read, so a gzip bomb inflates no further.
+
     Parameters
     ----------
     path
-        The file, raw or gzip.
+        The file, raw or gzip (or a pipe, or ``-`` for stdin).
     ndim
         The number of dimensions expected (3 for images, 1 for labels); ``None`` accepts any.
     what
         What the file is for, used in error messages.
     """
-    raw = read_bytes(path, what)
-    dtype, shape, offset = parse_header(raw, path)
+    with open_input(path, what) as opened:
+        head = opened.stream.read(4)
+        head += opened.stream.read(4 * head[3]) if len(head) == 4 else b""
+        dtype, shape, offset = parse_header(head, path)
+        _check_dims(path, shape, ndim, what)
+        expected = math.prod(shape) * dtype.itemsize  # Python ints: 2**32 ** 3 does not overflow
+        problem = claim_problem(path, expected, offset, shape, opened.gzip, opened.size)
+        if problem is not None:
+            raise problem
+        data = bytearray(expected)
+        found, view = 0, memoryview(data)
+        while found < expected and (n := opened.stream.readinto(view[found:])):
+            found += n
+        del view
+        if found < expected:
+            raise _truncated(path, expected, offset, shape, offset + found)
+        extra = len(opened.stream.read(EXTRA_SHOWN + 1))
+    if extra:
+        many = "more than " if extra > EXTRA_SHOWN else ""
+        raise DataError(
+            f"{path}: {many}{min(extra, EXTRA_SHOWN)} unexpected bytes after the IDX data, "
+            f"from byte offset {offset + expected}"
+        )
+    values = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize)
+    return values.reshape(shape).astype(dtype.newbyteorder("="), copy=False)
+
+
+EXTRA_SHOWN = 1 << 20
+"""Bytes after the data that are counted in the message (more are "more than" that)."""
+
+
+def _check_dims(path: Path, shape: tuple[int, ...], ndim: int | None, what: str) -> None:
     if ndim is not None and len(shape) != ndim:
         raise DataError(
             f"{path}: the IDX header at byte offset 3 gives {len(shape)} dimensions "
@@ -83,22 +118,46 @@ def read_idx(path: Path, ndim: int | None = None, what: str = "IDX file") -> NDA
                 f"{path}: the IDX header gives size 0 at byte offset {4 + 4 * axis} "
                 f"(shape {list(shape)}): the {what} holds no data"
             )
-    expected = math.prod(shape) * dtype.itemsize  # Python ints: 2**32 ** 3 does not overflow
-    found = len(raw) - offset
-    if found < expected:
-        raise DataError(
-            f"{path}: truncated IDX file: the header promises {expected} bytes of data after "
-            f"byte offset {offset} for shape {list(shape)}, "
-            f"the file ends at byte offset {len(raw)}",
-            hint="download or copy the file again",
+
+
+def _truncated(
+    path: Path, expected: int, offset: int, shape: tuple[int, ...], end: int, why: str = ""
+) -> DataError:
+    return DataError(
+        f"{path}: truncated IDX file: the header promises {expected} bytes of data after "
+        f"byte offset {offset} for shape {list(shape)}, the file ends at byte offset {end}{why}",
+        hint="download or copy the file again",
+    )
+
+
+def claim_problem(
+    path: Path, expected: int, offset: int, shape: tuple[int, ...], gzip: bool, size: int | None
+) -> DataError | None:
+    """Why the ``expected`` bytes an IDX header claims cannot be there or cannot be held, or None.
+
+    A plain file of ``size`` bytes holds ``size - offset`` bytes of data; a gzip file at most
+    ``size * GZIP_MAX_RATIO`` (deflate's largest ratio). And no claim larger than the memory
+    available (`memory_limit`) is believed, whatever the file: reading it would fail anyway.
+    """
+    if size is not None and not gzip and expected > size - offset:
+        return _truncated(path, expected, offset, shape, size)
+    if size is not None and gzip and offset + expected > size * GZIP_MAX_RATIO:
+        return _truncated(
+            path,
+            expected,
+            offset,
+            shape,
+            size,
+            f" (a gzip file of {size} bytes inflates to "
+            f"at most {size_text(size * GZIP_MAX_RATIO)})",
         )
-    if found > expected:
-        raise DataError(
-            f"{path}: {found - expected} unexpected bytes after the IDX data, "
-            f"from byte offset {offset + expected}"
+    if expected > memory_limit():
+        return DataError(
+            f"{path}: the IDX header claims {size_text(expected)} of data for shape "
+            f"{list(shape)} (byte offsets 4 to {offset - 1}), more than the "
+            f"{size_text(memory_limit())} of memory available; refused before reading it",
         )
-    values = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=offset)
-    return values.reshape(shape).astype(dtype.newbyteorder("="), copy=False)
+    return None
 
 
 def read_images(path: Path, dtype: type[np.floating] = np.float32) -> NDArray[np.floating]:
