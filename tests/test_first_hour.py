@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers import CONFIGS, run_nnctl
+from rich.console import Console
+
 from nnctl.callbacks import EarlyStopping
+from nnctl.cli.formats import format_metric
+from nnctl.cli.render import print_runs
 from nnctl.metrics import loss_scale
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
@@ -87,21 +92,28 @@ def test_scaling_the_loss_changes_neither_the_training_nor_the_best_epoch() -> N
         np.testing.assert_array_equal(value, scaled.network.state_dict()[key])
 
 
-def test_train_summary_metrics_csv_and_evaluate_report_the_loss_in_target_units(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture(scope="module")
+def diabetes_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A short diabetes run: its directory and what ``nnctl train`` printed on stderr."""
+    runs = tmp_path_factory.mktemp("runs")
     trained = run_nnctl(
         "train",
         CONFIGS / "diabetes.yaml",
         "--set",
         "training.epochs=3",
         "--set",
-        "metrics=[mse, mae]",
+        "metrics=[mse, mae, r2]",
         "--runs-dir",
-        tmp_path,
+        runs,
     )
     assert trained.returncode == 0, trained.stderr
-    run = Path(trained.stdout.strip())
+    return Path(trained.stdout.strip()), trained.stderr
+
+
+def test_train_summary_metrics_csv_and_evaluate_report_the_loss_in_target_units(
+    diabetes_run: tuple[Path, str],
+) -> None:
+    run, _ = diabetes_run
     with (run / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
@@ -118,3 +130,106 @@ def test_train_summary_metrics_csv_and_evaluate_report_the_loss_in_target_units(
     assert run_json["monitor"] == "val_loss"
     best = rows[run_json["best_epoch"] - 1]
     assert run_json["best_value"] == pytest.approx(float(best["val_loss"]), rel=1e-5)
+
+
+# --- one number format ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "name", "shown"),
+    [
+        (18040.0, "mse", "18,040"),
+        (12154.5, "loss", "12,154"),
+        (999.97, "mae", "1,000"),
+        (74.954, "val_mae", "74.95"),
+        (12.0, "loss", "12.00"),
+        (0.027, "loss", "0.02700"),
+        (1.0, "accuracy", "1.0000"),
+        (0.93333, "val_accuracy", "0.9333"),
+        (0.05, "test f1", "0.0500"),
+        (0.45, "r2", "0.4500"),
+        (-0.66042, "r2", "-0.6604"),
+        (np.float32(0.5), "precision", "0.5000"),
+        (2.5e-4, "loss", "2.500e-04"),
+        (3.25e8, "mse", "325,000,000"),
+        (3.25e9, "mse", "3.250e+09"),
+        (0.0, "loss", "0.000"),
+        (float("nan"), "val_loss", "-"),
+        (None, "loss", "-"),
+        (float("inf"), "loss", "inf"),
+        (57, "epochs", "57"),
+        (0.001, "lr", "0.001"),
+        (1.23456, "seconds", "1.23"),
+    ],
+)
+def test_one_format_for_every_metric_value(value: object, name: str, shown: str) -> None:
+    assert format_metric(value, name) == shown
+
+
+def test_progress_summary_and_evaluate_show_numbers_alike(diabetes_run: tuple[Path, str]) -> None:
+    run, stderr = diabetes_run
+    assert "e+0" not in stderr and "e-0" not in stderr  # no scientific notation for these
+    summary = json.loads((run / "summary.json").read_text())
+    for key in ("loss", "mse", "mae", "r2"):
+        assert re.search(rf"test {key} +{re.escape(format_metric(summary[key], key))}\b", stderr)
+    epoch_lines = [line for line in stderr.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == 3
+    for line in epoch_lines:
+        assert re.search(r"  loss [\d,]+  mse [\d,]+  mae \d+\.\d\d  r2 -?\d\.\d+  ", line)
+    table = run_nnctl("evaluate", run)
+    report = json.loads(run_nnctl("evaluate", run, "--json").stdout)
+    for key in ("loss", "mse", "rmse", "mae", "r2"):
+        assert re.search(rf"{key} +{re.escape(format_metric(report[key], key))}\b", table.stdout)
+
+
+# --- runs list on a narrow terminal ---------------------------------------------------------------
+
+
+def _run(name: str, status: str = "completed", best: float | None = 0.04545) -> dict[str, object]:
+    return {
+        "run": f"runs/{name}",
+        "name": name,
+        "status": status,
+        "epochs": 57,
+        "best_epoch": 45 if best is not None else None,
+        "monitor": "val_loss",
+        "best_value": best,
+        "created": "2026-12-01T10:15:00+01:00",
+    }
+
+
+def _runs_list(runs: list[dict[str, object]], width: int) -> str:
+    console = Console(file=io.StringIO(), width=width, force_terminal=False)
+    print_runs(runs, console)
+    file = console.file
+    assert isinstance(file, io.StringIO)
+    return file.getvalue()
+
+
+def test_runs_list_at_80_columns_shows_whole_run_names() -> None:
+    runs = [
+        _run("price-20261201-101500", best=3.25e8),
+        _run("house-prices-regression-20261201-101500-2", "interrupted", best=None),
+        _run("digits-20261201-215348"),
+    ]
+    out = _runs_list(runs, 80)
+    assert "…" not in out
+    for run in runs:
+        assert re.search(rf"^  {re.escape(str(run['name']))} ", out, re.MULTILINE), out
+    assert "interrupted" in out and "325,000,000" in out
+    assert max(len(line) for line in out.splitlines()) <= 84  # the name alone is 41 wide
+
+
+def test_runs_list_drops_created_before_it_cuts_anything() -> None:
+    runs = [_run("price-20261201-101500"), _run("digits-20261201-215348")]
+    wide, narrow = _runs_list(runs, 120), _runs_list(runs, 80)
+    assert "created" in wide and "2026-12-01 10:15" in wide
+    assert "created" not in narrow and "…" not in narrow
+    assert "val_loss 0.04545 (epoch 45)" in narrow
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+
+
+def test_a_name_wider_than_the_terminal_is_printed_whole() -> None:
+    name = "a-very-long-experiment-name-for-the-house-prices-20261201-101500"
+    out = _runs_list([_run(name)], 40)
+    assert f"  {name} " in out and "…" not in out

@@ -25,10 +25,12 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from nnctl.callbacks import Callback, Logs
+from nnctl.cli.formats import format_metric
 from nnctl.training import Trainer
 
 
@@ -104,14 +106,6 @@ def download_progress() -> Iterator[Callable[[str, int, int | None], None]]:
 # --- training progress ----------------------------------------------------------------------------
 
 
-def _format_value(value: object) -> str:
-    if isinstance(value, float):
-        if value != value:
-            return "-"
-        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.4e}"
-    return "-" if value is None else str(value)
-
-
 class TrainingProgress(Callback):
     """Training on stderr: a live bar and a row per epoch in a terminal, plain lines elsewhere.
 
@@ -173,7 +167,7 @@ class TrainingProgress(Callback):
             self.task,
             completed=batch + 1,
             rate=f"{rate:,.0f} samples/s",
-            loss=f"{logs['loss']:.4f}",
+            loss=format_metric(logs["loss"], "loss"),
         )
         self.progress.refresh()
 
@@ -184,8 +178,9 @@ class TrainingProgress(Callback):
             self._table_row(epoch, keys, logs)
         else:
             parts = [f"epoch {epoch}/{self.epochs}"]
-            parts += [f"{key} {_format_value(logs[key])}" for key in keys]
-            parts += [f"lr {logs['lr']:.3g}", f"{logs.get('seconds', 0.0):.2f}s"]
+            parts += [f"{key} {format_metric(logs[key], key)}" for key in keys]
+            parts += [f"lr {format_metric(logs['lr'], 'lr')}"]
+            parts += [f"{format_metric(logs.get('seconds', 0.0), 'seconds')}s"]
             self.console.file.write("  ".join(parts) + "\n")
             self.console.file.flush()
 
@@ -196,8 +191,11 @@ class TrainingProgress(Callback):
             header = ["epoch", *keys, "lr", "seconds"]
             line = "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))
             self.console.print(Text(line, style="bold"))
-        cells = [f"{epoch}/{self.epochs}", *[_format_value(logs.get(k)) for k in keys]]
-        cells += [f"{logs['lr']:.3g}", f"{logs.get('seconds', 0.0):.2f}"]
+        cells = [f"{epoch}/{self.epochs}", *[format_metric(logs.get(k), k) for k in keys]]
+        cells += [
+            format_metric(logs["lr"], "lr"),
+            format_metric(logs.get("seconds", 0.0), "seconds"),
+        ]
         line = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
         self.console.print(line, markup=False, highlight=False)
 
@@ -218,17 +216,18 @@ def print_run_summary(
     console = stderr_console()
     table = Table(title=f"run {run.name}", show_header=False, box=box.SIMPLE)
     table.add_column("key", style="bold")
-    table.add_column("value")
+    table.add_column("value", overflow="fold")  # paths: folded, never cut
     table.add_row("status", str(info.get("status")))
     table.add_row("stopped", str(info.get("stop_reason")))
     table.add_row("epochs", str(info.get("epochs_done")))
     if info.get("best_epoch") is not None:
+        monitor = str(info.get("monitor"))
         table.add_row(
             "best epoch",
-            f"{info['best_epoch']} ({info.get('monitor')} {_format_value(info.get('best_value'))})",
+            f"{info['best_epoch']} ({monitor} {format_metric(info.get('best_value'), monitor)})",
         )
     for key, value in (test_metrics or {}).items():
-        table.add_row(f"test {key}", _format_value(value))
+        table.add_row(f"test {key}", format_metric(value, key))
     table.add_row("run directory", str(run))
     console.print(table)
 
@@ -242,12 +241,12 @@ def print_evaluation(report: Mapping[str, Any]) -> None:
     table = Table(box=box.SIMPLE)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row("samples", str(report["n_samples"]))
+    table.add_row("samples", f"{report['n_samples']:,}")
     for key in ("loss", "accuracy", "mse", "rmse", "mae", "r2"):
         if key in report:
-            table.add_row(key, _format_value(report[key]))
+            table.add_row(key, format_metric(report[key], key))
     for key, value in (report.get("macro") or {}).items():
-        table.add_row(f"macro {key}", _format_value(value))
+        table.add_row(f"macro {key}", format_metric(value, key))
     console.print(table)
     per_class = report.get("per_class")
     if per_class:
@@ -257,7 +256,7 @@ def print_evaluation(report: Mapping[str, Any]) -> None:
         for name, row in per_class.items():
             scores.add_row(
                 name,
-                *[_format_value(row[k]) for k in ("precision", "recall", "f1")],
+                *[format_metric(row[k], k) for k in ("precision", "recall", "f1")],
                 str(row["support"]),
             )
         console.print(scores)
@@ -276,19 +275,78 @@ def print_evaluation(report: Mapping[str, Any]) -> None:
         console.print(matrix)
 
 
-def print_runs(runs: Sequence[Mapping[str, Any]]) -> None:
-    """``nnctl runs list`` as a table on stdout."""
+def print_runs(runs: Sequence[Mapping[str, Any]], console: Console | None = None) -> None:
+    """``nnctl runs list`` as a table on stdout (``console``: where, for tests).
+
+    A run's name is what people copy, so it is never cut. On a narrow terminal ``created`` goes
+    (the name ends in the start time anyway) and ``best`` wraps into the room left; when even its
+    longest word does not fit, the table is printed wider, for the terminal to wrap.
+    """
+    console = console or stdout_console()
+    rows = [_run_row(run) for run in runs]
+    full = _runs_table(rows, _RUN_COLUMNS)
+    if _natural_width(console, full) <= console.width:
+        console.print(full)
+        return
+    columns = _RUN_COLUMNS[:4]
+    rest = _natural_width(console, _runs_table(rows, columns, best_width=1)) - 1
+    best = [columns[3], *(row[3] for row in rows)]
+    longest_word = max(len(word) for cell in best for word in cell.split())
+    width = min(max(console.width - rest, longest_word), max(map(len, best)))
+    table = _runs_table(rows, columns, width)
+    terminal = console.width
+    console.width = max(terminal, rest + width)  # wider only when the terminal must wrap
+    try:
+        console.print(table)
+    finally:
+        console.width = terminal
+
+
+_RUN_COLUMNS = ("run", "status", "epochs", "best", "created")
+
+
+def _natural_width(console: Console, table: Table) -> int:
+    """The width ``table`` takes on a terminal wide enough for all of it."""
+    lines = console.render_lines(table, console.options.update_width(1 << 16), pad=False)
+    return max((Segment.get_line_length(line) for line in lines), default=0)
+
+
+def _run_row(run: Mapping[str, Any]) -> list[str]:
+    """A run's cells: name, status, epochs, best, created (to the minute, local time)."""
+    best = "-"
+    if run.get("best_epoch") is not None:
+        value = format_metric(run["best_value"], run["monitor"])
+        best = f"{run['monitor']} {value} (epoch {run['best_epoch']})"
+    created = str(run["created"])[:16].replace("T", " ")
+    return [run["name"], run["status"], str(run["epochs"]), best, created]
+
+
+def _runs_table(
+    rows: Sequence[Sequence[str]], columns: Sequence[str], best_width: int | None = None
+) -> Table:
+    """The runs table with ``columns`` (a prefix of `_RUN_COLUMNS`); only ``best`` may wrap."""
     table = Table(box=box.SIMPLE)
-    for column in ("run", "status", "epochs", "best", "created"):
-        table.add_column(column)
-    for run in runs:
-        best = (
-            f"{run['monitor']} {_format_value(run['best_value'])} (epoch {run['best_epoch']})"
-            if run.get("best_epoch") is not None
-            else "-"
+    for name in columns:
+        wraps = name == "best"
+        table.add_column(
+            name,
+            justify="right" if name == "epochs" else "left",
+            no_wrap=not wraps,  # never shrunk by Rich, so never cut with an ellipsis
+            width=best_width if wraps else None,
         )
-        table.add_row(run["name"], run["status"], str(run["epochs"]), best, run["created"])
-    stdout_console().print(table)
+    for row in rows:
+        table.add_row(*row[: len(columns)])
+    return table
+
+
+def _csv_value(value: str, name: str) -> str:
+    """A ``metrics.csv`` cell as `format_metric` shows it; epochs and text as they are."""
+    if name == "epoch" or value == "":
+        return value or "-"
+    try:
+        return format_metric(float(value), name)
+    except ValueError:
+        return value
 
 
 def print_run_details(details: Mapping[str, Any]) -> None:
@@ -297,7 +355,7 @@ def print_run_details(details: Mapping[str, Any]) -> None:
     info = details["info"]
     table = Table(title=details["run"], show_header=False, box=box.SIMPLE)
     table.add_column("key", style="bold")
-    table.add_column("value")
+    table.add_column("value", overflow="fold")  # paths: folded, never cut
     for key in (
         "status",
         "stop_reason",
@@ -309,22 +367,23 @@ def print_run_details(details: Mapping[str, Any]) -> None:
         "started",
         "ended",
     ):
-        table.add_row(key, _format_value(info.get(key)))
+        name = str(info.get("monitor")) if key == "best_value" else key
+        table.add_row(key, format_metric(info.get(key), name))
     config = details["config"]
     table.add_row("layers", ", ".join(config["layers"]))
-    table.add_row("loss", _format_value(config["loss"]))
+    table.add_row("loss", format_metric(config["loss"]))
     optimizer = dict(config["optimizer"] or {})
     name = optimizer.pop("name", "?")
     table.add_row("optimizer", f"{name} " + ", ".join(f"{k}={v}" for k, v in optimizer.items()))
     table.add_row("epochs / batch", f"{config['epochs']} / {config['batch_size']}")
     for key, value in (details.get("last_epoch") or {}).items():
-        table.add_row(f"last {key}", value)
+        table.add_row(f"last {key}", _csv_value(value, key))
     for key, value in (details.get("test") or {}).items():
         if key not in ("split", "checkpoint"):
-            table.add_row(f"test {key}", _format_value(value))
+            table.add_row(f"test {key}", format_metric(value, key))
     console.print(table)
     files = Table(title="files", box=box.SIMPLE)
-    files.add_column("path")
+    files.add_column("path", overflow="fold")
     files.add_column("bytes", justify="right")
     for item in details["files"]:
         files.add_row(item["path"], f"{item['bytes']:,}")
