@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import CONFIGS, run_nnctl
+from helpers import CONFIGS, ROOT, iris_config, run_nnctl
 from rich.console import Console
 
 from nnctl.callbacks import EarlyStopping
-from nnctl.cli.formats import format_metric
-from nnctl.cli.render import print_runs
+from nnctl.cli.formats import format_duration, format_metric, time_left
+from nnctl.cli.render import TrainingProgress, loading_status, print_runs
+from nnctl.errors import DataError
 from nnctl.metrics import loss_scale
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
@@ -105,6 +106,7 @@ def diabetes_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         "metrics=[mse, mae, r2]",
         "--runs-dir",
         runs,
+        cwd=ROOT,
     )
     assert trained.returncode == 0, trained.stderr
     return Path(trained.stdout.strip()), trained.stderr
@@ -233,3 +235,91 @@ def test_a_name_wider_than_the_terminal_is_printed_whole() -> None:
     name = "a-very-long-experiment-name-for-the-house-prices-20261201-101500"
     out = _runs_list([_run(name)], 40)
     assert f"  {name} " in out and "…" not in out
+
+
+# --- time left, and a status while the data loads -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(0.4, "0:00"), (7.2, "0:07"), (754, "12:34"), (3723, "1:02:03")]
+)
+def test_a_duration_reads_as_a_clock(seconds: float, shown: str) -> None:
+    assert format_duration(seconds) == shown
+
+
+def test_time_left_from_the_epoch_so_far_then_from_finished_epochs() -> None:
+    # 10 of 20 batches in 5 s: 5 s left in the epoch; 2 more epochs of 10 s at this pace.
+    assert time_left(10, 20, 5.0, 2, []) == (5.0, 25.0)
+    # Finished epochs took 12 s and 8 s (validation and checkpoints included): 10 s each.
+    assert time_left(10, 20, 5.0, 2, [12.0, 8.0]) == (5.0, 25.0)
+    assert time_left(20, 20, 9.0, 0, [9.0]) == (0.0, 0.0)
+
+
+def test_the_live_bar_shows_time_left_in_the_epoch_and_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(TrainingProgress, "REFRESH_SECONDS", 0.0)  # redraw at every batch
+    console = Console(file=io.StringIO(), force_terminal=True, width=160)
+    trainer = _regression_trainer("mse", 1.0, epochs=2)
+    trainer.callbacks.append(TrainingProgress(2, ["mse", "mae"], console=console))
+    trainer.fit()
+    file = console.file
+    assert isinstance(file, io.StringIO)
+    assert re.search(r"\d+:\d\d left, run \d+:\d\d", file.getvalue())
+
+
+def _status(console: Console, fail: bool = False) -> str:
+    with loading_status("datasets/big.csv", console):
+        if fail:
+            raise DataError("datasets/big.csv: no column 'price'")
+    file = console.file
+    assert isinstance(file, io.StringIO)
+    return file.getvalue()
+
+
+def test_loading_is_a_plain_line_before_and_its_time_after_in_a_pipe() -> None:
+    out = _status(Console(file=io.StringIO(), force_terminal=False))
+    first, second = out.splitlines()
+    assert first == "loading datasets/big.csv..."
+    assert re.fullmatch(r"loaded datasets/big\.csv in \d+\.\d\ds", second)
+
+
+def test_loading_is_a_spinner_in_a_terminal() -> None:
+    out = _status(Console(file=io.StringIO(), force_terminal=True, width=80))
+    assert "loading datasets/big.csv..." in out and "\x1b[" in out
+    assert re.search(r"loaded datasets/big\.csv in \d+\.\d\ds\n$", out)
+
+
+def test_a_load_that_fails_says_nothing_more() -> None:
+    console = Console(file=io.StringIO(), force_terminal=False)
+    with pytest.raises(DataError):
+        _status(console, fail=True)
+    file = console.file
+    assert isinstance(file, io.StringIO)
+    assert file.getvalue() == "loading datasets/big.csv...\n"
+
+
+def test_train_says_what_it_loads_before_the_first_epoch(diabetes_run: tuple[Path, str]) -> None:
+    _, stderr = diabetes_run  # run from the checkout: the path is shown relative to it
+    lines = stderr.splitlines()
+    assert lines[0] == "loading datasets/diabetes.csv..."
+    assert re.fullmatch(r"loaded datasets/diabetes\.csv in \d+\.\d\ds", lines[1])
+    assert lines[2].startswith("epoch 1/3 ")
+
+
+def test_train_quiet_says_nothing_of_loading(tmp_path: Path) -> None:
+    trained = run_nnctl(
+        "train", CONFIGS / "iris.yaml", "--set", "training.epochs=1", "-q", "--runs-dir", tmp_path
+    )
+    assert trained.returncode == 0 and trained.stderr == ""
+
+
+def test_train_shows_the_loading_line_before_a_data_error(tmp_path: Path) -> None:
+    config = iris_config(tmp_path, epochs=1).read_text().replace("target: species", "target: kind")
+    path = tmp_path / "bad.yaml"
+    path.write_text(config)
+    trained = run_nnctl("train", path, "--runs-dir", tmp_path / "runs")
+    assert trained.returncode == 3
+    lines = trained.stderr.splitlines()
+    assert lines[0].startswith("loading ") and lines[1].startswith("nnctl: error: ")
+    assert "kind" in lines[1] and not (tmp_path / "runs").exists()

@@ -77,3 +77,39 @@ def _significant(value: float) -> str:
         return f"{value:,.0f}"
     decimals = SIGNIFICANT - 1 - math.floor(math.log10(abs(rounded)))
     return f"{rounded:.{decimals}f}"
+
+
+def format_duration(seconds: float) -> str:
+    """``0:07``, ``12:34``, ``1:02:03``: minutes and seconds, hours when there are any."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def time_left(
+    done: int, total: int, elapsed: float, epochs_after: int, past_epochs: list[float]
+) -> tuple[float, float]:
+    """Seconds left in the current epoch and in the whole run, from the pace so far.
+
+    Parameters
+    ----------
+    done, total : int
+        Batches done in the current epoch (at least 1), and its number of batches.
+    elapsed : float
+        Seconds since the current epoch began.
+    epochs_after : int
+        Epochs planned after the current one.
+    past_epochs : list of float
+        The whole duration (validation and checkpoints included) of each epoch finished in this
+        session; none yet, and the current epoch's pace stands for every epoch.
+
+    Returns
+    -------
+    (epoch, run) : tuple of float
+        ``epoch = elapsed / done * (total - done)``; ``run = epoch + epochs_after * mean epoch``.
+        The run's is an upper bound when early stopping may end it sooner.
+    """
+    epoch = elapsed / max(done, 1) * (total - done)
+    per_epoch = sum(past_epochs) / len(past_epochs) if past_epochs else elapsed + epoch
+    return epoch, epoch + epochs_after * per_epoch

@@ -30,7 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nnctl.callbacks import Callback, Logs
-from nnctl.cli.formats import format_metric
+from nnctl.cli.formats import format_duration, format_metric, time_left
 from nnctl.training import Trainer
 
 
@@ -106,6 +106,41 @@ def download_progress() -> Iterator[Callable[[str, int, int | None], None]]:
 # --- training progress ----------------------------------------------------------------------------
 
 
+def describe_files(paths: Sequence[Path]) -> str:
+    """``datasets/iris.csv``, or ``train.csv and 2 more files``: what is being loaded."""
+    shown = [_relative(path) for path in paths]
+    if len(shown) <= 1:
+        return "".join(shown)
+    return f"{shown[0]} and {len(shown) - 1} more file{'s' if len(shown) > 2 else ''}"
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@contextmanager
+def loading_status(what: str, console: Console | None = None) -> Iterator[None]:
+    """``loading WHAT...`` on stderr while the block runs, then ``loaded WHAT in 1.2s``.
+
+    In a terminal the first is a spinner that the second replaces; elsewhere both are plain
+    lines. When the block raises, only its error follows.
+    """
+    console = console or stderr_console()
+    started = time.perf_counter()
+    if console.is_terminal:
+        with console.status(Text(f"loading {what}..."), spinner="dots"):
+            yield
+    else:
+        console.file.write(f"loading {what}...\n")
+        console.file.flush()
+        yield
+    seconds = format_metric(time.perf_counter() - started, "seconds")
+    console.print(Text(f"loaded {what} in {seconds}s"), highlight=False)
+
+
 class TrainingProgress(Callback):
     """Training on stderr: a live bar and a row per epoch in a terminal, plain lines elsewhere.
 
@@ -125,6 +160,8 @@ class TrainingProgress(Callback):
         self.last_refresh = 0.0
         self.columns: list[str] | None = None
         self.epoch_started = 0.0
+        self.epoch = 0
+        self.past_epochs: list[float] = []  # seconds of each epoch finished, for the ETA
 
     def on_train_begin(self, trainer: Trainer) -> None:
         super().on_train_begin(trainer)
@@ -140,20 +177,26 @@ class TrainingProgress(Callback):
             TextColumn("{task.fields[rate]}"),
             TextColumn("loss {task.fields[loss]}"),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[eta]}"),
             console=self.console,
             transient=True,
             auto_refresh=False,
         )
         self.progress.start()
-        self.task = self.progress.add_task("train", total=1, epoch=0, rate="", loss="-")
+        self.task = self.progress.add_task("train", total=1, epoch=0, rate="", loss="-", eta="")
 
     def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
         self.epoch_started = time.perf_counter()
+        self.epoch = epoch
         if self.progress is None or self.task is None:
             return
-        trainer = self.trainer
-        total = -(-len(trainer.train_split.X) // trainer.batch_size)  # batches, rounded up
-        self.progress.reset(self.task, total=total, epoch=epoch, rate="", loss="-")
+        self.progress.reset(
+            self.task, total=self._batches(), epoch=epoch, rate="", loss="-", eta=""
+        )
+
+    def _batches(self) -> int:
+        """Batches in an epoch: the training rows over the batch size, rounded up."""
+        return -(-len(self.trainer.train_split.X) // self.trainer.batch_size)
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         if self.progress is None or self.task is None:
@@ -162,16 +205,22 @@ class TrainingProgress(Callback):
         if now - self.last_refresh < self.REFRESH_SECONDS:
             return
         self.last_refresh = now
-        rate = logs["samples"] / max(now - self.epoch_started, 1e-9)
+        elapsed = max(now - self.epoch_started, 1e-9)
+        rate = logs["samples"] / elapsed
+        epoch_left, run_left = time_left(
+            batch + 1, self._batches(), elapsed, self.epochs - self.epoch, self.past_epochs
+        )
         self.progress.update(
             self.task,
             completed=batch + 1,
             rate=f"{rate:,.0f} samples/s",
             loss=format_metric(logs["loss"], "loss"),
+            eta=f"{format_duration(epoch_left)} left, run {format_duration(run_left)}",
         )
         self.progress.refresh()
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        self.past_epochs.append(time.perf_counter() - self.epoch_started)
         keys = [k for k in logs if not k.startswith("_") and k not in ("lr", "seconds")]
         keys = sorted(keys, key=lambda k: (k.startswith("val_"), k != "loss" and k != "val_loss"))
         if self.live:

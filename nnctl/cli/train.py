@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -53,6 +54,8 @@ def train(
 
     cfg = resolve_config(config, set_ or [], resume)
     progress = None if quiet else render.TrainingProgress(cfg.training.epochs, cfg.metrics)
+    files = [cfg.data.train, cfg.data.validation, cfg.data.test]
+    what = render.describe_files([path for path in files if path is not None])
     try:
         result = train_run(
             cfg,
@@ -62,6 +65,7 @@ def train(
             progress=progress,
             command=["nnctl", *sys.argv[1:]],
             config_path=config,
+            loading=nullcontext if quiet else lambda: render.loading_status(what),
         )
     finally:
         if progress is not None:
