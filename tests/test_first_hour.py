@@ -17,7 +17,10 @@ from rich.console import Console
 from nnctl.callbacks import EarlyStopping
 from nnctl.cli.formats import format_duration, format_metric, time_left
 from nnctl.cli.render import TrainingProgress, loading_status, print_runs
+from nnctl.config import Config, load_config
+from nnctl.data import load_training_data
 from nnctl.errors import DataError
+from nnctl.experiment import train_run
 from nnctl.metrics import loss_scale
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
@@ -323,3 +326,32 @@ def test_train_shows_the_loading_line_before_a_data_error(tmp_path: Path) -> Non
     lines = trained.stderr.splitlines()
     assert lines[0].startswith("loading ") and lines[1].startswith("nnctl: error: ")
     assert "kind" in lines[1] and not (tmp_path / "runs").exists()
+
+
+# --- the diabetes example is representative -------------------------------------------------------
+
+
+def _least_squares_r2(cfg: Config) -> float:
+    data = load_training_data(cfg, dtype=np.float64)
+    X = np.hstack([data.train.X, np.ones((len(data.train.X), 1))])
+    w, *_ = np.linalg.lstsq(X, data.train.y, rcond=None)
+    assert data.test is not None
+    pred = np.hstack([data.test.X, np.ones((len(data.test.X), 1))]) @ w
+    y = data.test.y
+    return 1 - float(((pred - y) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_diabetes_is_close_to_least_squares_at_every_seed(seed: int, tmp_path: Path) -> None:
+    cfg = load_config(CONFIGS / "diabetes.yaml", [f"seed={seed}"])
+    result = train_run(cfg, runs_dir=tmp_path)
+    assert result.test_metrics is not None
+    assert result.test_metrics["r2"] >= _least_squares_r2(cfg) - 0.02
+
+
+def test_the_shipped_diabetes_run_scores_like_least_squares(tmp_path: Path) -> None:
+    cfg = load_config(CONFIGS / "diabetes.yaml")
+    result = train_run(cfg, runs_dir=tmp_path)
+    assert result.test_metrics is not None
+    assert result.test_metrics["r2"] >= 0.45  # not a number that reads as broken
+    assert _least_squares_r2(cfg) == pytest.approx(0.48, abs=0.01)  # a typical split
