@@ -17,6 +17,7 @@ from nnctl.data import load_eval_data, read_split, test_split
 from nnctl.errors import UsageError
 from nnctl.metrics import (
     classification_report,
+    loss_scale,
     predicted_classes,
     regression_report,
     true_classes,
@@ -71,6 +72,9 @@ def evaluate_model(model: Model, split: Split) -> dict[str, Any]:
     network, pre = model.network, model.preprocessor
     X = split.X.astype(network.dtype, copy=False)
     loss, output = network.evaluate(X, split.y)
+    # In the target's units, as training reports it (the network's loss is on the standardized
+    # target).
+    loss *= loss_scale(network.loss.name, pre.target.std)
     result: dict[str, Any] = {"n_samples": len(X), "loss": float(loss)}
     if model.task == "regression":
         y_true = pre.inverse_target(np.asarray(split.y))

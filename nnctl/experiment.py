@@ -12,7 +12,7 @@ import platform
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -199,13 +199,16 @@ def train_run(
     progress: Callback | None = None,
     command: Sequence[str] = (),
     config_path: Path | None = None,
+    loading: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> RunResult:
     """Train the network ``cfg`` describes in a new run directory (or continue ``resume``).
 
-    ``config_path`` is the file ``cfg`` came from, for messages.
+    ``config_path`` is the file ``cfg`` came from, for messages. The data is read inside
+    ``loading()``, where the caller may show that it is (nothing here prints).
     """
     seeds = np.random.SeedSequence(cfg.seed).spawn(2)
-    data = load_training_data(cfg)
+    with loading():
+        data = load_training_data(cfg)
     if config_path is None and resume is not None:
         config_path = resume / CONFIG_FILE
     network = build_network(cfg, data, seeds[0], str(config_path or "config"))

@@ -18,6 +18,42 @@ Task = Literal["classification", "binary", "regression"]
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1")
 REGRESSION_METRICS = ("mse", "rmse", "mae", "r2")
 
+# How a regression loss grows with the target's unit: ``L(s r) = s**power L(r)`` for residuals
+# ``r``; for huber, with its ``delta`` scaled by ``s`` too (see `loss_scale`).
+LOSS_UNIT_POWER = {"mse": 2, "mae": 1, "huber": 2}
+
+
+def loss_scale(loss_name: str, target_std: float) -> float:
+    """The factor that turns a loss on the standardized target into the target's own units.
+
+    Regression targets are trained standardized, ``y_std = (y - mean) / std``, so residuals are
+    ``r = r_real / std``. The optimizer minimizes the loss of ``r``; people read it in the units
+    of their metrics, ``loss_real = loss * std**power``.
+
+    Parameters
+    ----------
+    loss_name : str
+        The loss's registry name (``mse``, ``huber``, ...).
+    target_std : float
+        The training target's standard deviation (1.0 for classification).
+
+    Returns
+    -------
+    float
+        ``std**2`` for mse, ``std`` for mae, ``std**2`` for huber, 1.0 for the cross-entropies.
+
+    Notes
+    -----
+    All three are exact. For mse and mae it is the mean of ``r_real**2`` or ``|r_real|``. Huber
+    with threshold ``delta`` on the standardized target is, times ``std**2``, Huber of the real
+    residuals with threshold ``delta * std``: with ``r_real = std r`` and ``d = std delta``,
+    ``0.5 r_real**2 = std**2 (0.5 r**2)`` and ``d (|r_real| - 0.5 d) = std**2 delta (|r| - 0.5
+    delta)``. So the reported huber is in the target's squared units, its ``delta`` the
+    configured one times ``std``.
+    """
+    power = LOSS_UNIT_POWER.get(loss_name)
+    return 1.0 if power is None else float(target_std) ** power
+
 
 def predicted_classes(task: Task, output: np.ndarray) -> np.ndarray:
     """Class indices from a network's output: argmax of softmax rows, or sigmoid >= 0.5."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from nnctl.callbacks import Callback, Logs
 from nnctl.errors import Interrupted
-from nnctl.metrics import MetricAccumulator, Task
+from nnctl.metrics import MetricAccumulator, Task, loss_scale
 from nnctl.nn.threads import one_blas_thread
 
 if TYPE_CHECKING:
@@ -65,6 +65,13 @@ class Trainer:
         For classification metrics (2 for binary).
     target_scale : float
         Regression targets are standardized; metrics are reported in original units.
+
+    Notes
+    -----
+    The optimizer minimizes the loss of the standardized target; every logged ``loss`` and
+    ``val_loss`` is that loss times `loss_scale` (``std**2`` for mse), in the target's units
+    beside the metrics. A positive factor changes no comparison between epochs, so early
+    stopping and checkpoints pick the same epochs; their ``min_delta`` is in the logged units.
     """
 
     def __init__(
@@ -96,6 +103,7 @@ class Trainer:
         self.rng = rng
         self.callbacks = list(callbacks)
         self.accumulator = MetricAccumulator(task, n_classes, target_scale)
+        self.loss_scale = loss_scale(network.loss.name, target_scale)
         self.epoch = 0  # epochs completed
         self.history: list[dict[str, Any]] = []
         self.stop_reason: str | None = None
@@ -163,14 +171,14 @@ class Trainer:
             self.accumulator.update(yb, output)
             total += loss * len(index)
             batch_logs["samples"] = start + len(index)
-            batch_logs["loss"] = total / batch_logs["samples"]
+            batch_logs["loss"] = total / batch_logs["samples"] * self.loss_scale
             for callback in self.callbacks:
                 callback.on_batch_end(batch, batch_logs)
             if self.interrupt_requested:
                 raise Interrupted(
                     f"interrupted during epoch {epoch}; {self.epoch} complete epochs are saved"
                 )
-        return {"loss": total / n, **self.accumulator.result(self.metrics)}
+        return {"loss": total / n * self.loss_scale, **self.accumulator.result(self.metrics)}
 
     def evaluate(self, split: Split, prefix: str = "") -> dict[str, float]:
         """Loss and metrics of the network on ``split`` (no dropout), keys prefixed."""
@@ -180,7 +188,7 @@ class Trainer:
             self.task, self.accumulator.n_classes, self.accumulator.target_scale
         )
         accumulator.update(split.y, output)
-        values = {"loss": loss, **accumulator.result(self.metrics)}
+        values = {"loss": loss * self.loss_scale, **accumulator.result(self.metrics)}
         return {prefix + key: value for key, value in values.items()}
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:

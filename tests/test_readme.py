@@ -71,5 +71,22 @@ def test_every_exit_code_is_documented(code: int) -> None:
     assert f"| {code} |" in README
 
 
+INSTALL = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"'
+
+
 def test_the_quickstart_is_the_two_commands() -> None:
-    assert 'pip install -e ".[dev]" && nnctl train configs/digits.yaml\npytest\n' in README
+    # In a virtual environment: a system Python under PEP 668 (Debian, Ubuntu) refuses
+    # `pip install` ("externally-managed-environment").
+    train = ".venv/bin/nnctl train configs/digits.yaml"
+    assert f"```sh\n{INSTALL} && {train}\n.venv/bin/python -m pytest\n```" in README
+
+
+def test_ci_installs_as_the_readme_says() -> None:
+    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text(encoding="utf-8")
+    in_ci = (
+        INSTALL.replace("venv .venv", 'venv "$venv"')
+        .replace(".venv/bin/pip", '"$venv/bin/pip"')
+        .replace("install -e", "install --quiet -e")
+    )
+    assert in_ci in ci
+    assert "pip install --upgrade" not in ci  # what a user does not do, CI does not either

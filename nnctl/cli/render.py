@@ -25,10 +25,12 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from nnctl.callbacks import Callback, Logs
+from nnctl.cli.formats import format_duration, format_metric, time_left
 from nnctl.training import Trainer
 
 
@@ -104,12 +106,39 @@ def download_progress() -> Iterator[Callable[[str, int, int | None], None]]:
 # --- training progress ----------------------------------------------------------------------------
 
 
-def _format_value(value: object) -> str:
-    if isinstance(value, float):
-        if value != value:
-            return "-"
-        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.4e}"
-    return "-" if value is None else str(value)
+def describe_files(paths: Sequence[Path]) -> str:
+    """``datasets/iris.csv``, or ``train.csv and 2 more files``: what is being loaded."""
+    shown = [_relative(path) for path in paths]
+    if len(shown) <= 1:
+        return "".join(shown)
+    return f"{shown[0]} and {len(shown) - 1} more file{'s' if len(shown) > 2 else ''}"
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@contextmanager
+def loading_status(what: str, console: Console | None = None) -> Iterator[None]:
+    """``loading WHAT...`` on stderr while the block runs, then ``loaded WHAT in 1.2s``.
+
+    In a terminal the first is a spinner that the second replaces; elsewhere both are plain
+    lines. When the block raises, only its error follows.
+    """
+    console = console or stderr_console()
+    started = time.perf_counter()
+    if console.is_terminal:
+        with console.status(Text(f"loading {what}..."), spinner="dots"):
+            yield
+    else:
+        console.file.write(f"loading {what}...\n")
+        console.file.flush()
+        yield
+    seconds = format_metric(time.perf_counter() - started, "seconds")
+    console.print(Text(f"loaded {what} in {seconds}s"), highlight=False)
 
 
 class TrainingProgress(Callback):
@@ -131,6 +160,8 @@ class TrainingProgress(Callback):
         self.last_refresh = 0.0
         self.columns: list[str] | None = None
         self.epoch_started = 0.0
+        self.epoch = 0
+        self.past_epochs: list[float] = []  # seconds of each epoch finished, for the ETA
 
     def on_train_begin(self, trainer: Trainer) -> None:
         super().on_train_begin(trainer)
@@ -146,20 +177,26 @@ class TrainingProgress(Callback):
             TextColumn("{task.fields[rate]}"),
             TextColumn("loss {task.fields[loss]}"),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[eta]}"),
             console=self.console,
             transient=True,
             auto_refresh=False,
         )
         self.progress.start()
-        self.task = self.progress.add_task("train", total=1, epoch=0, rate="", loss="-")
+        self.task = self.progress.add_task("train", total=1, epoch=0, rate="", loss="-", eta="")
 
     def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
         self.epoch_started = time.perf_counter()
+        self.epoch = epoch
         if self.progress is None or self.task is None:
             return
-        trainer = self.trainer
-        total = -(-len(trainer.train_split.X) // trainer.batch_size)  # batches, rounded up
-        self.progress.reset(self.task, total=total, epoch=epoch, rate="", loss="-")
+        self.progress.reset(
+            self.task, total=self._batches(), epoch=epoch, rate="", loss="-", eta=""
+        )
+
+    def _batches(self) -> int:
+        """Batches in an epoch: the training rows over the batch size, rounded up."""
+        return -(-len(self.trainer.train_split.X) // self.trainer.batch_size)
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         if self.progress is None or self.task is None:
@@ -168,24 +205,31 @@ class TrainingProgress(Callback):
         if now - self.last_refresh < self.REFRESH_SECONDS:
             return
         self.last_refresh = now
-        rate = logs["samples"] / max(now - self.epoch_started, 1e-9)
+        elapsed = max(now - self.epoch_started, 1e-9)
+        rate = logs["samples"] / elapsed
+        epoch_left, run_left = time_left(
+            batch + 1, self._batches(), elapsed, self.epochs - self.epoch, self.past_epochs
+        )
         self.progress.update(
             self.task,
             completed=batch + 1,
             rate=f"{rate:,.0f} samples/s",
-            loss=f"{logs['loss']:.4f}",
+            loss=format_metric(logs["loss"], "loss"),
+            eta=f"{format_duration(epoch_left)} left, run {format_duration(run_left)}",
         )
         self.progress.refresh()
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        self.past_epochs.append(time.perf_counter() - self.epoch_started)
         keys = [k for k in logs if not k.startswith("_") and k not in ("lr", "seconds")]
         keys = sorted(keys, key=lambda k: (k.startswith("val_"), k != "loss" and k != "val_loss"))
         if self.live:
             self._table_row(epoch, keys, logs)
         else:
             parts = [f"epoch {epoch}/{self.epochs}"]
-            parts += [f"{key} {_format_value(logs[key])}" for key in keys]
-            parts += [f"lr {logs['lr']:.3g}", f"{logs.get('seconds', 0.0):.2f}s"]
+            parts += [f"{key} {format_metric(logs[key], key)}" for key in keys]
+            parts += [f"lr {format_metric(logs['lr'], 'lr')}"]
+            parts += [f"{format_metric(logs.get('seconds', 0.0), 'seconds')}s"]
             self.console.file.write("  ".join(parts) + "\n")
             self.console.file.flush()
 
@@ -196,8 +240,11 @@ class TrainingProgress(Callback):
             header = ["epoch", *keys, "lr", "seconds"]
             line = "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))
             self.console.print(Text(line, style="bold"))
-        cells = [f"{epoch}/{self.epochs}", *[_format_value(logs.get(k)) for k in keys]]
-        cells += [f"{logs['lr']:.3g}", f"{logs.get('seconds', 0.0):.2f}"]
+        cells = [f"{epoch}/{self.epochs}", *[format_metric(logs.get(k), k) for k in keys]]
+        cells += [
+            format_metric(logs["lr"], "lr"),
+            format_metric(logs.get("seconds", 0.0), "seconds"),
+        ]
         line = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
         self.console.print(line, markup=False, highlight=False)
 
@@ -218,17 +265,18 @@ def print_run_summary(
     console = stderr_console()
     table = Table(title=f"run {run.name}", show_header=False, box=box.SIMPLE)
     table.add_column("key", style="bold")
-    table.add_column("value")
+    table.add_column("value", overflow="fold")  # paths: folded, never cut
     table.add_row("status", str(info.get("status")))
     table.add_row("stopped", str(info.get("stop_reason")))
     table.add_row("epochs", str(info.get("epochs_done")))
     if info.get("best_epoch") is not None:
+        monitor = str(info.get("monitor"))
         table.add_row(
             "best epoch",
-            f"{info['best_epoch']} ({info.get('monitor')} {_format_value(info.get('best_value'))})",
+            f"{info['best_epoch']} ({monitor} {format_metric(info.get('best_value'), monitor)})",
         )
     for key, value in (test_metrics or {}).items():
-        table.add_row(f"test {key}", _format_value(value))
+        table.add_row(f"test {key}", format_metric(value, key))
     table.add_row("run directory", str(run))
     console.print(table)
 
@@ -242,12 +290,12 @@ def print_evaluation(report: Mapping[str, Any]) -> None:
     table = Table(box=box.SIMPLE)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row("samples", str(report["n_samples"]))
+    table.add_row("samples", f"{report['n_samples']:,}")
     for key in ("loss", "accuracy", "mse", "rmse", "mae", "r2"):
         if key in report:
-            table.add_row(key, _format_value(report[key]))
+            table.add_row(key, format_metric(report[key], key))
     for key, value in (report.get("macro") or {}).items():
-        table.add_row(f"macro {key}", _format_value(value))
+        table.add_row(f"macro {key}", format_metric(value, key))
     console.print(table)
     per_class = report.get("per_class")
     if per_class:
@@ -257,7 +305,7 @@ def print_evaluation(report: Mapping[str, Any]) -> None:
         for name, row in per_class.items():
             scores.add_row(
                 name,
-                *[_format_value(row[k]) for k in ("precision", "recall", "f1")],
+                *[format_metric(row[k], k) for k in ("precision", "recall", "f1")],
                 str(row["support"]),
             )
         console.print(scores)
@@ -276,19 +324,78 @@ def print_evaluation(report: Mapping[str, Any]) -> None:
         console.print(matrix)
 
 
-def print_runs(runs: Sequence[Mapping[str, Any]]) -> None:
-    """``nnctl runs list`` as a table on stdout."""
+def print_runs(runs: Sequence[Mapping[str, Any]], console: Console | None = None) -> None:
+    """``nnctl runs list`` as a table on stdout (``console``: where, for tests).
+
+    A run's name is what people copy, so it is never cut. On a narrow terminal ``created`` goes
+    (the name ends in the start time anyway) and ``best`` wraps into the room left; when even its
+    longest word does not fit, the table is printed wider, for the terminal to wrap.
+    """
+    console = console or stdout_console()
+    rows = [_run_row(run) for run in runs]
+    full = _runs_table(rows, _RUN_COLUMNS)
+    if _natural_width(console, full) <= console.width:
+        console.print(full)
+        return
+    columns = _RUN_COLUMNS[:4]
+    rest = _natural_width(console, _runs_table(rows, columns, best_width=1)) - 1
+    best = [columns[3], *(row[3] for row in rows)]
+    longest_word = max(len(word) for cell in best for word in cell.split())
+    width = min(max(console.width - rest, longest_word), max(map(len, best)))
+    table = _runs_table(rows, columns, width)
+    terminal = console.width
+    console.width = max(terminal, rest + width)  # wider only when the terminal must wrap
+    try:
+        console.print(table)
+    finally:
+        console.width = terminal
+
+
+_RUN_COLUMNS = ("run", "status", "epochs", "best", "created")
+
+
+def _natural_width(console: Console, table: Table) -> int:
+    """The width ``table`` takes on a terminal wide enough for all of it."""
+    lines = console.render_lines(table, console.options.update_width(1 << 16), pad=False)
+    return max((Segment.get_line_length(line) for line in lines), default=0)
+
+
+def _run_row(run: Mapping[str, Any]) -> list[str]:
+    """A run's cells: name, status, epochs, best, created (to the minute, local time)."""
+    best = "-"
+    if run.get("best_epoch") is not None:
+        value = format_metric(run["best_value"], run["monitor"])
+        best = f"{run['monitor']} {value} (epoch {run['best_epoch']})"
+    created = str(run["created"])[:16].replace("T", " ")
+    return [run["name"], run["status"], str(run["epochs"]), best, created]
+
+
+def _runs_table(
+    rows: Sequence[Sequence[str]], columns: Sequence[str], best_width: int | None = None
+) -> Table:
+    """The runs table with ``columns`` (a prefix of `_RUN_COLUMNS`); only ``best`` may wrap."""
     table = Table(box=box.SIMPLE)
-    for column in ("run", "status", "epochs", "best", "created"):
-        table.add_column(column)
-    for run in runs:
-        best = (
-            f"{run['monitor']} {_format_value(run['best_value'])} (epoch {run['best_epoch']})"
-            if run.get("best_epoch") is not None
-            else "-"
+    for name in columns:
+        wraps = name == "best"
+        table.add_column(
+            name,
+            justify="right" if name == "epochs" else "left",
+            no_wrap=not wraps,  # never shrunk by Rich, so never cut with an ellipsis
+            width=best_width if wraps else None,
         )
-        table.add_row(run["name"], run["status"], str(run["epochs"]), best, run["created"])
-    stdout_console().print(table)
+    for row in rows:
+        table.add_row(*row[: len(columns)])
+    return table
+
+
+def _csv_value(value: str, name: str) -> str:
+    """A ``metrics.csv`` cell as `format_metric` shows it; epochs and text as they are."""
+    if name == "epoch" or value == "":
+        return value or "-"
+    try:
+        return format_metric(float(value), name)
+    except ValueError:
+        return value
 
 
 def print_run_details(details: Mapping[str, Any]) -> None:
@@ -297,7 +404,7 @@ def print_run_details(details: Mapping[str, Any]) -> None:
     info = details["info"]
     table = Table(title=details["run"], show_header=False, box=box.SIMPLE)
     table.add_column("key", style="bold")
-    table.add_column("value")
+    table.add_column("value", overflow="fold")  # paths: folded, never cut
     for key in (
         "status",
         "stop_reason",
@@ -309,22 +416,23 @@ def print_run_details(details: Mapping[str, Any]) -> None:
         "started",
         "ended",
     ):
-        table.add_row(key, _format_value(info.get(key)))
+        name = str(info.get("monitor")) if key == "best_value" else key
+        table.add_row(key, format_metric(info.get(key), name))
     config = details["config"]
     table.add_row("layers", ", ".join(config["layers"]))
-    table.add_row("loss", _format_value(config["loss"]))
+    table.add_row("loss", format_metric(config["loss"]))
     optimizer = dict(config["optimizer"] or {})
     name = optimizer.pop("name", "?")
     table.add_row("optimizer", f"{name} " + ", ".join(f"{k}={v}" for k, v in optimizer.items()))
     table.add_row("epochs / batch", f"{config['epochs']} / {config['batch_size']}")
     for key, value in (details.get("last_epoch") or {}).items():
-        table.add_row(f"last {key}", value)
+        table.add_row(f"last {key}", _csv_value(value, key))
     for key, value in (details.get("test") or {}).items():
         if key not in ("split", "checkpoint"):
-            table.add_row(f"test {key}", _format_value(value))
+            table.add_row(f"test {key}", format_metric(value, key))
     console.print(table)
     files = Table(title="files", box=box.SIMPLE)
-    files.add_column("path")
+    files.add_column("path", overflow="fold")
     files.add_column("bytes", justify="right")
     for item in details["files"]:
         files.add_row(item["path"], f"{item['bytes']:,}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +61,8 @@ def train(
         resume = resolve_run(resume, runs_dir)
     cfg = resolve_config(config, set_ or [], resume, runs_dir)
     progress = None if quiet else render.TrainingProgress(cfg.training.epochs, cfg.metrics)
+    files = [cfg.data.train, cfg.data.validation, cfg.data.test]
+    what = render.describe_files([path for path in files if path is not None])
     try:
         result = train_run(
             cfg,
@@ -69,6 +72,7 @@ def train(
             progress=progress,
             command=["nnctl", *sys.argv[1:]],
             config_path=config,
+            loading=nullcontext if quiet else lambda: render.loading_status(what),
         )
     finally:
         if progress is not None:
