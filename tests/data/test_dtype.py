@@ -180,7 +180,7 @@ def test_float64_trains_evaluates_and_predicts_on_the_tiny_and_huge_csv(tmp_path
 def test_float32_training_stops_with_the_range_error(tmp_path: Path) -> None:
     cfg = config(tmp_path, "float32")
     runs = tmp_path / "runs"
-    result = run_nnctl("train", cfg, "--runs-dir", runs)
+    result = run_nnctl("train", cfg, "--runs-dir", runs, "--quiet")
     assert result.returncode == 3
     assert result.stderr.splitlines() == [
         f"nnctl: error: {tmp_path / 'p.csv'}: column 'b', row {BIG_ROW}: 1e+300 is out of the "
