@@ -3,7 +3,9 @@
 Start-up stays fast because nothing here imports NumPy, pandas or pydantic; each command imports
 what it needs when it runs. Every error reaches one handler, `NnctlGroup.invoke`, which turns an
 `NnctlError` into one line on stderr and its exit code, and any other exception into a short
-message with exit 1 (the traceback only with ``--debug`` or ``NNCTL_DEBUG=1``).
+message with exit 1 (the traceback only with ``--debug`` or ``NNCTL_DEBUG=1``). `NnctlGroup.main`
+wraps the whole process, option parsing (``--help``, ``--version``) and the last flush of stdout
+included, with the policies of `nnctl.cli.streams`: a closed pipe on stdout ends quietly.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import typer
 from typer.core import TyperGroup
 
 from nnctl import __version__
-from nnctl.cli import data_cmd, evaluate, predict, runs_cmd, schema, train, validate
-from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, NnctlError
+from nnctl.cli import data_cmd, evaluate, predict, runs_cmd, schema, streams, train, validate
+from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, NnctlError
 
 
 def _debug_enabled(ctx: typer.Context) -> bool:
@@ -37,21 +39,36 @@ def report_error(error: NnctlError) -> None:
 class NnctlGroup(TyperGroup):
     """The top-level group; its `invoke` is the CLI's single error handler."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The whole command, from parsing its options to the last flush of its results.
+
+        Errors raised outside `invoke` (writing ``--help`` or ``--version`` to a closed stdout,
+        the flush of the results at the end, Ctrl-C while that flush waits on a full pipe) get
+        the same treatment as inside it.
+        """
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        streams.install()
+        try:
+            super().main(*args, **kwargs)
+            code = EXIT_OK
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else int(done.code is not None)
+        except BaseException as error:  # raised while parsing the options
+            code = _exit_code(error)
+        try:
+            streams.flush_stdout()
+        except BaseException as error:
+            code = code or _exit_code(error)
+        sys.exit(code)
+
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except NnctlError as error:
-            report_error(error)
-            raise typer.Exit(error.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("nnctl: interrupted\n")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (NnctlError, KeyboardInterrupt, streams.OutputClosed) as error:
+            raise typer.Exit(_exit_code(error)) from None
         except (typer.TyperException, typer.Exit, typer.Abort, SystemExit):
             raise  # Typer's own usage errors (exit 2), --help and explicit exits
-        except BrokenPipeError:
-            # The reader of our stdout went away (`nnctl predict ... | head`): not an error.
-            _silence_stdout()
-            raise typer.Exit(0) from None
         except Exception as error:
             if _debug_enabled(ctx):
                 traceback.print_exc()
@@ -62,13 +79,30 @@ class NnctlGroup(TyperGroup):
             raise typer.Exit(EXIT_INTERNAL) from None
 
 
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so that Python's exit-time flush does not fail on a closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+def _exit_code(error: BaseException) -> int:
+    """Report an error that ends a command, the way the README says, and return its exit code.
+
+    A closed pipe on stdout is no error (exit 0, nothing said); Ctrl-C drops the results not yet
+    written. Anything else outside `NnctlError` is a bug (exit 1).
+    """
+    if isinstance(error, streams.OutputClosed):
+        return EXIT_OK
+    if isinstance(error, KeyboardInterrupt):
+        streams.abandon_stdout()
+        sys.stderr.write("nnctl: interrupted\n")
+        return EXIT_INTERRUPTED
+    if isinstance(error, NnctlError):
+        report_error(error)
+        return error.exit_code
+    if isinstance(error, SystemExit):
+        return error.code if isinstance(error.code, int) else int(error.code is not None)
+    if os.environ.get("NNCTL_DEBUG", "") not in ("", "0"):
+        traceback.print_exception(error)
+    sys.stderr.write(
+        f"nnctl: internal error: {type(error).__name__}: {error}\n"
+        "nnctl: this is a bug in nnctl; run again with --debug for the traceback\n"
+    )
+    return EXIT_INTERNAL
 
 
 app = typer.Typer(
