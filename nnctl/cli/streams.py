@@ -115,7 +115,7 @@ class ClosedInput(io.TextIOBase):
             "give the input file as an argument, or pipe it in"
         )
 
-    def readline(self, size: int | None = -1) -> str:
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
         return self.read(size)
 
 
