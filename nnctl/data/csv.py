@@ -529,8 +529,9 @@ def read_chunks(
     """Read a CSV file, or stdin for ``-``, ``chunk_rows`` rows at a time, all columns."""
     if str(source) != STDIN:
         check_file(Path(source), "CSV file")
-    handle: Any = sys.stdin if str(source) == STDIN else source
+    handle: Any = _KeptReads(sys.stdin) if str(source) == STDIN else source
     with (
+        _kept_read_errors(handle),
         csv_errors(source),
         pd.read_csv(
             handle,
@@ -541,3 +542,46 @@ def read_chunks(
         ) as reader,
     ):  # the file is closed even when the caller stops early
         yield from reader
+
+
+class _KeptReads:
+    """Stdin as pandas reads it: the end stays the end, and an exception of ``read`` is kept.
+
+    pandas asks for more after the end of the input; a terminal gives the end once per Ctrl-D,
+    which the stream's ``read`` has already taken, so one Ctrl-D would not be enough. pandas' C
+    parser can also turn the ``KeyboardInterrupt`` of a Ctrl-C that arrives while it waits for
+    input into ``ParserError: ... Calling read(nbytes) on source failed``; `_kept_read_errors`
+    raises the kept exception instead, so Ctrl-C stays an interruption (exit 130).
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.raised: BaseException | None = None
+        self.ended = False
+
+    def read(self, size: int = -1) -> Any:
+        if self.ended:
+            return ""
+        try:
+            data = self.stream.read(size)
+        except BaseException as error:
+            self.raised = error
+            raise
+        # A text stream returns less than asked only at the end (it reads until it has enough).
+        self.ended = size is None or size < 0 or len(data) < size
+        return data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.stream)
+
+
+@contextmanager
+def _kept_read_errors(handle: Any) -> Iterator[None]:
+    """Raise what the stream's ``read`` raised, not the error pandas made of it."""
+    try:
+        yield
+    except Exception:
+        raised = getattr(handle, "raised", None)
+        if raised is not None:
+            raise raised from None
+        raise
