@@ -134,15 +134,44 @@ def _reopen_closed(fd: int) -> bool:
     return True
 
 
+class WriteThrough(io.BufferedIOBase):
+    """A buffered stream without a buffer, for stderr: each write goes out at once, and only once.
+
+    A `io.BufferedWriter` keeps the bytes of a write that raised, to write them again; when the
+    exception is the ``KeyboardInterrupt`` of a Ctrl-C that came just after the bytes went out,
+    the message would be written twice.
+    """
+
+    def __init__(self, raw: Descriptor) -> None:
+        super().__init__()
+        self.raw = raw
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[self.raw.write(view) :]
+        return len(memoryview(data).cast("B"))
+
+
 def _output(fd: int, name: str, original: Any) -> io.TextIOWrapper:
-    closed = original is None
-    raw = Descriptor(fd, name, results=fd == STDOUT, closed_at_start=closed)
+    raw = Descriptor(fd, name, results=fd == STDOUT, closed_at_start=original is None)
+    binary: Any = io.BufferedWriter(raw) if fd == STDOUT else WriteThrough(raw)
     return io.TextIOWrapper(
-        io.BufferedWriter(raw),
+        binary,
         encoding=getattr(original, "encoding", None) or "utf-8",
         errors=getattr(original, "errors", None) or "strict",
         newline="\n",
         line_buffering=fd == STDERR or bool(getattr(original, "line_buffering", False)),
+        write_through=fd == STDERR,
     )
 
 
