@@ -236,9 +236,10 @@ def test_a_signal_during_predict_leaves_no_partial_output(
         stderr=subprocess.PIPE,
     )
     assert process.stdin is not None
-    # One chunk and a bit, and stdin stays open: predict writes the chunk, then waits for more
-    # rows, so it cannot end before the signal.
-    process.stdin.write(FEATURES.encode() + b"\n" + _rows(CHUNK_ROWS + 10))
+    # Two chunks of rows, and stdin stays open: predict writes the first chunk, then waits for
+    # more rows, so it cannot end before the signal. (Two, not one: stdin is read in blocks of
+    # 256 kB, and a block waits until it is full or the input ends.)
+    process.stdin.write(FEATURES.encode() + b"\n" + _rows(2 * CHUNK_ROWS))
     process.stdin.flush()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
