@@ -37,7 +37,7 @@ def report_error(error: NnctlError) -> None:
 
 
 class NnctlGroup(TyperGroup):
-    """The top-level group; its `invoke` is the CLI's single error handler."""
+    """The top-level group: `main` and `invoke` give every error to `_exit_code`, the handler."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """The whole command, from parsing its options to the last flush of its results.
@@ -59,7 +59,8 @@ class NnctlGroup(TyperGroup):
         try:
             streams.flush_stdout()
         except BaseException as error:
-            code = code or _exit_code(error)
+            failed = _exit_code(error)
+            code = code or failed
         sys.exit(code)
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
