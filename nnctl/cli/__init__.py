@@ -21,7 +21,10 @@ from typer.core import TyperGroup
 
 from nnctl import __version__
 from nnctl.cli import data_cmd, evaluate, predict, runs_cmd, schema, streams, train, validate
-from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, NnctlError
+from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
+
+#: The signals (SIGINT, SIGTERM) received while the current command runs.
+SIGNALS_RECEIVED: set[int] = set()
 
 
 def _debug_enabled(ctx: typer.Context) -> bool:
@@ -48,6 +51,7 @@ class NnctlGroup(TyperGroup):
         """
         if not kwargs.get("standalone_mode", True):
             return super().main(*args, **kwargs)
+        SIGNALS_RECEIVED.clear()
         streams.install()
         try:
             super().main(*args, **kwargs)
@@ -71,6 +75,8 @@ class NnctlGroup(TyperGroup):
         except (typer.TyperException, typer.Exit, typer.Abort, SystemExit):
             raise  # Typer's own usage errors (exit 2), --help and explicit exits
         except Exception as error:
+            if SIGNALS_RECEIVED:  # a library made something else of the KeyboardInterrupt
+                raise typer.Exit(_exit_code(error)) from None
             if _debug_enabled(ctx):
                 traceback.print_exc()
             sys.stderr.write(
@@ -83,15 +89,18 @@ class NnctlGroup(TyperGroup):
 def _exit_code(error: BaseException) -> int:
     """Report an error that ends a command, the way the README says, and return its exit code.
 
-    A closed pipe on stdout is no error (exit 0, nothing said); Ctrl-C drops the results not yet
-    written. Anything else outside `NnctlError` is a bug (exit 1).
+    After SIGINT or SIGTERM any error is an interruption: Ctrl-C drops the results not yet
+    written. A closed pipe on stdout is no error (exit 0, nothing said). Anything else outside
+    `NnctlError` is a bug (exit 1).
     """
-    if isinstance(error, streams.OutputClosed):
-        return EXIT_OK
-    if isinstance(error, KeyboardInterrupt):
+    if isinstance(error, KeyboardInterrupt) or (
+        SIGNALS_RECEIVED and not isinstance(error, Interrupted)
+    ):
         streams.abandon_stdout()
         sys.stderr.write("nnctl: interrupted\n")
         return EXIT_INTERRUPTED
+    if isinstance(error, streams.OutputClosed):
+        return EXIT_OK
     if isinstance(error, NnctlError):
         report_error(error)
         return error.exit_code
@@ -137,11 +146,19 @@ def main(
     ] = False,
 ) -> None:
     """Train neural networks from YAML config files with a NumPy engine."""
-    signal.signal(signal.SIGTERM, _terminate)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) != signal.SIG_IGN:  # `nohup`, `cmd &` in a script
+            signal.signal(sig, _terminate)
 
 
 def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM ends a command as Ctrl-C does: cleanly, with exit 130 (training saves first)."""
+    """SIGINT and SIGTERM end a command cleanly with exit 130 (training saves first).
+
+    The signal is recorded as well as raised: a library that catches the ``KeyboardInterrupt``
+    and raises something else instead (pandas' C parser, waiting on stdin, can make a
+    ``ParserError`` of it) still ends the command as interrupted (see `_exit_code`).
+    """
+    SIGNALS_RECEIVED.add(signum)
     raise KeyboardInterrupt
 
 
