@@ -82,3 +82,20 @@ def test_closed_stdout_and_stdin_are_stream_errors() -> None:
         ClosedInput().read()
     with pytest.raises(StreamError):
         ClosedInput().buffer.read()
+
+
+def test_after_a_signal_any_error_is_an_interruption(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandas can make a ParserError (then a DataError, exit 3) of a Ctrl-C; it is still 130."""
+    from nnctl import cli
+    from nnctl.errors import DataError, Interrupted
+
+    monkeypatch.setattr(cli, "SIGNALS_RECEIVED", {2})
+    assert cli._exit_code(DataError("<stdin>: not a valid CSV file")) == 130
+    assert cli._exit_code(ValueError("anything")) == 130
+    assert capsys.readouterr().err == "nnctl: interrupted\n" * 2
+    assert cli._exit_code(Interrupted("training interrupted; runs/x holds 3 epochs")) == 130
+    assert "training interrupted" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "SIGNALS_RECEIVED", set())
+    assert cli._exit_code(DataError("bad")) == 3
