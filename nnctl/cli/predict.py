@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from nnctl.errors import UsageError
 
 
 def predict(
@@ -45,5 +48,20 @@ def predict(
 
     loaded = load_model(model)
     source = input_arg if input_arg is not None else input_
+    if source == "-" and sys.stdin is not None and sys.stdin.isatty():
+        _reading_a_terminal(loaded.preprocessor.input)
     frames = prediction_frames(loaded, source, proba=proba, keep=keep or [])
     write_predictions(frames, output, inputs={"input": source, "model file": model_file(model)})
+
+
+def _reading_a_terminal(kind: str) -> None:
+    """Stdin is a terminal: say that CSV rows are read from it (as sort or cat would read them).
+
+    IDX images are bytes nobody types: that is a usage error.
+    """
+    if kind == "idx":
+        raise UsageError(
+            "INPUT: the model reads IDX images and stdin is a terminal; "
+            "give the images file: nnctl predict MODEL IMAGES"
+        )
+    sys.stderr.write("nnctl: reading CSV from stdin (a terminal); end with Ctrl-D, or give INPUT\n")

@@ -31,20 +31,39 @@ from rich.text import Text
 
 from nnctl.callbacks import Callback, Logs
 from nnctl.cli.formats import format_duration, format_metric, time_left
+from nnctl.cli.streams import OutputClosed
 from nnctl.training import Trainer
+
+
+class NnctlConsole(Console):
+    """A Rich console that a closed pipe never turns into ``SystemExit(1)`` (Rich's default).
+
+    A console of results (stdout) whose reader went away raises `OutputClosed`: the command stops
+    quietly with exit 0. A console of diagnostics (stderr) goes quiet and the command carries on.
+    """
+
+    def __init__(self, *args: Any, results: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.results = results
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        if self.results:
+            raise OutputClosed
 
 
 def stderr_console() -> Console:
     """A console on stderr; plain text (no colour, no cursor movement) when it is not a terminal."""
-    return Console(file=sys.stderr, highlight=False)
+    return NnctlConsole(file=sys.stderr, highlight=False, results=False)
 
 
 def stdout_console(file: TextIO | None = None) -> Console:
     """A console for results printed as tables; wide when not a terminal, so nothing is cut."""
     out = file or sys.stdout
-    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    options: dict[str, Any] = {"highlight": False, "markup": False, "emoji": False}
+    console = NnctlConsole(file=out, results=True, **options)
     if not console.is_terminal:
-        console = Console(file=out, highlight=False, markup=False, emoji=False, width=250)
+        console = NnctlConsole(file=out, results=True, width=250, **options)
     return console
 
 
@@ -230,8 +249,21 @@ class TrainingProgress(Callback):
             parts += [f"{key} {format_metric(logs[key], key)}" for key in keys]
             parts += [f"lr {format_metric(logs['lr'], 'lr')}"]
             parts += [f"{format_metric(logs.get('seconds', 0.0), 'seconds')}s"]
-            self.console.file.write("  ".join(parts) + "\n")
+            self._write_line("  ".join(parts))
+
+    def _write_line(self, line: str) -> None:
+        """A plain line on the console's stream; once the stream is gone, nothing more is written.
+
+        Progress is not a result: a reader of stderr that went away (``2>&1 | head -3``) stops
+        the lines, not the training.
+        """
+        if self.console.quiet:
+            return
+        try:
+            self.console.file.write(line + "\n")
             self.console.file.flush()
+        except OSError:
+            self.console.quiet = True
 
     def _table_row(self, epoch: int, keys: list[str], logs: Logs) -> None:
         widths = [7, *[max(len(k), 9) for k in keys], 9, 8]

@@ -303,6 +303,7 @@ class Checked(io.RawIOBase):
         self.offset = self.lines = self.line_bytes = 0
         self.gzip = False
         self.failure: BaseException | None = None
+        self.ended = False
         self.decoder = codecs.getincrementaldecoder("utf-8")()
 
     def readable(self) -> bool:
@@ -316,6 +317,10 @@ class Checked(io.RawIOBase):
             raise
 
     def _readinto(self, buffer: Any) -> int:
+        if self.ended:
+            # The end stays the end: pandas asks again after it, and a terminal would wait for
+            # a second Ctrl-D (each one ends one read).
+            return 0
         try:
             n: int = self.inner.readinto(buffer)
         except EOFError:
@@ -337,6 +342,7 @@ class Checked(io.RawIOBase):
         if self.text:
             self._check_text(bytes(memoryview(buffer)[:n]))
         self.offset += n
+        self.ended = n == 0 and len(buffer) > 0
         return n
 
     def _where(self, block: bytes, index: int) -> str:

@@ -6,6 +6,7 @@ ends exactly as a run that never stopped, and every file in it parses.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import json
@@ -22,6 +23,7 @@ import yaml
 from typer.testing import CliRunner
 
 from nnctl.cli import app
+from nnctl.prediction import CHUNK_ROWS
 from nnctl.runs import read_json, read_metrics
 from tests.helpers import iris_config, nnctl_executable, run_nnctl, weights
 
@@ -117,6 +119,18 @@ def test_kill_9_during_a_write_then_resume(
     _resume_and_compare(run, whole)
 
 
+def _wait_for_epochs(process: subprocess.Popen[bytes], runs: Path, epochs: int) -> Path:
+    """Wait (up to a minute) until the run in ``runs`` has ``epochs`` rows in metrics.csv."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list(runs.glob("*/metrics.csv"))
+        if found and len(read_metrics(found[0])) >= epochs:
+            return found[0].parent
+        time.sleep(0.005)
+    process.kill()
+    raise AssertionError(f"no {epochs} epochs in time: {process.communicate()[1]!r}")
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_kill_9_at_a_random_moment_then_resume(
     tmp_path: Path, reference: tuple[Path, Path], seed: int
@@ -128,13 +142,15 @@ def test_kill_9_at_a_random_moment_then_resume(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while not list(runs.glob("*/run.json")) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(float(np.random.default_rng(100 + seed).uniform(0.0, 1.0)))
+    # The moment: a random point within a random epoch that leaves at least two more to go, so
+    # that the kill always lands in a running training.
+    rng = np.random.default_rng(100 + seed)
+    run = _wait_for_epochs(process, runs, int(rng.integers(1, EPOCHS - 2)))
+    seconds = [float(row["seconds"]) for row in read_metrics(run / "metrics.csv")]
+    time.sleep(float(rng.uniform(0.0, 1.0)) * min(seconds))
     process.kill()
     process.communicate(timeout=30)
-    (run,) = runs.iterdir()
+    assert process.returncode == -signal.SIGKILL, "the training ended before the kill"
     _resume_and_compare(run, whole)
 
 
@@ -185,56 +201,113 @@ def test_two_runs_started_together_get_their_own_directories(tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def big_input(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A trained iris run and a CSV of 3,000,000 rows to predict on."""
+    """A trained iris run and a labelled CSV of 3,000,000 rows to evaluate on."""
     folder = tmp_path_factory.mktemp("big")
     result = run_nnctl("train", iris_config(folder, epochs=2), "--runs-dir", folder, "--quiet")
     assert result.returncode == 0, result.stderr
     rows = np.random.default_rng(0).uniform(0, 8, size=(3_000_000, 4)).round(1)
+    text = "\n".join(",".join(f"{v:.1f}" for v in row) + ",setosa" for row in rows[:1000])
     path = folder / "big.csv"
-    header = "sepal_length,sepal_width,petal_length,petal_width"
-    np.savetxt(path, rows, fmt="%.1f", delimiter=",", header=header, comments="")
+    with path.open("w") as handle:
+        handle.write(f"{FEATURES},species\n")
+        for _ in range(len(rows) // 1000):
+            handle.write(text + "\n")
     return Path(result.stdout.strip()), path
+
+
+FEATURES = "sepal_length,sepal_width,petal_length,petal_width"
+
+
+def _rows(n: int) -> bytes:
+    """``n`` CSV rows of iris features."""
+    return b"5.1,3.5,1.4,0.2\n" * n
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_predict_leaves_no_partial_output(
     tmp_path: Path, big_input: tuple[Path, Path], sig: signal.Signals
 ) -> None:
-    run, data = big_input
+    run, _ = big_input
     out = tmp_path / "predictions.csv"
     process = subprocess.Popen(
-        [*nnctl_executable(), "predict", str(run), "--input", str(data), "--output", str(out)],
+        [*nnctl_executable(), "predict", str(run), "--input", "-", "--output", str(out)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
+    assert process.stdin is not None
+    # Two chunks of rows, and stdin stays open: predict writes the first chunk, then waits for
+    # more rows, so it cannot end before the signal. (Two, not one: stdin is read in blocks of
+    # 256 kB, and a block waits until it is full or the input ends.)
+    process.stdin.write(FEATURES.encode() + b"\n" + _rows(2 * CHUNK_ROWS))
+    process.stdin.flush()
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".predictions.csv.*")) and time.monotonic() < deadline:
-        time.sleep(0.01)  # wait until it is writing
-    assert process.poll() is None, "predict ended before the signal; make the input larger"
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(p.stat().st_size > 0 for p in tmp_path.glob(".predictions.csv.*")):
+            break  # the first chunk is written to the temporary file
+        time.sleep(0.005)
+    assert process.poll() is None, process.communicate()
     process.send_signal(sig)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, (process.returncode, stderr)
-    assert "Traceback" not in stderr and stdout == ""
+    assert stderr.decode().endswith("nnctl: interrupted\n"), stderr
+    assert b"Traceback" not in stderr and stdout == b""
     assert list(tmp_path.iterdir()) == []
 
 
+def _full_pipe() -> tuple[int, int, int]:
+    """A pipe with no room left: ``(read end, write end, bytes in it)``.
+
+    A command whose stdout is its write end blocks on its first write until the pipe is read:
+    it cannot end on its own.
+    """
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    filled = 0
+    for size in (65536, 4096, 1):
+        try:
+            while True:
+                filled += os.write(write_end, b"x" * size)
+        except BlockingIOError:
+            pass
+    os.set_blocking(write_end, True)
+    return read_end, write_end, filled
+
+
+def _wait_until_open(process: subprocess.Popen[bytes], path: Path) -> None:
+    """Wait (up to a minute) until ``process`` has ``path`` open (Linux: /proc/PID/fd)."""
+    fds = Path(f"/proc/{process.pid}/fd")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == str(path) for fd in fds.iterdir()):
+                return
+        time.sleep(0.001)
+    raise AssertionError(f"{path} was not opened: {process.communicate()[1]!r}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_evaluate_exits_130(
-    tmp_path: Path, big_input: tuple[Path, Path], sig: signal.Signals
+    big_input: tuple[Path, Path], sig: signal.Signals
 ) -> None:
-    run, unlabelled = big_input
-    data = tmp_path / "labelled.csv"
-    header, body = unlabelled.read_text().split("\n", 1)
-    data.write_text(f"{header},species\n" + body.replace("\n", ",setosa\n"))
-    process = subprocess.Popen(
-        [*nnctl_executable(), "evaluate", str(run), "--data", str(data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(1.0)
-    process.send_signal(sig)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr and stdout == ""
+    run, data = big_input
+    read_end, write_end, filled = _full_pipe()
+    try:
+        process = subprocess.Popen(
+            [*nnctl_executable(), "evaluate", str(run), "--data", str(data)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+        )
+        os.close(write_end)
+        _wait_until_open(process, data)  # reading the data; stdout is full: it cannot end
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=60)
+        with os.fdopen(read_end, "rb") as pipe:
+            stdout = pipe.read()
+    finally:
+        process.kill()
+    assert process.returncode == 130, (process.returncode, stderr)
+    assert stderr.decode().endswith("nnctl: interrupted\n"), stderr
+    assert b"Traceback" not in stderr
+    assert stdout == b"x" * filled  # nothing of the interrupted results
