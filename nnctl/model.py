@@ -78,20 +78,48 @@ def load_model(model: Path) -> Model:
 
 
 def _check_finite(bundle: Bundle) -> None:
-    """Refuse weights holding NaN or infinity: they would predict garbage with exit 0.
+    """Refuse weights or scalings holding NaN or infinity: they would predict garbage with exit 0.
 
-    (The preprocessor's arrays may hold NaN on purpose: the fill value of a column never filled.)
+    (The preprocessor's fill values may hold NaN on purpose: the fill of a column never filled.)
     """
-    for name, array in bundle.group("weights").items():
+    check_finite(bundle, ("weights",))
+    scaling = bundle.group("preprocessor")
+    check_arrays(bundle, "preprocessor", {k: v for k, v in scaling.items() if k != "data.fill"})
+    divide = scaling.get("data.divide")
+    target = bundle.meta.get("preprocessor", {}).get("target", {})
+    values = [target.get("mean", 0.0), target.get("std", 1.0)]
+    if (divide is not None and np.any(divide == 0)) or not _all_finite(values):
+        raise CheckpointError(
+            f"{bundle.path}: the preprocessor's scaling (preprocessor/data.divide or the target's "
+            "mean and std) is zero, NaN or infinite; a model with it predicts garbage",
+            hint="use another checkpoint of the run, or train again",
+        )
+
+
+def check_finite(bundle: Bundle, groups: tuple[str, ...]) -> None:
+    """Raise a `CheckpointError` naming the first array of ``groups`` that holds NaN or inf."""
+    for group in groups:
+        check_arrays(bundle, group, bundle.group(group))
+
+
+def check_arrays(bundle: Bundle, group: str, arrays: dict[str, np.ndarray]) -> None:
+    """Raise a `CheckpointError` naming the first of ``arrays`` that holds NaN or infinity."""
+    for name, array in arrays.items():
         if np.issubdtype(array.dtype, np.inexact):
             bad = int(array.size - np.count_nonzero(np.isfinite(array)))
             if bad:
                 raise CheckpointError(
-                    f"{bundle.path}: weights/{name} holds {bad} non-finite value"
+                    f"{bundle.path}: {group}/{name} holds {bad} non-finite value"
                     f"{'s' if bad != 1 else ''} (NaN or infinite) of {array.size}; "
                     "a model with them predicts garbage",
                     hint="use another checkpoint of the run, or train again",
                 )
+
+
+def _all_finite(values: list[Any]) -> bool:
+    """Whether every one of ``values`` is a finite number (others are left to `from_bundle`)."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return all(np.isfinite(numbers))
 
 
 def _check_fit(spec: dict[str, Any], pre: Preprocessor, task: str) -> None:
