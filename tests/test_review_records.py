@@ -111,3 +111,22 @@ def test_resuming_from_a_non_finite_last_checkpoint_is_refused(run: Path, key: s
     assert result.exit_code == 3, result.output
     assert f"{last}: {key} holds 1 non-finite value" in result.stderr
     assert {name: (run / name).read_bytes() for name in RECORDS} == before
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"), [(None, "config.yaml: no such file"), (b"model: [\n", "invalid YAML")]
+)
+def test_resuming_a_run_whose_config_yaml_is_damaged_is_exit_3(
+    run: Path, damage: bytes | None, message: str
+) -> None:
+    config = run / "config.yaml"
+    if damage is None:
+        config.unlink()
+    else:
+        config.write_bytes(config.read_bytes() + damage)
+    before = {name: (run / name).read_bytes() for name in RECORDS if (run / name).exists()}
+    result = _invoke("train", "--resume", run.name, "--set", "training.epochs=6", "--quiet")
+    assert result.exit_code == 3, result.output
+    assert message in result.stderr and "this run's record is damaged" in result.stderr
+    assert str(config) in result.stderr
+    assert {name: (run / name).read_bytes() for name in before} == before
