@@ -74,6 +74,7 @@ def load_model(model: Path) -> Model:
         raise CheckpointError(
             f"{bundle.path}: an incomplete or inconsistent nnctl checkpoint: {part}: {shown}"
         ) from None
+    _check_scaling(bundle.path, preprocessor)
     return Model(network=network, preprocessor=preprocessor, task=task, bundle=bundle)
 
 
@@ -85,12 +86,14 @@ def _check_finite(bundle: Bundle) -> None:
     check_finite(bundle, ("weights",))
     scaling = bundle.group("preprocessor")
     check_arrays(bundle, "preprocessor", {k: v for k, v in scaling.items() if k != "data.fill"})
-    divide = scaling.get("data.divide")
-    target = bundle.meta.get("preprocessor", {}).get("target", {})
-    values = [target.get("mean", 0.0), target.get("std", 1.0)]
-    if (divide is not None and np.any(divide == 0)) or not _all_finite(values):
+
+
+def _check_scaling(path: Path, pre: Preprocessor) -> None:
+    """Refuse a zero divisor, or a target mean or std that is not finite (or a zero std)."""
+    target = (pre.target.mean, pre.target.std)
+    if np.any(pre.numeric.divide == 0) or not np.all(np.isfinite(target)) or target[1] == 0:
         raise CheckpointError(
-            f"{bundle.path}: the preprocessor's scaling (preprocessor/data.divide or the target's "
+            f"{path}: the preprocessor's scaling (preprocessor/data.divide or the target's "
             "mean and std) is zero, NaN or infinite; a model with it predicts garbage",
             hint="use another checkpoint of the run, or train again",
         )
@@ -114,12 +117,6 @@ def check_arrays(bundle: Bundle, group: str, arrays: dict[str, np.ndarray]) -> N
                     "a model with them predicts garbage",
                     hint="use another checkpoint of the run, or train again",
                 )
-
-
-def _all_finite(values: list[Any]) -> bool:
-    """Whether every one of ``values`` is a finite number (others are left to `from_bundle`)."""
-    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    return all(np.isfinite(numbers))
 
 
 def _check_fit(spec: dict[str, Any], pre: Preprocessor, task: str) -> None:
