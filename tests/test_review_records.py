@@ -130,3 +130,20 @@ def test_resuming_a_run_whose_config_yaml_is_damaged_is_exit_3(
     assert message in result.stderr and "this run's record is damaged" in result.stderr
     assert str(config) in result.stderr
     assert {name: (run / name).read_bytes() for name in before} == before
+
+
+def test_evaluate_and_predict_look_names_up_in_runs_dir(run: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(run.parent, elsewhere)
+    listed = json.loads(_invoke("runs", "list", "--runs-dir", elsewhere, "--json").stdout)
+    name = listed["name"]
+    evaluated = _invoke("evaluate", name, "--runs-dir", elsewhere, "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["model"] == str(elsewhere / name / "checkpoints/best.npz")
+    predicted = _invoke("predict", name, DATASETS / "iris.csv", "--runs-dir", elsewhere)
+    assert predicted.exit_code == 0 and predicted.stdout.startswith("species")
+    for command in (["evaluate", "nope"], ["predict", "nope", DATASETS / "iris.csv"]):
+        missing = _invoke(*command, "--runs-dir", elsewhere)
+        assert missing.exit_code == 2
+        where = f"(here, or in the runs directory {elsewhere})"
+        assert f"nope: no such run directory or checkpoint file {where}" in missing.stderr
