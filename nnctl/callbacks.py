@@ -131,8 +131,9 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
+            epochs = f"{self.wait} epoch{'s' if self.wait != 1 else ''}"
             self.trainer.stop(
-                f"early stopping: {self.tracker.monitor} did not improve for {self.wait} epochs"
+                f"early stopping: {self.tracker.monitor} did not improve for {epochs}"
             )
 
     def on_train_end(self, logs: Logs) -> None:

@@ -252,6 +252,17 @@ def _is_file(path: Path) -> bool:
         raise _permission_denied(path) from None
 
 
+def locate_model(model: Path, runs_dir: Path | None) -> Path:
+    """The existing path a MODEL argument names, looked up in ``runs_dir`` (``--runs-dir``).
+
+    Naming nothing is a `UsageError` (exit 2) that says where it was looked for.
+    """
+    located = locate_run(model, runs_dir)
+    if not located.exists():
+        raise no_such_run(model, runs_dir, what="run directory or checkpoint file")
+    return located
+
+
 def model_file(model: Path) -> Path:
     """The checkpoint a MODEL argument names: a file, or a run's best (else last) checkpoint.
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from nnctl import __version__
+from nnctl import __version__, model
 from nnctl.callbacks import (
     Callback,
     Checkpointer,
@@ -338,6 +338,7 @@ class _Saver:
         if not path.is_file():
             return  # stopped before the first epoch ended: start from the beginning
         bundle = load_bundle(path)
+        model.check_finite(bundle, ("weights", "optimizer", "early_stopping"))
         check_epochs(self.run, int(bundle.meta.get("epoch", 0)), cfg, (), None)
         try:
             self.trainer.network.load_state_dict(bundle.group("weights"))

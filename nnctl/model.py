@@ -74,20 +74,45 @@ def load_model(model: Path) -> Model:
         raise CheckpointError(
             f"{bundle.path}: an incomplete or inconsistent nnctl checkpoint: {part}: {shown}"
         ) from None
+    _check_scaling(bundle.path, preprocessor)
     return Model(network=network, preprocessor=preprocessor, task=task, bundle=bundle)
 
 
 def _check_finite(bundle: Bundle) -> None:
-    """Refuse weights holding NaN or infinity: they would predict garbage with exit 0.
+    """Refuse weights or scalings holding NaN or infinity: they would predict garbage with exit 0.
 
-    (The preprocessor's arrays may hold NaN on purpose: the fill value of a column never filled.)
+    (The preprocessor's fill values may hold NaN on purpose: the fill of a column never filled.)
     """
-    for name, array in bundle.group("weights").items():
+    check_finite(bundle, ("weights",))
+    scaling = bundle.group("preprocessor")
+    check_arrays(bundle, "preprocessor", {k: v for k, v in scaling.items() if k != "data.fill"})
+
+
+def _check_scaling(path: Path, pre: Preprocessor) -> None:
+    """Refuse a zero divisor, or a target mean or std that is not finite (or a zero std)."""
+    target = (pre.target.mean, pre.target.std)
+    if np.any(pre.numeric.divide == 0) or not np.all(np.isfinite(target)) or target[1] == 0:
+        raise CheckpointError(
+            f"{path}: the preprocessor's scaling (preprocessor/data.divide or the target's "
+            "mean and std) is zero, NaN or infinite; a model with it predicts garbage",
+            hint="use another checkpoint of the run, or train again",
+        )
+
+
+def check_finite(bundle: Bundle, groups: tuple[str, ...]) -> None:
+    """Raise a `CheckpointError` naming the first array of ``groups`` that holds NaN or inf."""
+    for group in groups:
+        check_arrays(bundle, group, bundle.group(group))
+
+
+def check_arrays(bundle: Bundle, group: str, arrays: dict[str, np.ndarray]) -> None:
+    """Raise a `CheckpointError` naming the first of ``arrays`` that holds NaN or infinity."""
+    for name, array in arrays.items():
         if np.issubdtype(array.dtype, np.inexact):
             bad = int(array.size - np.count_nonzero(np.isfinite(array)))
             if bad:
                 raise CheckpointError(
-                    f"{bundle.path}: weights/{name} holds {bad} non-finite value"
+                    f"{bundle.path}: {group}/{name} holds {bad} non-finite value"
                     f"{'s' if bad != 1 else ''} (NaN or infinite) of {array.size}; "
                     "a model with them predicts garbage",
                     hint="use another checkpoint of the run, or train again",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nnctl.config import Config, config_differences, load_config
-from nnctl.errors import ConfigError, UsageError
+from nnctl.errors import CheckpointError, ConfigError, UsageError
 from nnctl.runs import CONFIG_FILE, read_record, resolve_run
 
 FREE = ("training.epochs",)
@@ -40,11 +40,28 @@ def resolve_config(
             raise UsageError("give a CONFIG file to train, or --resume RUN to continue a run")
         return load_config(config_path, overrides)
     run = resolve_run(resume, runs_dir)
-    saved = load_config(run / CONFIG_FILE)
+    saved = recorded_config(run)
     wanted = load_config(config_path or run / CONFIG_FILE, overrides)
     check_same_training(run, saved, wanted, overrides, config_path)
     check_epochs(run, read_record(run).epochs_done, wanted, overrides, config_path)
     return wanted
+
+
+def recorded_config(run: Path) -> Config:
+    """The config ``run`` records; a missing or invalid ``config.yaml`` is a damaged run (exit 3).
+
+    The user did not write that file (nnctl did), so its problems are the run's, not a config
+    mistake (exit 2) to fix by editing.
+    """
+    try:
+        return load_config(run / CONFIG_FILE)
+    except ConfigError as error:
+        first = error.problems[0] if error.problems else error.message
+        more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
+        raise CheckpointError(
+            f"{first}{more}; this run's record is damaged",
+            hint="the run cannot be resumed; start a new run from its original config",
+        ) from None
 
 
 def check_same_training(

@@ -78,7 +78,7 @@ def summarize_run(path: Path) -> RunSummary:
     record = read_record(path)
     return RunSummary(
         path=path,
-        name=record.name,
+        name=path.name,  # what RUN arguments accept; run.json's name is stale after a rename
         status=current_status(path, record),
         epochs=record.epochs_done,
         best_epoch=record.best_epoch,
@@ -126,7 +126,7 @@ def describe_run(path: Path, runs_dir: Path | None = None) -> dict[str, Any]:
         "info": info,
         "resumable": status in RESUMABLE,
         "config": _config_summary(run / CONFIG_FILE),
-        "last_epoch": rows[-1] if rows else None,
+        "last_epoch": _numbers(rows[-1]) if rows else None,
         "test": summary,
         "files": [{"path": str(p.relative_to(run)), "bytes": p.stat().st_size} for p in files],
     }
@@ -136,6 +136,17 @@ STOPPED_REASON = (
     "the process training it ended without recording how (killed?); "
     "continue it with: nnctl train --resume {run}"
 )
+
+
+def _numbers(row: dict[str, str]) -> dict[str, int | float | None]:
+    """A ``metrics.csv`` row as numbers (an empty or unreadable cell: None), as JSON wants it."""
+    values: dict[str, int | float | None] = {}
+    for key, text in row.items():
+        try:
+            values[key] = int(text) if key == "epoch" else float(text)
+        except ValueError:
+            values[key] = None
+    return values
 
 
 def _config_summary(path: Path) -> dict[str, Any]:

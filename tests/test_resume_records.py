@@ -166,7 +166,8 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement(patience
         callback.on_epoch_end(epoch, {"val_loss": 1.0 if epoch > 1 else 0.5})
     # Keras: the best epoch, then `patience` epochs without improvement (at least one).
     assert epoch == 1 + max(patience, 1)
-    assert f"did not improve for {max(patience, 1)} epochs" in trainer.stopped
+    waited = max(patience, 1)
+    assert f"did not improve for {waited} epoch{'s' if waited > 1 else ''}" in trainer.stopped
 
 
 class _InterruptAfter(Callback):

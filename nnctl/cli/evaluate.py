@@ -29,6 +29,10 @@ def evaluate(
         typer.Option("--labels", help="IDX labels file that goes with --data.", readable=False),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
+    ] = None,
 ) -> None:
     """Compute the loss and metrics of a trained model.
 
@@ -38,9 +42,11 @@ def evaluate(
 
     Example: nnctl evaluate runs/iris-20260101-120000 --json
     """
+    from nnctl.checkpoint import locate_model
     from nnctl.evaluation import evaluate_model, evaluation_data
     from nnctl.model import load_model
 
+    model = locate_model(model, runs_dir)
     loaded = load_model(model)
     split, source = evaluation_data(loaded, model, data, labels)
     report = {"model": str(loaded.path), "data": source, "task": loaded.task}

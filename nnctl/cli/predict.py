@@ -15,7 +15,9 @@ def predict(
     model: Annotated[
         Path,
         typer.Argument(
-            metavar="MODEL", help="A run directory or a checkpoint file.", readable=False
+            metavar="MODEL",
+            help="A run directory, a run's name in runs/, or a checkpoint file.",
+            readable=False,
         ),
     ],
     input_arg: Annotated[
@@ -34,6 +36,10 @@ def predict(
         list[str] | None,
         typer.Option("--keep", metavar="COLUMN", help="Input column to pass through (an id)."),
     ] = None,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
+    ] = None,
 ) -> None:
     """Predict labels (or values) for new rows, in the original label names and units.
 
@@ -42,10 +48,11 @@ def predict(
 
     Example: cat new.csv | nnctl predict runs/iris-20260101-120000 - > predictions.csv
     """
-    from nnctl.checkpoint import model_file
+    from nnctl.checkpoint import locate_model, model_file
     from nnctl.model import load_model
     from nnctl.prediction import prediction_frames, write_predictions
 
+    model = locate_model(model, runs_dir)
     loaded = load_model(model)
     source = input_arg if input_arg is not None else input_
     if source == "-" and sys.stdin is not None and sys.stdin.isatty():

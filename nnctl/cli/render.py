@@ -420,14 +420,9 @@ def _runs_table(
     return table
 
 
-def _csv_value(value: str, name: str) -> str:
-    """A ``metrics.csv`` cell as `format_metric` shows it; epochs and text as they are."""
-    if name == "epoch" or value == "":
-        return value or "-"
-    try:
-        return format_metric(float(value), name)
-    except ValueError:
-        return value
+def _csv_value(value: float | None, name: str) -> str:
+    """A ``metrics.csv`` value (a number, None when empty) as `format_metric` shows it."""
+    return format_metric(value, name)
 
 
 def print_run_details(details: Mapping[str, Any]) -> None:
