@@ -29,7 +29,7 @@ from nnctl.callbacks import (
     csv_row,
     metrics_columns,
 )
-from nnctl.checkpoint import load_bundle, save_bundle
+from nnctl.checkpoint import is_checkpoint_file, load_bundle, save_bundle
 from nnctl.config import Config, config_to_yaml
 from nnctl.config_checks import output_units_problem
 from nnctl.data import Datasets, load_training_data
@@ -335,7 +335,7 @@ class _Saver:
         """
         remove_stale_temporaries(self.run)
         path = self.run / CHECKPOINTS / "last.npz"
-        if not path.is_file():
+        if not is_checkpoint_file(path):
             return  # stopped before the first epoch ended: start from the beginning
         bundle = load_bundle(path)
         check_epochs(self.run, int(bundle.meta.get("epoch", 0)), cfg, (), None)
@@ -369,7 +369,7 @@ def _test_metrics(trainer: Trainer, data: Datasets, run: Path) -> dict[str, floa
     if data.test is None:
         return None
     best = run / CHECKPOINTS / "best.npz"
-    if best.is_file():
+    if is_checkpoint_file(best):
         trainer.network.load_state_dict(load_bundle(best).group("weights"))
     metrics = trainer.evaluate(_split(data.test))
     write_json(run / SUMMARY_FILE, {"split": "test", "checkpoint": str(best), **metrics})

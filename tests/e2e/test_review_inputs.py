@@ -1,0 +1,46 @@
+"""Review of the inputs work: siblings of the hostile cases that still ended badly.
+
+Unreadable files are made with chmod 000 and the command runs without the capabilities that
+bypass file modes (`tests.e2e.test_hostile_files._unprivileged`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_hostile_files import _failed, _run, _unprivileged
+from tests.helpers import iris_config, run_nnctl
+
+
+@pytest.fixture()
+def iris_run(tmp_path: Path) -> Path:
+    result = run_nnctl("train", iris_config(tmp_path, epochs=2), "--quiet", "--runs-dir", tmp_path)
+    assert result.returncode == 0, result.stderr
+    return Path(result.stdout.strip())
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_resume_with_an_unreadable_checkpoints_folder_is_exit_3(iris_run: Path) -> None:
+    prefix = _unprivileged()
+    checkpoints = iris_run / "checkpoints"
+    before = _digests(checkpoints)
+    checkpoints.chmod(0)
+    try:
+        result = _run("train", "--resume", iris_run, prefix=prefix)
+    finally:
+        checkpoints.chmod(0o755)
+    _failed(result, 3, "checkpoints/last.npz: permission denied")
+    assert _digests(checkpoints) == before
+    assert json.loads((iris_run / "run.json").read_text())["epochs_done"] == 2
