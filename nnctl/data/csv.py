@@ -746,4 +746,26 @@ def read_chunks(
         for number, chunk in enumerate(reader):
             if number == 0:
                 check_names(source, list(chunk.columns))
+                _check_repeated_names(source, delimiter, list(chunk.columns))
             yield chunk
+
+
+def _check_repeated_names(source: str | Path, delimiter: str, columns: list[str]) -> None:
+    """Refuse a header that repeats a name, as `read_header` does, from pandas' columns.
+
+    pandas renames the second ``a`` of a header to ``a.1``, so a streamed input read once
+    (predict's) would use the first ``a`` silently, or miss a column with a puzzling
+    did-you-mean. A regular file's header is read again as it is; a stream's is judged by the
+    renamed names (``a`` and ``a.N`` both present).
+    """
+    if str(source) != STDIN and stat.S_ISREG(os.stat(source).st_mode):
+        read_header(Path(source), delimiter)  # raises on a repeated name
+        return
+    present = set(columns)
+    renamed = sorted(
+        {c.rpartition(".")[0] for c in columns if c.rpartition(".")[2].isdigit()} & present
+    )
+    if renamed:
+        raise DataError(
+            f"{source_name(source)}: the header repeats column names: {', '.join(renamed)}"
+        )

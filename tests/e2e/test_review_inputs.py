@@ -44,3 +44,16 @@ def test_resume_with_an_unreadable_checkpoints_folder_is_exit_3(iris_run: Path) 
     _failed(result, 3, "checkpoints/last.npz: permission denied")
     assert _digests(checkpoints) == before
     assert json.loads((iris_run / "run.json").read_text())["epochs_done"] == 2
+
+
+def test_predict_and_evaluate_refuse_a_repeated_column_name_as_train_does(
+    iris_run: Path, tmp_path: Path
+) -> None:
+    lines = (Path(__file__).parents[2] / "datasets" / "iris.csv").read_text().splitlines()
+    repeated = "sepal_length,sepal_length,petal_length,petal_width,species"
+    data = tmp_path / "repeated.csv"
+    data.write_text("\n".join([repeated, *lines[1:]]) + "\n")
+    message = "the header repeats column names: sepal_length"
+    _failed(run_nnctl("predict", iris_run, data), 3, f"{data}: {message}")
+    _failed(run_nnctl("predict", iris_run, "-", stdin=data.read_text()), 3, f"<stdin>: {message}")
+    _failed(run_nnctl("evaluate", iris_run, "--data", data), 3, message)
