@@ -23,12 +23,14 @@ from numpy.typing import NDArray
 
 from nnctl.data.csv import CsvColumns, plan_columns, read_header, read_table, require_columns
 from nnctl.data.encoding import Category, TargetMap
-from nnctl.data.files import read_head
+from nnctl.data.inputs import open_input
 from nnctl.data.fit import split_targets
 from nnctl.data.idx import (
     check_counts,
     check_image_shape,
     check_image_type,
+    claim_problem,
+    extra_bytes,
     parse_header,
     read_labels,
 )
@@ -160,7 +162,10 @@ def _images_shape(path: Path) -> tuple[int, ...]:
     """The shape in an images file's header, checked as `nnctl.data.idx.read_idx` and
     `nnctl.data.idx.check_image_type` check it, without reading the pixels."""
     what = "images file"
-    value_type, shape, _ = parse_header(read_head(path, 4 + 4 * 255, what), path)
+    with open_input(path, what) as opened:
+        head = opened.stream.read(4 + 4 * 255)
+        gzip, stored = opened.gzip, opened.size
+    value_type, shape, offset = parse_header(head, path)
     if len(shape) != 3:
         raise DataError(
             f"{path}: the IDX header at byte offset 3 gives {len(shape)} dimensions "
@@ -173,4 +178,10 @@ def _images_shape(path: Path) -> tuple[int, ...]:
                 f"(shape {list(shape)}): the {what} holds no data"
             )
     check_image_type(path, np.empty(0, dtype=value_type))
+    expected = math.prod(shape) * value_type.itemsize
+    problem = claim_problem(path, expected, offset, shape, gzip, stored)
+    if problem is not None:
+        raise problem
+    if stored is not None and not gzip and stored > offset + expected:
+        raise extra_bytes(path, stored - offset - expected, offset + expected)
     return shape

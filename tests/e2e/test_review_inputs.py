@@ -6,15 +6,16 @@ bypass file modes (`tests.e2e.test_hostile_files._unprivileged`).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
-import shutil
+import struct
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_hostile_files import _failed, _run, _unprivileged
-from tests.helpers import iris_config, run_nnctl
+from tests.helpers import iris_config, run_nnctl, write_config
 
 
 @pytest.fixture()
@@ -57,3 +58,39 @@ def test_predict_and_evaluate_refuse_a_repeated_column_name_as_train_does(
     _failed(run_nnctl("predict", iris_run, data), 3, f"{data}: {message}")
     _failed(run_nnctl("predict", iris_run, "-", stdin=data.read_text()), 3, f"<stdin>: {message}")
     _failed(run_nnctl("evaluate", iris_run, "--data", data), 3, message)
+
+
+def _idx_config(folder: Path, images: bytes, compress: bool) -> Path:
+    n_images = 30
+    labels = struct.pack(">HBBI", 0, 8, 1, n_images) + bytes(i % 3 for i in range(n_images))
+    name = "images.idx" + (".gz" if compress else "")
+    (folder / name).write_bytes(gzip.compress(images, mtime=0) if compress else images)
+    (folder / "labels.idx").write_bytes(labels)
+    return write_config(
+        folder,
+        f"""
+version: 1
+data: {{train: {name}, train_labels: labels.idx}}
+model: {{layers: [{{units: 3, activation: softmax}}]}}
+loss: categorical_crossentropy
+training: {{epochs: 1}}
+""",
+    )
+
+
+@pytest.mark.parametrize(
+    ("claimed", "extra", "compress", "message"),
+    [
+        (10**9, 0, True, "truncated IDX file: the header promises 64000000000 bytes"),
+        (10**9, 0, False, "truncated IDX file: the header promises 64000000000 bytes"),
+        (30, 5, False, "5 unexpected bytes after the IDX data, from byte offset 1936"),
+    ],
+)
+def test_validate_checks_an_idx_header_claim_as_train_does(
+    tmp_path: Path, claimed: int, extra: int, compress: bool, message: str
+) -> None:
+    header = struct.pack(">HBBIII", 0, 8, 3, claimed, 8, 8)
+    config = _idx_config(tmp_path, header + bytes(30 * 64 + extra), compress)
+    _failed(run_nnctl("validate", config), 3, message)
+    _failed(run_nnctl("train", config, "--runs-dir", tmp_path / "runs"), 3, message)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
