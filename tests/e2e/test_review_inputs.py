@@ -12,6 +12,7 @@ import json
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.e2e.test_hostile_files import _failed, _run, _unprivileged
@@ -94,3 +95,21 @@ def test_validate_checks_an_idx_header_claim_as_train_does(
     _failed(run_nnctl("validate", config), 3, message)
     _failed(run_nnctl("train", config, "--runs-dir", tmp_path / "runs"), 3, message)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "<U3"])
+def test_a_checkpoint_whose_weights_are_not_real_numbers_is_refused(
+    iris_run: Path, tmp_path: Path, dtype: str
+) -> None:
+    source = iris_run / "checkpoints" / "best.npz"
+    damaged = tmp_path / "damaged.npz"
+    with np.load(source, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    arrays["weights/layers.0.W"] = arrays["weights/layers.0.W"].astype(dtype)
+    np.savez(damaged, **arrays)
+    before = damaged.read_bytes()
+    message = f"parameter 'layers.0.W' holds {np.dtype(dtype)} values; expected real numbers"
+    features = Path(__file__).parents[2] / "datasets" / "iris.csv"
+    _failed(run_nnctl("predict", damaged, features), 3, f"{damaged}: ", message)
+    _failed(run_nnctl("evaluate", damaged, "--data", features), 3, message)
+    assert damaged.read_bytes() == before
