@@ -41,7 +41,7 @@ from nnctl.errors import (
     Interrupted,
     TrainingDiverged,
 )
-from nnctl.memory import network_memory_problem
+from nnctl.memory import memory_hint, network_memory_problem
 from nnctl.model import bundle_contents
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
@@ -105,9 +105,9 @@ def build_network(
     if problem is not None:
         names = f" ({', '.join(pre.class_names[:10])})" if pre.class_names else ""
         raise ConfigError(f"{source}: {problem}{names}")
-    too_big = network_memory_problem(cfg, pre.n_features)
+    too_big = network_memory_problem(cfg, pre.n_features, n_rows=len(data.train.X))
     if too_big is not None:
-        raise ConfigError(f"{source}: {too_big}", hint="use fewer units")
+        raise ConfigError(f"{source}: {too_big}", hint=memory_hint(too_big))
     layers = [
         {
             "units": layer.units,

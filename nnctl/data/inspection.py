@@ -23,7 +23,6 @@ from numpy.typing import NDArray
 
 from nnctl.data.csv import CsvColumns, plan_columns, read_header, read_table, require_columns
 from nnctl.data.encoding import Category, TargetMap
-from nnctl.data.inputs import open_input
 from nnctl.data.fit import split_targets
 from nnctl.data.idx import (
     check_counts,
@@ -34,6 +33,7 @@ from nnctl.data.idx import (
     parse_header,
     read_labels,
 )
+from nnctl.data.inputs import open_input
 from nnctl.errors import DataError
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ class DataFacts:
 
     n_inputs: int
     classes: list[str] | None
+    n_train: int | None = None
+    """The training split's rows (a batch holds at most that many)."""
 
     @property
     def n_classes(self) -> int | None:
@@ -108,7 +110,7 @@ def _inspect_csv(cfg: Config) -> DataFacts:
         if path is not None:
             _check_csv_file(path, columns, categories, target, cfg)
     width = len(columns.numeric) + sum(len(c.vocabulary) for c in categories)
-    return DataFacts(width, target.class_names)
+    return DataFacts(width, target.class_names, len(train))
 
 
 def _check_csv_file(
@@ -142,7 +144,7 @@ def _inspect_idx(cfg: Config) -> DataFacts:
         images, values = _idx_pair(path, labels_path, role)
         check_image_shape(path, np.empty((0, *images[1:]), dtype=np.uint8), shape[1:])
         target.encode(values, str(labels_path), np.float32)
-    return DataFacts(math.prod(shape[1:]), target.class_names)
+    return DataFacts(math.prod(shape[1:]), target.class_names, len(train))
 
 
 def _idx_pair(images: Path, labels: Path | None, role: str) -> tuple[tuple[int, ...], NDArray[Any]]:
