@@ -18,9 +18,7 @@ OPTIMIZER_SLOTS = {"sgd": 1, "rmsprop": 1, "adagrad": 1, "adam": 2, "adamw": 2}
 """Arrays of the parameters' size each optimizer keeps (sgd: the momentum buffer)."""
 
 
-def training_bytes(
-    cfg: Config, n_inputs: int, n_rows: int | None = None
-) -> tuple[int, list[int]]:
+def training_bytes(cfg: Config, n_inputs: int, n_rows: int | None = None) -> tuple[int, list[int]]:
     """The bytes training ``cfg``'s network on ``n_inputs`` features needs, and each layer's
     parameter count.
 
