@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from nnctl.data.csv import CsvColumns, plan_columns, read_header, read_table, require_columns
 from nnctl.data.encoding import Category, TargetMap
-from nnctl.data.fit import split_targets
+from nnctl.data.fit import fit_target, split_targets
 from nnctl.data.idx import (
     check_counts,
     check_image_shape,
@@ -34,6 +35,8 @@ from nnctl.data.idx import (
     read_labels,
 )
 from nnctl.data.inputs import open_input
+from nnctl.data.numeric import float_type
+from nnctl.data.preprocess import numeric_block
 from nnctl.errors import DataError
 
 if TYPE_CHECKING:
@@ -93,24 +96,33 @@ def _inspect_csv(cfg: Config) -> DataFacts:
     """`nnctl.data.fit.fit_csv`'s checks, on the header, the first rows and the text columns."""
     data = cfg.data
     columns = plan_columns(data.train, data.delimiter, data.target, data.features, data.categorical)
-    narrow = CsvColumns(numeric=[], categorical=columns.categorical, target=columns.target)
-    frame = read_table(data.train, narrow, data.delimiter, np.float32)
+    dtype = float_type(cfg.training.dtype)
+    frame = read_table(data.train, columns, data.delimiter, dtype)
     targets = frame[str(columns.target)].to_numpy()
     source = str(data.train)
     train = split_targets(targets, cfg, source).train
+    _check_numbers(frame, columns, cfg, source)
     impute = data.missing != "error"
     text = {name: frame[name].to_numpy(dtype=object) for name in columns.categorical}
     categories = [Category.fit(name, values[train], impute) for name, values in text.items()]
-    target = TargetMap.fit(targets[train], cfg.task, source, columns.target)
+    target = fit_target(targets[train], cfg, source, columns.target)
     for category in categories:  # every row: the held-out ones may have unseen categories
         category.codes(text[category.column], source, data.unseen_categories)
-    target.encode(targets, source, np.float32)
+    target.encode(targets, source, dtype)
     for role in ("validation", "test"):
         path: Path | None = getattr(data, role)
         if path is not None:
             _check_csv_file(path, columns, categories, target, cfg)
     width = len(columns.numeric) + sum(len(c.vocabulary) for c in categories)
     return DataFacts(width, target.class_names, len(train))
+
+
+def _check_numbers(frame: pd.DataFrame, columns: CsvColumns, cfg: Config, source: str) -> None:
+    """Training's checks of the numeric columns' values (`numeric_block`), a column at a time:
+    text that is not a number, and (unless ``data.missing`` fills them) missing values."""
+    dtype = float_type(cfg.training.dtype)
+    for name in columns.numeric:
+        numeric_block(frame, [name], dtype, source, cfg.data.missing)
 
 
 def _check_csv_file(
@@ -120,12 +132,14 @@ def _check_csv_file(
     delimiter = cfg.data.delimiter
     wanted = [*columns.features, str(columns.target)]
     require_columns(path, read_header(path, delimiter), wanted, "needed")
-    narrow = CsvColumns(numeric=[], categorical=columns.categorical, target=columns.target)
-    frame = read_table(path, narrow, delimiter, np.float32)
+    frame = read_table(path, columns, delimiter, float_type(cfg.training.dtype))
+    _check_numbers(frame, columns, cfg, str(path))
     for category in categories:
         values = frame[category.column].to_numpy(dtype=object)
         category.codes(values, str(path), cfg.data.unseen_categories)
-    target.encode(frame[str(columns.target)].to_numpy(dtype=object), str(path), np.float32)
+    target.encode(
+        frame[str(columns.target)].to_numpy(dtype=object), str(path), float_type(cfg.training.dtype)
+    )
 
 
 def _inspect_idx(cfg: Config) -> DataFacts:
@@ -134,8 +148,8 @@ def _inspect_idx(cfg: Config) -> DataFacts:
     shape, labels = _idx_pair(data.train, data.train_labels, "train")
     source = str(data.train_labels)
     train = split_targets(labels, cfg, source).train
-    target = TargetMap.fit(labels[train], cfg.task, source)
-    target.encode(labels, source, np.float32)
+    target = fit_target(labels[train], cfg, source)
+    target.encode(labels, source, float_type(cfg.training.dtype))
     for role in ("validation", "test"):
         path: Path | None = getattr(data, role)
         if path is None:
@@ -143,7 +157,7 @@ def _inspect_idx(cfg: Config) -> DataFacts:
         labels_path = getattr(data, f"{role}_labels")
         images, values = _idx_pair(path, labels_path, role)
         check_image_shape(path, np.empty((0, *images[1:]), dtype=np.uint8), shape[1:])
-        target.encode(values, str(labels_path), np.float32)
+        target.encode(values, str(labels_path), float_type(cfg.training.dtype))
     return DataFacts(math.prod(shape[1:]), target.class_names, len(train))
 
 
