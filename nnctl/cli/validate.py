@@ -32,8 +32,8 @@ def validate(
     """Check a config and its data without training; print its layer table.
 
     Every mistake in the file is reported, each with its line and column (exit 2). Then the data
-    is checked as training checks it, reading only the header, the first rows, and the target and
-    text columns: a missing or misspelt file or column (exit 3), an identifier column (exit 2),
+    is checked as training checks it, without fitting the preprocessing: a missing or misspelt
+    file or column, or a value training refuses (exit 3), an identifier column (exit 2),
     targets that do not fit the loss (exit 3), an output layer that does not fit the classes
     (exit 2). The messages are those of `nnctl train`.
 

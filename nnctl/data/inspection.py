@@ -5,10 +5,11 @@ through the same functions, so that it fails where ``nnctl train`` would fail, w
 message and exit code. A CSV file: the header (the target, feature and categorical columns, an
 identifier column), the first rows (which columns are numbers), and the target and text columns
 (targets missing, text in a regression target, the split, the classes, a category or label that
-only the held-out rows have); a validation or test file: its header and the same columns. An IDX
-pair: the images file's header (dimensions, type, image size) and the labels. Numeric feature
-columns past the first rows are not read: text or a missing value deep in them is found by
-training only.
+only the held-out rows have), and the numeric columns' values (`numeric_block`'s checks, in the
+model's dtype: text, missing values, numbers beyond the dtype); a validation or test file: its
+header and the same columns. An IDX pair: the images file's header (dimensions, type, image
+size, the size it claims against the file's, as `nnctl.data.idx.read_idx` checks it) and the
+labels; only trailing bytes in a gzip images file are found by training alone.
 """
 
 from __future__ import annotations
