@@ -251,13 +251,32 @@ def plan_columns(
     _check_identifiers(path, sample, chosen, [*(features or []), *(categorical or [])])
     text = set(categorical or [])
     kinds = {name: dtype.kind for name, dtype in sample.dtypes.items()}
-    numeric = [c for c in chosen if c not in text and kinds[c] in "iuf"]
+    numeric = [
+        c for c in chosen if c not in text and (kinds[c] in "iuf" or mostly_numbers(sample[c]))
+    ]
     return CsvColumns(
         numeric=numeric,
         categorical=[c for c in chosen if c not in numeric],
         target=target,
         byte_like=_byte_like(sample, [c for c in numeric if kinds[c] in "iu"]),
     )
+
+
+#: A sampled column with at least this share of numbers is numeric, its text a typo to report.
+NUMBERS_SHARE = 0.9
+
+
+def mostly_numbers(values: pd.Series) -> bool:
+    """Whether a column pandas read as text holds numbers but for a few values (``?``, a typo).
+
+    Such a column is numeric: one-hot encoding it would make each number a category, and the
+    stray text is reported with its row (`numeric_values`) instead.
+    """
+    present = values.dropna()
+    if values.dtype.kind in "iufcb" or present.empty:
+        return False
+    numbers = pd.to_numeric(present, errors="coerce").notna()
+    return bool(numbers.mean() >= NUMBERS_SHARE)
 
 
 #: Field separators a CSV file may use instead of the configured one, as YAML writes them.
@@ -285,7 +304,11 @@ def _check_identifiers(
     Identifiers the config lists (``listed``) are kept, with a warning: one-hot encoded, each of
     their values is seen in one training row, so a model memorises rows instead of learning.
     """
-    found = [c for c in chosen if looks_like_identifier(sample[c].to_numpy(), c)]
+    found = [
+        c
+        for c in chosen
+        if not mostly_numbers(sample[c]) and looks_like_identifier(sample[c].to_numpy(), c)
+    ]
     refused = [c for c in found if c not in listed]
     for name in [c for c in found if c in listed]:
         sys.stderr.write(
