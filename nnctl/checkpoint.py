@@ -242,7 +242,7 @@ def _read_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
     return meta
 
 
-def _is_file(path: Path) -> bool:
+def is_checkpoint_file(path: Path) -> bool:
     """``path.is_file()``, except that a folder the user may not read is a `CheckpointError`."""
     try:
         return stat.S_ISREG(path.stat().st_mode)
@@ -276,7 +276,7 @@ def model_file(model: Path) -> Path:
     if located.is_dir():
         for name in ("best.npz", "last.npz"):
             candidate = located / CHECKPOINTS / name
-            if _is_file(candidate):
+            if is_checkpoint_file(candidate):
                 return candidate
         raise CheckpointError(f"{located}: no checkpoints/best.npz or checkpoints/last.npz in it")
     if not located.exists():

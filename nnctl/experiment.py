@@ -29,7 +29,7 @@ from nnctl.callbacks import (
     csv_row,
     metrics_columns,
 )
-from nnctl.checkpoint import load_bundle, save_bundle
+from nnctl.checkpoint import is_checkpoint_file, load_bundle, save_bundle
 from nnctl.config import Config, config_to_yaml
 from nnctl.config_checks import output_units_problem
 from nnctl.data import Datasets, load_training_data
@@ -41,7 +41,7 @@ from nnctl.errors import (
     Interrupted,
     TrainingDiverged,
 )
-from nnctl.memory import network_memory_problem
+from nnctl.memory import memory_hint, network_memory_problem
 from nnctl.model import bundle_contents
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
@@ -105,9 +105,9 @@ def build_network(
     if problem is not None:
         names = f" ({', '.join(pre.class_names[:10])})" if pre.class_names else ""
         raise ConfigError(f"{source}: {problem}{names}")
-    too_big = network_memory_problem(cfg, pre.n_features)
+    too_big = network_memory_problem(cfg, pre.n_features, n_rows=len(data.train.X))
     if too_big is not None:
-        raise ConfigError(f"{source}: {too_big}", hint="use fewer units")
+        raise ConfigError(f"{source}: {too_big}", hint=memory_hint(too_big))
     layers = [
         {
             "units": layer.units,
@@ -335,7 +335,7 @@ class _Saver:
         """
         remove_stale_temporaries(self.run)
         path = self.run / CHECKPOINTS / "last.npz"
-        if not path.is_file():
+        if not is_checkpoint_file(path):
             return  # stopped before the first epoch ended: start from the beginning
         bundle = load_bundle(path)
         model.check_finite(bundle, ("weights", "optimizer", "early_stopping"))
@@ -370,7 +370,7 @@ def _test_metrics(trainer: Trainer, data: Datasets, run: Path) -> dict[str, floa
     if data.test is None:
         return None
     best = run / CHECKPOINTS / "best.npz"
-    if best.is_file():
+    if is_checkpoint_file(best):
         trainer.network.load_state_dict(load_bundle(best).group("weights"))
     metrics = trainer.evaluate(_split(data.test))
     write_json(run / SUMMARY_FILE, {"split": "test", "checkpoint": str(best), **metrics})

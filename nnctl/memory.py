@@ -18,14 +18,15 @@ OPTIMIZER_SLOTS = {"sgd": 1, "rmsprop": 1, "adagrad": 1, "adam": 2, "adamw": 2}
 """Arrays of the parameters' size each optimizer keeps (sgd: the momentum buffer)."""
 
 
-def training_bytes(cfg: Config, n_inputs: int) -> tuple[int, list[int]]:
+def training_bytes(cfg: Config, n_inputs: int, n_rows: int | None = None) -> tuple[int, list[int]]:
     """The bytes training ``cfg``'s network on ``n_inputs`` features needs, and each layer's
     parameter count.
 
     Notes
     -----
     With ``P`` parameters, ``k`` optimizer slots, batch size ``B``, ``U`` units in all layers and
-    ``s`` bytes per number (``training.dtype``)::
+    ``s`` bytes per number (``training.dtype``); ``B`` is at most the ``n_rows`` training rows,
+    as a batch is (`nnctl.training.Trainer`)::
 
         bytes = s * (P * (3 + k + e) + 3 * B * U)
 
@@ -42,8 +43,13 @@ def training_bytes(cfg: Config, n_inputs: int) -> tuple[int, list[int]]:
     copies = 3 + OPTIMIZER_SLOTS.get(cfg.optimizer.name, 2)
     copies += int(early is not None and early.restore_best_weights)
     units = sum(layer.units for layer in cfg.model.layers)
-    total = size * (sum(per_layer) * copies + 3 * cfg.training.batch_size * units)
+    total = size * (sum(per_layer) * copies + 3 * batch_rows(cfg, n_rows) * units)
     return total, per_layer
+
+
+def batch_rows(cfg: Config, n_rows: int | None) -> int:
+    """The rows of a training batch: ``training.batch_size``, at most the training rows."""
+    return cfg.training.batch_size if n_rows is None else min(cfg.training.batch_size, n_rows)
 
 
 def physical_memory() -> int | None:
@@ -62,23 +68,42 @@ def free_memory() -> int | None:
         return None
 
 
-def network_memory_problem(cfg: Config, n_inputs: int, available: int | None = None) -> str | None:
+def network_memory_problem(
+    cfg: Config, n_inputs: int, available: int | None = None, n_rows: int | None = None
+) -> str | None:
     """Why training ``cfg``'s network on ``n_inputs`` features cannot fit in memory, or None.
 
-    ``available`` defaults to the machine's physical memory. The message starts with the key of
-    the layer with the most parameters, e.g. ``model.layers[0].units: ...``.
+    ``available`` defaults to the machine's physical memory; ``n_rows`` (the training rows, when
+    known) caps the batch. The message starts with the key to change: the layer with the most
+    parameters (``model.layers[0].units: ...``), or ``training.batch_size`` when a batch of
+    one row would fit.
     """
     available = physical_memory() if available is None else available
-    needed, per_layer = training_bytes(cfg, n_inputs)
+    needed, per_layer = training_bytes(cfg, n_inputs, n_rows)
     if available is None or needed <= available:
         return None
-    i = max(range(len(per_layer)), key=per_layer.__getitem__)
-    width = n_inputs if i == 0 else cfg.model.layers[i - 1].units
     free = free_memory()
     free_text = f", {free / GIB:.1f} GiB of it free now" if free is not None else ""
-    return (
-        f"model.layers[{i}].units: {cfg.model.layers[i].units} units on {width} inputs make "
-        f"{per_layer[i]:,} parameters; training the network needs about {needed / GIB:,.1f} GiB "
-        f"(weights, gradients, optimizer state, a batch's activations), and this machine has "
+    need_text = (
+        f"training the network needs about {needed / GIB:,.1f} GiB (weights, gradients, "
+        f"optimizer state, a batch's activations), and this machine has "
         f"{available / GIB:.1f} GiB{free_text}"
     )
+    batch = batch_rows(cfg, n_rows)
+    if training_bytes(cfg, n_inputs, 1)[0] <= available:  # the batch alone is too big
+        units = sum(layer.units for layer in cfg.model.layers)
+        through = f"a batch of {batch:,} rows through {units:,} units"
+        return f"training.batch_size: {through}; {need_text}"
+    i = max(range(len(per_layer)), key=per_layer.__getitem__)
+    width = n_inputs if i == 0 else cfg.model.layers[i - 1].units
+    return (
+        f"model.layers[{i}].units: {cfg.model.layers[i].units} units on {width} inputs make "
+        f"{per_layer[i]:,} parameters; {need_text}"
+    )
+
+
+def memory_hint(problem: str) -> str:
+    """What to change for a `network_memory_problem`: the units, or the batch size."""
+    if problem.startswith("training.batch_size"):
+        return "use a smaller training.batch_size"
+    return "use fewer units"

@@ -8,6 +8,8 @@ batch, `result` gives the metrics of everything seen so far.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -21,6 +23,25 @@ REGRESSION_METRICS = ("mse", "rmse", "mae", "r2")
 # How a regression loss grows with the target's unit: ``L(s r) = s**power L(r)`` for residuals
 # ``r``; for huber, with its ``delta`` scaled by ``s`` too (see `loss_scale`).
 LOSS_UNIT_POWER = {"mse": 2, "mae": 1, "huber": 2}
+
+
+SQUARED_UNITS = ("mse", "huber", "rmse", "r2")
+"""The losses and metrics computed from squared residuals in the target's units."""
+
+
+def target_scale_problem(names: Sequence[str], target_std: float) -> str | None:
+    """Why the losses and metrics ``names`` cannot be computed in the target's units, or None.
+
+    Squared residuals of a target whose standard deviation is beyond 1.3e+154 overflow float64:
+    ``loss inf`` would read as a diverged training, ``r2 nan`` as a broken one.
+    """
+    squared = [name for name in SQUARED_UNITS if name in names]
+    if not squared or abs(target_std) < math.sqrt(sys.float_info.max):
+        return None
+    return (
+        f"its standard deviation, {target_std:.3g}, squared is beyond the float64 range: "
+        f"{', '.join(squared)} cannot be computed in the target's units"
+    )
 
 
 def loss_scale(loss_name: str, target_std: float) -> float:

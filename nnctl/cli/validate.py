@@ -9,6 +9,7 @@ import typer
 
 if TYPE_CHECKING:
     from nnctl.config import Config
+    from nnctl.data.inspection import DataFacts
 
 
 def validate(
@@ -31,8 +32,8 @@ def validate(
     """Check a config and its data without training; print its layer table.
 
     Every mistake in the file is reported, each with its line and column (exit 2). Then the data
-    is checked as training checks it, reading only the header, the first rows, and the target and
-    text columns: a missing or misspelt file or column (exit 3), an identifier column (exit 2),
+    is checked as training checks it, without fitting the preprocessing: a missing or misspelt
+    file or column, or a value training refuses (exit 3), an identifier column (exit 2),
     targets that do not fit the loss (exit 3), an output layer that does not fit the classes
     (exit 2). The messages are those of `nnctl train`.
 
@@ -43,8 +44,9 @@ def validate(
     from nnctl.config_summary import inputs_line, layer_table
 
     cfg = load_config(config, set_ or ())
-    n_inputs = None if no_data else _check_data(cfg, str(config))
-    _check_memory(cfg, n_inputs, str(config))
+    facts = None if no_data else _check_data(cfg, str(config))
+    n_inputs = None if facts is None else facts.n_inputs
+    _check_memory(cfg, n_inputs, None if facts is None else facts.n_train, str(config))
     table = layer_table(cfg, n_inputs)
     print_table(
         table.title, table.columns, table.rows, right_align=table.numeric, footer=table.footer
@@ -52,8 +54,8 @@ def validate(
     typer.echo(inputs_line(cfg, n_inputs))
 
 
-def _check_data(cfg: Config, shown: str) -> int:
-    """The input width of the config's data, after training's checks of that data.
+def _check_data(cfg: Config, shown: str) -> DataFacts:
+    """The input width (and more) of the config's data, after training's checks of that data.
 
     Raises what ``nnctl train`` raises: `nnctl.errors.DataError` for data that is missing,
     unreadable or does not fit (exit 3), `nnctl.errors.ConfigError` for an output layer that
@@ -67,17 +69,19 @@ def _check_data(cfg: Config, shown: str) -> int:
     problem = output_units_problem(cfg, facts.n_classes, facts.classes)
     if problem is not None:
         raise ConfigError(f"{shown}: {problem}")
-    return facts.n_inputs
+    return facts
 
 
-def _check_memory(cfg: Config, n_inputs: int | None, shown: str) -> None:
+def _check_memory(cfg: Config, n_inputs: int | None, n_train: int | None, shown: str) -> None:
     """Refuse a network too big to train on this machine, as ``nnctl train`` does (exit 2).
 
-    Without the data (``--no-data``) one input is assumed: the least the network can need.
+    Without the data (``--no-data``) one input and one training row are assumed: the least the
+    network can need.
     """
     from nnctl.errors import ConfigError
-    from nnctl.memory import network_memory_problem
+    from nnctl.memory import memory_hint, network_memory_problem
 
-    problem = network_memory_problem(cfg, 1 if n_inputs is None else n_inputs)
+    width, rows = (1, 1) if n_inputs is None else (n_inputs, n_train)
+    problem = network_memory_problem(cfg, width, n_rows=rows)
     if problem is not None:
-        raise ConfigError(f"{shown}: {problem}", hint="use fewer units")
+        raise ConfigError(f"{shown}: {problem}", hint=memory_hint(problem))

@@ -251,13 +251,32 @@ def plan_columns(
     _check_identifiers(path, sample, chosen, [*(features or []), *(categorical or [])])
     text = set(categorical or [])
     kinds = {name: dtype.kind for name, dtype in sample.dtypes.items()}
-    numeric = [c for c in chosen if c not in text and kinds[c] in "iuf"]
+    numeric = [
+        c for c in chosen if c not in text and (kinds[c] in "iuf" or mostly_numbers(sample[c]))
+    ]
     return CsvColumns(
         numeric=numeric,
         categorical=[c for c in chosen if c not in numeric],
         target=target,
         byte_like=_byte_like(sample, [c for c in numeric if kinds[c] in "iu"]),
     )
+
+
+#: A sampled column with at least this share of numbers is numeric, its text a typo to report.
+NUMBERS_SHARE = 0.9
+
+
+def mostly_numbers(values: pd.Series) -> bool:
+    """Whether a column pandas read as text holds numbers but for a few values (``?``, a typo).
+
+    Such a column is numeric: one-hot encoding it would make each number a category, and the
+    stray text is reported with its row (`numeric_values`) instead.
+    """
+    present = values.dropna()
+    if values.dtype.kind in "iufcb" or present.empty:
+        return False
+    numbers = pd.to_numeric(present, errors="coerce").notna()
+    return bool(numbers.mean() >= NUMBERS_SHARE)
 
 
 #: Field separators a CSV file may use instead of the configured one, as YAML writes them.
@@ -285,7 +304,11 @@ def _check_identifiers(
     Identifiers the config lists (``listed``) are kept, with a warning: one-hot encoded, each of
     their values is seen in one training row, so a model memorises rows instead of learning.
     """
-    found = [c for c in chosen if looks_like_identifier(sample[c].to_numpy(), c)]
+    found = [
+        c
+        for c in chosen
+        if not mostly_numbers(sample[c]) and looks_like_identifier(sample[c].to_numpy(), c)
+    ]
     refused = [c for c in found if c not in listed]
     for name in [c for c in found if c in listed]:
         sys.stderr.write(
@@ -746,4 +769,26 @@ def read_chunks(
         for number, chunk in enumerate(reader):
             if number == 0:
                 check_names(source, list(chunk.columns))
+                _check_repeated_names(source, delimiter, list(chunk.columns))
             yield chunk
+
+
+def _check_repeated_names(source: str | Path, delimiter: str, columns: list[str]) -> None:
+    """Refuse a header that repeats a name, as `read_header` does, from pandas' columns.
+
+    pandas renames the second ``a`` of a header to ``a.1``, so a streamed input read once
+    (predict's) would use the first ``a`` silently, or miss a column with a puzzling
+    did-you-mean. A regular file's header is read again as it is; a stream's is judged by the
+    renamed names (``a`` and ``a.N`` both present).
+    """
+    if str(source) != STDIN and stat.S_ISREG(os.stat(source).st_mode):
+        read_header(Path(source), delimiter)  # raises on a repeated name
+        return
+    present = set(columns)
+    renamed = sorted(
+        {c.rpartition(".")[0] for c in columns if c.rpartition(".")[2].isdigit()} & present
+    )
+    if renamed:
+        raise DataError(
+            f"{source_name(source)}: the header repeats column names: {', '.join(renamed)}"
+        )

@@ -40,6 +40,7 @@ from nnctl.data.numeric import NumericTransform, chunk_rows, row_chunks
 from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_columns
 from nnctl.data.split import SplitIndices, split_rows
 from nnctl.errors import DataError, UsageError
+from nnctl.metrics import target_scale_problem
 
 if TYPE_CHECKING:
     from nnctl.config import Config
@@ -99,6 +100,22 @@ def split_targets(values: NDArray[Any], cfg: Config, source: str) -> SplitIndice
         ) from None
 
 
+def fit_target(
+    values: NDArray[Any], cfg: Config, source: str, column: str | None = None
+) -> TargetMap:
+    """The target fitted on the training rows; a regression target whose squared units overflow
+    float64 for the config's loss or metrics (`target_scale_problem`) is a `DataError`."""
+    target = TargetMap.fit(values, cfg.task, source, column)
+    problem = target_scale_problem([cfg.loss_name, *cfg.metrics], target.std)
+    if cfg.task == "regression" and problem is not None:
+        named = f"the target column '{column}'" if column else "the target"
+        raise DataError(
+            f"{source}: {named}: {problem}",
+            hint="rescale the target (divide it by a power of ten), or use only mae",
+        )
+    return target
+
+
 def _cut(X: NDArray[np.floating], y: NDArray[Any], splits: SplitIndices) -> tuple[Split, ...]:
     """Views of the train, validation and test rows of arrays gathered in split order."""
     a = len(splits.train)
@@ -138,7 +155,7 @@ def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
         numeric_columns=columns.numeric,
         numeric=numeric,
         categories=[Category.fit(c, text[c][splits.train], impute) for c in columns.categorical],
-        target=TargetMap.fit(targets[splits.train], cfg.task, str(path), columns.target),
+        target=fit_target(targets[splits.train], cfg, str(path), columns.target),
         target_column=columns.target,
         missing=data.missing,
         unseen_categories=data.unseen_categories,
@@ -207,7 +224,7 @@ def fit_idx(cfg: Config, dtype: type[np.floating]) -> Fitted:
         numeric_columns=[],
         numeric=numeric,
         categories=[],
-        target=TargetMap.fit(labels[splits.train], cfg.task, str(data.train_labels)),
+        target=fit_target(labels[splits.train], cfg, str(data.train_labels)),
         missing="error",
         image_shape=image_shape,
     )

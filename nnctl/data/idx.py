@@ -93,17 +93,22 @@ def read_idx(path: Path, ndim: int | None = None, what: str = "IDX file") -> NDA
             raise _truncated(path, expected, offset, shape, offset + found)
         extra = len(opened.stream.read(EXTRA_SHOWN + 1))
     if extra:
-        many = "more than " if extra > EXTRA_SHOWN else ""
-        raise DataError(
-            f"{path}: {many}{min(extra, EXTRA_SHOWN)} unexpected bytes after the IDX data, "
-            f"from byte offset {offset + expected}"
-        )
+        raise extra_bytes(path, extra, offset + expected)
     values = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize)
     return values.reshape(shape).astype(dtype.newbyteorder("="), copy=False)
 
 
 EXTRA_SHOWN = 1 << 20
 """Bytes after the data that are counted in the message (more are "more than" that)."""
+
+
+def extra_bytes(path: Path, extra: int, end: int) -> DataError:
+    """The error for ``extra`` bytes after the data the header promised, which ends at ``end``."""
+    many = "more than " if extra > EXTRA_SHOWN else ""
+    return DataError(
+        f"{path}: {many}{min(extra, EXTRA_SHOWN)} unexpected bytes after the IDX data, "
+        f"from byte offset {end}"
+    )
 
 
 def _check_dims(path: Path, shape: tuple[int, ...], ndim: int | None, what: str) -> None:

@@ -5,10 +5,11 @@ through the same functions, so that it fails where ``nnctl train`` would fail, w
 message and exit code. A CSV file: the header (the target, feature and categorical columns, an
 identifier column), the first rows (which columns are numbers), and the target and text columns
 (targets missing, text in a regression target, the split, the classes, a category or label that
-only the held-out rows have); a validation or test file: its header and the same columns. An IDX
-pair: the images file's header (dimensions, type, image size) and the labels. Numeric feature
-columns past the first rows are not read: text or a missing value deep in them is found by
-training only.
+only the held-out rows have), and the numeric columns' values (`numeric_block`'s checks, in the
+model's dtype: text, missing values, numbers beyond the dtype); a validation or test file: its
+header and the same columns. An IDX pair: the images file's header (dimensions, type, image
+size, the size it claims against the file's, as `nnctl.data.idx.read_idx` checks it) and the
+labels; only trailing bytes in a gzip images file are found by training alone.
 """
 
 from __future__ import annotations
@@ -19,19 +20,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from nnctl.data.csv import CsvColumns, plan_columns, read_header, read_table, require_columns
 from nnctl.data.encoding import Category, TargetMap
-from nnctl.data.files import read_head
-from nnctl.data.fit import split_targets
+from nnctl.data.fit import fit_target, split_targets
 from nnctl.data.idx import (
     check_counts,
     check_image_shape,
     check_image_type,
+    claim_problem,
+    extra_bytes,
     parse_header,
     read_labels,
 )
+from nnctl.data.inputs import open_input
+from nnctl.data.numeric import float_type
+from nnctl.data.preprocess import numeric_block
 from nnctl.errors import DataError
 
 if TYPE_CHECKING:
@@ -49,6 +55,8 @@ class DataFacts:
 
     n_inputs: int
     classes: list[str] | None
+    n_train: int | None = None
+    """The training split's rows (a batch holds at most that many)."""
 
     @property
     def n_classes(self) -> int | None:
@@ -89,24 +97,33 @@ def _inspect_csv(cfg: Config) -> DataFacts:
     """`nnctl.data.fit.fit_csv`'s checks, on the header, the first rows and the text columns."""
     data = cfg.data
     columns = plan_columns(data.train, data.delimiter, data.target, data.features, data.categorical)
-    narrow = CsvColumns(numeric=[], categorical=columns.categorical, target=columns.target)
-    frame = read_table(data.train, narrow, data.delimiter, np.float32)
+    dtype = float_type(cfg.training.dtype)
+    frame = read_table(data.train, columns, data.delimiter, dtype)
     targets = frame[str(columns.target)].to_numpy()
     source = str(data.train)
     train = split_targets(targets, cfg, source).train
+    _check_numbers(frame, columns, cfg, source)
     impute = data.missing != "error"
     text = {name: frame[name].to_numpy(dtype=object) for name in columns.categorical}
     categories = [Category.fit(name, values[train], impute) for name, values in text.items()]
-    target = TargetMap.fit(targets[train], cfg.task, source, columns.target)
+    target = fit_target(targets[train], cfg, source, columns.target)
     for category in categories:  # every row: the held-out ones may have unseen categories
         category.codes(text[category.column], source, data.unseen_categories)
-    target.encode(targets, source, np.float32)
+    target.encode(targets, source, dtype)
     for role in ("validation", "test"):
         path: Path | None = getattr(data, role)
         if path is not None:
             _check_csv_file(path, columns, categories, target, cfg)
     width = len(columns.numeric) + sum(len(c.vocabulary) for c in categories)
-    return DataFacts(width, target.class_names)
+    return DataFacts(width, target.class_names, len(train))
+
+
+def _check_numbers(frame: pd.DataFrame, columns: CsvColumns, cfg: Config, source: str) -> None:
+    """Training's checks of the numeric columns' values (`numeric_block`), a column at a time:
+    text that is not a number, and (unless ``data.missing`` fills them) missing values."""
+    dtype = float_type(cfg.training.dtype)
+    for name in columns.numeric:
+        numeric_block(frame, [name], dtype, source, cfg.data.missing)
 
 
 def _check_csv_file(
@@ -116,12 +133,14 @@ def _check_csv_file(
     delimiter = cfg.data.delimiter
     wanted = [*columns.features, str(columns.target)]
     require_columns(path, read_header(path, delimiter), wanted, "needed")
-    narrow = CsvColumns(numeric=[], categorical=columns.categorical, target=columns.target)
-    frame = read_table(path, narrow, delimiter, np.float32)
+    frame = read_table(path, columns, delimiter, float_type(cfg.training.dtype))
+    _check_numbers(frame, columns, cfg, str(path))
     for category in categories:
         values = frame[category.column].to_numpy(dtype=object)
         category.codes(values, str(path), cfg.data.unseen_categories)
-    target.encode(frame[str(columns.target)].to_numpy(dtype=object), str(path), np.float32)
+    target.encode(
+        frame[str(columns.target)].to_numpy(dtype=object), str(path), float_type(cfg.training.dtype)
+    )
 
 
 def _inspect_idx(cfg: Config) -> DataFacts:
@@ -130,8 +149,8 @@ def _inspect_idx(cfg: Config) -> DataFacts:
     shape, labels = _idx_pair(data.train, data.train_labels, "train")
     source = str(data.train_labels)
     train = split_targets(labels, cfg, source).train
-    target = TargetMap.fit(labels[train], cfg.task, source)
-    target.encode(labels, source, np.float32)
+    target = fit_target(labels[train], cfg, source)
+    target.encode(labels, source, float_type(cfg.training.dtype))
     for role in ("validation", "test"):
         path: Path | None = getattr(data, role)
         if path is None:
@@ -139,8 +158,8 @@ def _inspect_idx(cfg: Config) -> DataFacts:
         labels_path = getattr(data, f"{role}_labels")
         images, values = _idx_pair(path, labels_path, role)
         check_image_shape(path, np.empty((0, *images[1:]), dtype=np.uint8), shape[1:])
-        target.encode(values, str(labels_path), np.float32)
-    return DataFacts(math.prod(shape[1:]), target.class_names)
+        target.encode(values, str(labels_path), float_type(cfg.training.dtype))
+    return DataFacts(math.prod(shape[1:]), target.class_names, len(train))
 
 
 def _idx_pair(images: Path, labels: Path | None, role: str) -> tuple[tuple[int, ...], NDArray[Any]]:
@@ -160,7 +179,10 @@ def _images_shape(path: Path) -> tuple[int, ...]:
     """The shape in an images file's header, checked as `nnctl.data.idx.read_idx` and
     `nnctl.data.idx.check_image_type` check it, without reading the pixels."""
     what = "images file"
-    value_type, shape, _ = parse_header(read_head(path, 4 + 4 * 255, what), path)
+    with open_input(path, what) as opened:
+        head = opened.stream.read(4 + 4 * 255)
+        gzip, stored = opened.gzip, opened.size
+    value_type, shape, offset = parse_header(head, path)
     if len(shape) != 3:
         raise DataError(
             f"{path}: the IDX header at byte offset 3 gives {len(shape)} dimensions "
@@ -173,4 +195,10 @@ def _images_shape(path: Path) -> tuple[int, ...]:
                 f"(shape {list(shape)}): the {what} holds no data"
             )
     check_image_type(path, np.empty(0, dtype=value_type))
+    expected = math.prod(shape) * value_type.itemsize
+    problem = claim_problem(path, expected, offset, shape, gzip, stored)
+    if problem is not None:
+        raise problem
+    if stored is not None and not gzip and stored > offset + expected:
+        raise extra_bytes(path, stored - offset - expected, offset + expected)
     return shape

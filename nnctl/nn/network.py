@@ -462,6 +462,9 @@ class Network:
             if np.shape(state[name]) != live[name].shape:
                 raise ValueError(f"parameter '{name}' has shape {np.shape(state[name])} in the "
                                  f"state dict but {live[name].shape} in the network")  # fmt: skip
+            if np.asarray(state[name]).dtype.kind not in "fiu":  # a cast would drop or parse
+                raise ValueError(f"parameter '{name}' holds {np.asarray(state[name]).dtype} "
+                                 "values; expected real numbers")  # fmt: skip
         unexpected = sorted(set(state) - set(live))
         if unexpected:
             raise ValueError(f"state dict has unexpected parameter '{unexpected[0]}'")

@@ -171,6 +171,11 @@ class Optimizer:
                     f"optimizer state '{key}' has shape {np.shape(value)}, "
                     f"expected {expected[key].shape}"
                 )
+            if np.asarray(value).dtype.kind not in "fiu":  # a cast would drop or parse
+                raise ValueError(
+                    f"optimizer state '{key}' holds {np.asarray(value).dtype} values; "
+                    "expected real numbers"
+                )
         self.iterations = int(state["iterations"])
         for state_name, flat in self.state.items():
             for name in self.params.names:
