@@ -161,6 +161,7 @@ def test_a_training_whose_progress_reader_goes_away_completes(
     done_at_close = _epochs_done(runs)
     stdout = b"" if together else process.stdout.read()
     assert process.wait(timeout=120) == 0
+    process.stdout.close()
     assert done_at_close <= epochs - 2, "the training ended before its reader went away"
     (run,) = runs.iterdir()
     info = read_json(run / "run.json")
@@ -188,6 +189,7 @@ def test_ctrl_c_still_interrupts_a_training_whose_stderr_is_gone(tmp_path: Path)
         time.sleep(0.01)  # a few epochs written to the closed pipe
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) == 130
+    process.stdout.close()
     (run,) = runs.iterdir()
     assert read_json(run / "run.json")["status"] == "interrupted"
 
