@@ -101,7 +101,7 @@ class Config(Section):
         description="The prefix of run directory names (letters, digits, '.', '_', '-'); "
         "default: the config file's name without .yaml.",
     )
-    seed: Annotated[int, Field(ge=0)] = Field(
+    seed: Annotated[int, Field(strict=True, ge=0)] = Field(
         default=0, description="Seeds weights, shuffling, splits and dropout: same seed, same run."
     )
     data: DataConfig = Field(description="Where the data is and how it is prepared.")

@@ -16,8 +16,8 @@ from nnctl.config_sections import PositiveFloat, PositiveInt, Section
 _LR = "The step size."
 _DECAY = "L2 penalty added to the gradient (AdamW: decoupled, applied to the weights)."
 _EPS = "Added to the denominator for numerical stability."
-Unit = Annotated[float, Field(ge=0, lt=1)]
-NonNegative = Annotated[float, Field(ge=0)]
+Unit = Annotated[float, Field(strict=True, ge=0, lt=1)]
+NonNegative = Annotated[float, Field(strict=True, ge=0)]
 
 
 class SGDConfig(Section):
@@ -43,7 +43,7 @@ class RMSpropConfig(Section):
 
     name: Literal["rmsprop"]
     learning_rate: PositiveFloat = Field(default=0.001, description=_LR)
-    rho: Annotated[float, Field(gt=0, lt=1)] = Field(
+    rho: Annotated[float, Field(strict=True, gt=0, lt=1)] = Field(
         default=0.9, description="Decay of the average of squared gradients."
     )
     epsilon: PositiveFloat = Field(default=1e-7, description=_EPS)
@@ -108,7 +108,7 @@ class StepSchedule(Section):
 
     name: Literal["step"]
     step_size: PositiveInt = Field(default=10, description="Epochs between two reductions.")
-    gamma: Annotated[float, Field(gt=0, le=1)] = Field(
+    gamma: Annotated[float, Field(strict=True, gt=0, le=1)] = Field(
         default=0.1, description="The factor of each reduction."
     )
 
@@ -117,7 +117,7 @@ class ExponentialSchedule(Section):
     """Multiply the rate by gamma every epoch."""
 
     name: Literal["exponential"]
-    gamma: Annotated[float, Field(gt=0, le=1)] = Field(
+    gamma: Annotated[float, Field(strict=True, gt=0, le=1)] = Field(
         default=0.95, description="The factor applied every epoch."
     )
 
@@ -126,7 +126,7 @@ class CosineSchedule(Section):
     """Linear warm-up for warmup_epochs, then cosine decay to min_lr at the last epoch."""
 
     name: Literal["cosine"]
-    warmup_epochs: Annotated[int, Field(ge=0)] = Field(
+    warmup_epochs: Annotated[int, Field(strict=True, ge=0)] = Field(
         default=0, description="Epochs of linear warm-up from 0 (less than training.epochs)."
     )
     min_lr: NonNegative = Field(default=0.0, description="The rate at the last epoch.")
@@ -141,10 +141,10 @@ class ReduceOnPlateauSchedule(Section):
         description="The value watched, as for early stopping; default val_loss, or loss when "
         "there is no validation data.",
     )
-    factor: Annotated[float, Field(gt=0, lt=1)] = Field(
+    factor: Annotated[float, Field(strict=True, gt=0, lt=1)] = Field(
         default=0.1, description="The reduction factor."
     )
-    patience: Annotated[int, Field(ge=0)] = Field(
+    patience: Annotated[int, Field(strict=True, ge=0)] = Field(
         default=5, description="Epochs without improvement before a reduction."
     )
     min_delta: NonNegative = Field(default=0.0, description="The smallest change that counts.")

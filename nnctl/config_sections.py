@@ -24,9 +24,9 @@ from pydantic import (
 
 from nnctl import config_checks, config_data_checks
 
-PositiveInt = Annotated[int, Field(gt=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-Fraction = Annotated[float, Field(ge=0, lt=1)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+PositiveFloat = Annotated[float, Field(strict=True, gt=0)]
+Fraction = Annotated[float, Field(strict=True, ge=0, lt=1)]
 
 
 class Section(BaseModel):
@@ -220,7 +220,7 @@ class LayerConfig(Section):
     activation: Activation = Field(
         default="linear", description="A name, or {name: ..., alpha: ...} for leaky_relu and elu."
     )
-    dropout: Annotated[float, Field(ge=0, lt=1)] = Field(
+    dropout: Annotated[float, Field(strict=True, ge=0, lt=1)] = Field(
         default=0.0, description="Fraction of this layer's outputs zeroed during training."
     )
     initializer: InitializerName | None = Field(
@@ -288,10 +288,10 @@ class EarlyStoppingConfig(Section):
     """Stop when monitor has not improved by min_delta for patience epochs."""
 
     monitor: str = Field(default="val_loss", description=_MONITOR)
-    patience: Annotated[int, Field(ge=0)] = Field(
+    patience: Annotated[int, Field(strict=True, ge=0)] = Field(
         default=10, description="Epochs without improvement before training stops."
     )
-    min_delta: Annotated[float, Field(ge=0)] = Field(
+    min_delta: Annotated[float, Field(strict=True, ge=0)] = Field(
         default=0.0, description="The smallest change that counts as an improvement."
     )
     mode: Literal["auto", "min", "max"] = Field(default="auto", description=_MODE)

@@ -139,7 +139,7 @@ def test_unknown_optimizer_key_lists_the_keys_that_optimizer_accepts(write: Writ
         ("monitor: val_loss", "monitor: val_f1", "f1 is not in metrics"),
         ("version: 1", "version: 1\nschedule: {name: cosine, warmup_epochs: 100}", "less than"),
         ("version: 1", "version: 1\nschedule: {name: cosine, min_lr: 0.1}", "less than optim"),
-        ("version: 1", "version: 1\nseed: .nan", "expected a finite number, got nan"),
+        ("version: 1", "version: 1\nseed: .nan", "expected an integer, got nan"),
     ],
 )
 def test_cross_checks(write: Writer, replace: str, by: str, expected: str) -> None:
