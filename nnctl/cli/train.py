@@ -52,6 +52,11 @@ def train(
     """
     if config is None and resume is None:
         raise typer.BadParameter("give a CONFIG file to train, or --resume RUN to continue a run")
+    if resume is not None and name is not None:
+        raise typer.BadParameter(
+            "a resumed run keeps its directory and name; leave out --name, or train a new run",
+            param_hint="'--name'",
+        )
     from nnctl import jsonio
     from nnctl.cli import render
     from nnctl.experiment import resolve_config, train_run

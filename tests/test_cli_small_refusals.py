@@ -1,0 +1,45 @@
+"""Options that would be silently ignored are refused: --name on a resume, a missing --runs-dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from nnctl.cli import app
+from tests.helpers import iris_config
+
+
+def test_a_resume_refuses_a_new_name(runner: CliRunner, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    trained = runner.invoke(app, ["train", str(iris_config(tmp_path, epochs=2)),
+                                  "--runs-dir", str(runs), "--quiet"])  # fmt: skip
+    assert trained.exit_code == 0, trained.stderr
+    run = Path(trained.stdout.strip())
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    result = runner.invoke(app, ["train", "--resume", str(run), "--name", "other", "--quiet"])
+    assert result.exit_code == 2
+    assert "--name" in result.stderr and "leave out --name" in result.stderr
+    assert result.stdout == ""
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert sorted(runs.iterdir()) == [run]
+
+
+def test_runs_list_of_a_missing_runs_dir_is_an_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["runs", "list", "--runs-dir", str(tmp_path / "nothere")])
+    assert result.exit_code == 2
+    assert result.stderr == f"nnctl: error: --runs-dir {tmp_path / 'nothere'}: no such directory\n"
+    assert result.stdout == ""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    result = runner.invoke(app, ["runs", "list", "--runs-dir", str(afile)])
+    assert result.exit_code == 2 and "is not a directory" in result.stderr
+
+
+def test_runs_list_without_a_runs_folder_is_empty(
+    runner: CliRunner, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NNCTL_RUNS_DIR", raising=False)
+    result = runner.invoke(app, ["runs", "list", "--json"])
+    assert result.exit_code == 0 and result.stdout == ""
