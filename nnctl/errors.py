@@ -7,6 +7,8 @@ escapes is a bug: exit 1, with the traceback only under ``--debug``.
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -24,6 +26,9 @@ class NnctlError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: For an error that ended a training: the run directory and its ``run.json`` record as
+        #: written, so that ``nnctl train --json`` can still print the run's summary.
+        self.run: tuple[str, dict[str, Any]] | None = None
 
     def __str__(self) -> str:
         return self.message

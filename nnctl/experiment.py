@@ -288,13 +288,16 @@ def _fit(
     except (Interrupted, KeyboardInterrupt) as error:
         recorder.write(status="interrupted", stop_reason="interrupted", ended=_now())
         done = f"{trainer.epoch} complete epoch{'s' if trainer.epoch != 1 else ''}"
-        raise Interrupted(
+        interrupted = Interrupted(
             f"training interrupted; {recorder.run} holds {done}",
             hint=f"continue with: nnctl train --resume {recorder.run}",
-        ) from error
+        )
+        interrupted.run = (str(recorder.run), recorder.record.to_json())
+        raise interrupted from error
     except TrainingDiverged as error:
         recorder.write(status="diverged", stop_reason=str(error), ended=_now())
         error.hint = error.hint or "lower the learning rate, or normalize the inputs"
+        error.run = (str(recorder.run), recorder.record.to_json())
         raise
     except BaseException as error:
         recorder.write(

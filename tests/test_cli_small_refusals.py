@@ -1,13 +1,14 @@
-"""Options that would be silently ignored are refused: --name on a resume, a missing --runs-dir."""
+"""Nothing silently ignored: --name on a resume, a missing --runs-dir, --json of a stopped run."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from nnctl.cli import app
-from tests.helpers import iris_config
+from tests.helpers import CONFIGS, iris_config
 
 
 def test_a_resume_refuses_a_new_name(runner: CliRunner, tmp_path: Path) -> None:
@@ -43,3 +44,21 @@ def test_runs_list_without_a_runs_folder_is_empty(
     monkeypatch.delenv("NNCTL_RUNS_DIR", raising=False)
     result = runner.invoke(app, ["runs", "list", "--json"])
     assert result.exit_code == 0 and result.stdout == ""
+
+
+def test_train_json_prints_the_summary_of_a_run_that_diverged(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A script reading ``--json`` learns the status and the run even when training stops."""
+    runs = tmp_path / "runs"
+    config, sgd = str(CONFIGS / "diabetes.yaml"), "optimizer={name: sgd, learning_rate: 1000}"
+    result = runner.invoke(
+        app, ["train", config, "--runs-dir", str(runs), "--json", "--quiet", "--set", sgd]
+    )
+    assert result.exit_code == 4
+    summary = json.loads(result.stdout)
+    (run,) = runs.iterdir()
+    assert summary["run"] == str(run) and summary["status"] == "diverged"
+    assert summary["stop_reason"].startswith("training diverged at step")
+    assert json.loads((run / "run.json").read_text())["status"] == "diverged"
+    assert result.stderr.startswith("nnctl: error: training diverged")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from nnctl.experiment import RunResult
 
 
 def train(
@@ -57,9 +60,8 @@ def train(
             "a resumed run keeps its directory and name; leave out --name, or train a new run",
             param_hint="'--name'",
         )
-    from nnctl import jsonio
     from nnctl.cli import render
-    from nnctl.experiment import resolve_config, train_run
+    from nnctl.experiment import resolve_config
     from nnctl.runs import resolve_run
 
     if resume is not None:
@@ -69,7 +71,8 @@ def train(
     files = [cfg.data.train, cfg.data.validation, cfg.data.test]
     what = render.describe_files([path for path in files if path is not None])
     try:
-        result = train_run(
+        result = _train_printing_a_stopped_run(
+            json_,
             cfg,
             name=name,
             runs_dir=runs_dir,
@@ -85,16 +88,28 @@ def train(
     if progress is not None:
         render.print_run_summary(result.path, result.info, result.test_metrics)
     if json_:
-        summary = {
-            "run": str(result.path),
-            "status": result.info["status"],
-            "stop_reason": result.info.get("stop_reason"),
-            "epochs_done": result.info["epochs_done"],
-            "best_epoch": result.info.get("best_epoch"),
-            "monitor": result.info.get("monitor"),
-            "best_value": result.info.get("best_value"),
-            "test": result.test_metrics,
-        }
-        sys.stdout.write(jsonio.dumps(summary) + "\n")
+        sys.stdout.write(_summary(str(result.path), result.info, result.test_metrics) + "\n")
     else:
         sys.stdout.write(f"{result.path}\n")
+
+
+def _summary(run: str, info: dict[str, Any], test: dict[str, float] | None) -> str:
+    """``--json``'s summary object of a run, from its ``run.json`` record."""
+    from nnctl import jsonio
+
+    keys = ("status", "stop_reason", "epochs_done", "best_epoch", "monitor", "best_value")
+    return jsonio.dumps({"run": run, **{key: info.get(key) for key in keys}, "test": test})
+
+
+def _train_printing_a_stopped_run(json_: bool, *args: Any, **kwargs: Any) -> RunResult:
+    """`train_run`; with ``--json``, a run that diverged or was interrupted still gets its
+    summary on stdout (status ``diverged`` or ``interrupted``) before the error's exit code."""
+    from nnctl.errors import NnctlError
+    from nnctl.experiment import train_run
+
+    try:
+        return train_run(*args, **kwargs)
+    except NnctlError as error:
+        if json_ and error.run is not None:
+            sys.stdout.write(_summary(*error.run, None) + "\n")
+        raise
