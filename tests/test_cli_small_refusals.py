@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from nnctl.cli import app
@@ -62,3 +64,27 @@ def test_train_json_prints_the_summary_of_a_run_that_diverged(
     assert summary["stop_reason"].startswith("training diverged at step")
     assert json.loads((run / "run.json").read_text())["status"] == "diverged"
     assert result.stderr.startswith("nnctl: error: training diverged")
+
+
+def test_train_json_prints_the_summary_of_an_interrupted_run(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nnctl.nn.network import Network
+
+    original, calls = Network.train_step, [0]
+
+    def interrupted(self: Network, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 20:  # in the third epoch of 8 batches
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "train_step", interrupted)
+    runs = tmp_path / "runs"
+    config = str(iris_config(tmp_path, epochs=10))
+    result = runner.invoke(app, ["train", config, "--runs-dir", str(runs), "--json", "--quiet"])
+    assert result.exit_code == 130
+    summary = json.loads(result.stdout)
+    (run,) = runs.iterdir()
+    assert (summary["run"], summary["status"]) == (str(run), "interrupted")
+    assert summary["epochs_done"] == 2
