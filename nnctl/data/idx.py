@@ -79,7 +79,7 @@ def read_idx(path: Path, ndim: int | None = None, what: str = "IDX file") -> NDA
         head = opened.stream.read(4)
         head += opened.stream.read(4 * head[3]) if len(head) == 4 else b""
         dtype, shape, offset = parse_header(head, path)
-        _check_dims(path, shape, ndim, what)
+        check_dims(path, shape, ndim, what)
         expected = math.prod(shape) * dtype.itemsize  # Python ints: 2**32 ** 3 does not overflow
         problem = claim_problem(path, expected, offset, shape, opened.gzip, opened.size)
         if problem is not None:
@@ -111,7 +111,8 @@ def extra_bytes(path: Path, extra: int, end: int) -> DataError:
     )
 
 
-def _check_dims(path: Path, shape: tuple[int, ...], ndim: int | None, what: str) -> None:
+def check_dims(path: Path, shape: tuple[int, ...], ndim: int | None, what: str) -> None:
+    """Raise a `DataError` unless a header's shape has ``ndim`` dimensions, none of them 0."""
     if ndim is not None and len(shape) != ndim:
         raise DataError(
             f"{path}: the IDX header at byte offset 3 gives {len(shape)} dimensions "

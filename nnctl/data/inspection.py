@@ -28,6 +28,7 @@ from nnctl.data.encoding import Category, TargetMap
 from nnctl.data.fit import fit_target, split_targets
 from nnctl.data.idx import (
     check_counts,
+    check_dims,
     check_image_shape,
     check_image_type,
     claim_problem,
@@ -183,17 +184,7 @@ def _images_shape(path: Path) -> tuple[int, ...]:
         head = opened.stream.read(4 + 4 * 255)
         gzip, stored = opened.gzip, opened.size
     value_type, shape, offset = parse_header(head, path)
-    if len(shape) != 3:
-        raise DataError(
-            f"{path}: the IDX header at byte offset 3 gives {len(shape)} dimensions "
-            f"{list(shape)}; expected 3 for {what}"
-        )
-    for axis, size in enumerate(shape):
-        if size == 0:
-            raise DataError(
-                f"{path}: the IDX header gives size 0 at byte offset {4 + 4 * axis} "
-                f"(shape {list(shape)}): the {what} holds no data"
-            )
+    check_dims(path, shape, 3, what)
     check_image_type(path, np.empty(0, dtype=value_type))
     expected = math.prod(shape) * value_type.itemsize
     problem = claim_problem(path, expected, offset, shape, gzip, stored)
