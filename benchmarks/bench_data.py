@@ -28,7 +28,7 @@ from typing import Any
 CHILD = textwrap.dedent(
     """
     import json, resource, sys, time
-    from nnctl.config import load_config
+    from nnctl.config.loader import load_config
     from nnctl.data import load_training_data
     cfg = load_config(sys.argv[1])
     start = time.perf_counter()
@@ -87,7 +87,7 @@ def measure(config: Path, repeat: int) -> dict[str, float]:
 
 def generate(folder: Path, rows: int) -> None:
     """Write the CSV and IDX files (in a subprocess, so the measuring parent stays small)."""
-    from nnctl.data.idx import write_idx
+    from nnctl.data.formats.idx import write_idx
 
     images, labels = mnist_like(rows)
     write_csv(folder / "mnist_train.csv", images, labels)

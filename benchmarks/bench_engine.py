@@ -61,7 +61,7 @@ import numpy as np  # noqa: E402
 
 from nnctl.nn.losses import get_loss  # noqa: E402
 from nnctl.nn.network import Network  # noqa: E402
-from nnctl.nn.optimizers import get_optimizer  # noqa: E402
+from nnctl.nn.optim.optimizers import get_optimizer  # noqa: E402
 
 LAYERS = [(256, "relu"), (128, "relu"), (10, "softmax")]
 PAUSE = 0.2  # seconds between two contenders' epochs
@@ -191,7 +191,7 @@ def time_products() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from nnctl.nn.threads import set_blas_threads
+    from nnctl.nn.fast.threads import set_blas_threads
 
     set_blas_threads(1)
     rng = np.random.default_rng(0)

@@ -23,9 +23,9 @@ from rich.console import Console
 from nnctl.cli.render import TrainingProgress
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
-from nnctl.nn.optimizers import get_optimizer
-from nnctl.nn.schedules import get_schedule
-from nnctl.training import Split, Trainer
+from nnctl.nn.optim.optimizers import get_optimizer
+from nnctl.nn.optim.schedules import get_schedule
+from nnctl.training.trainer import Split, Trainer
 
 
 class TimedProgress(TrainingProgress):

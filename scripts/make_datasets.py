@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from sklearn.datasets import load_diabetes, load_digits, load_iris
 from sklearn.model_selection import train_test_split
 
-from nnctl.data.idx import write_idx
+from nnctl.data.formats.idx import write_idx
 
 IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
 DIGITS_TEST = 360

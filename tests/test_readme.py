@@ -12,7 +12,7 @@ import typer
 from pydantic import BaseModel
 
 from nnctl.cli import app
-from nnctl.config import Config
+from nnctl.config.loader import Config
 from nnctl.errors import EXIT_DATA, EXIT_DIVERGED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")

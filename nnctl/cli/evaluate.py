@@ -42,9 +42,9 @@ def evaluate(
 
     Example: nnctl evaluate runs/iris-20260101-120000 --json
     """
-    from nnctl.checkpoint import locate_model
-    from nnctl.evaluation import evaluate_model, evaluation_data
-    from nnctl.model import load_model
+    from nnctl.store.bundle import locate_model
+    from nnctl.store.model import load_model
+    from nnctl.workflows.evaluate import evaluate_model, evaluation_data
 
     model = locate_model(model, runs_dir)
     loaded = load_model(model)
@@ -52,7 +52,7 @@ def evaluate(
     report = {"model": str(loaded.path), "data": source, "task": loaded.task}
     report |= evaluate_model(loaded, split)
     if json_:
-        from nnctl import jsonio
+        from nnctl.store import jsonio
 
         sys.stdout.write(jsonio.dumps(report) + "\n")
     else:

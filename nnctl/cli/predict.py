@@ -48,9 +48,9 @@ def predict(
 
     Example: cat new.csv | nnctl predict runs/iris-20260101-120000 - > predictions.csv
     """
-    from nnctl.checkpoint import locate_model, model_file
-    from nnctl.model import load_model
-    from nnctl.prediction import prediction_frames, write_predictions
+    from nnctl.store.bundle import locate_model, model_file
+    from nnctl.store.model import load_model
+    from nnctl.workflows.predict import prediction_frames, write_predictions
 
     model = locate_model(model, runs_dir)
     loaded = load_model(model)

@@ -29,10 +29,10 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from nnctl.callbacks import Callback, Logs
 from nnctl.cli.formats import format_duration, format_metric, time_left
 from nnctl.cli.streams import OutputClosed
-from nnctl.training import Trainer
+from nnctl.training.callbacks import Callback, Logs
+from nnctl.training.trainer import Trainer
 
 
 class NnctlConsole(Console):

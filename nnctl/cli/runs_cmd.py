@@ -23,7 +23,8 @@ def list_runs(
 
     Example: nnctl runs list --json | jq -r 'select(.status == "completed") | .run'
     """
-    from nnctl import jsonio, run_listing, runs
+    from nnctl.store import jsonio, runs
+    from nnctl.workflows import runs as run_listing
 
     def warn(path: Path, error: Exception) -> None:
         sys.stderr.write(f"nnctl: warning: skipped {path}: {error}\n")
@@ -47,7 +48,7 @@ def list_runs(
 
 def _shown(run: dict[str, Any]) -> dict[str, Any]:
     """A run as the table shows it: a run whose process is gone reads ``stopped (killed?)``."""
-    from nnctl.run_record import STOPPED
+    from nnctl.store.record import STOPPED
 
     return {**run, "status": "stopped (killed?)"} if run["status"] == STOPPED else run
 
@@ -70,8 +71,8 @@ def show_run(
 
     Example: nnctl runs show runs/iris-20260101-120000
     """
-    from nnctl import jsonio
-    from nnctl.run_listing import describe_run
+    from nnctl.store import jsonio
+    from nnctl.workflows.runs import describe_run
 
     details = describe_run(run, runs_dir)
     if json_:

@@ -14,6 +14,6 @@ def schema() -> None:
 
     Example: nnctl schema > configs/nnctl.schema.json
     """
-    from nnctl.config import config_json_schema
+    from nnctl.config.loader import config_json_schema
 
     sys.stdout.write(json.dumps(config_json_schema(), indent=2, ensure_ascii=False) + "\n")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from nnctl.experiment import RunResult
+    from nnctl.workflows.train import RunResult
 
 
 def train(
@@ -61,8 +61,8 @@ def train(
             param_hint="'--name'",
         )
     from nnctl.cli import render
-    from nnctl.experiment import resolve_config
-    from nnctl.runs import resolve_run
+    from nnctl.store.runs import resolve_run
+    from nnctl.workflows.train import resolve_config
 
     if resume is not None:
         resume = resolve_run(resume, runs_dir)
@@ -95,7 +95,7 @@ def train(
 
 def _summary(run: str, info: dict[str, Any], test: dict[str, float] | None) -> str:
     """``--json``'s summary object of a run, from its ``run.json`` record."""
-    from nnctl import jsonio
+    from nnctl.store import jsonio
 
     keys = ("status", "stop_reason", "epochs_done", "best_epoch", "monitor", "best_value")
     return jsonio.dumps({"run": run, **{key: info.get(key) for key in keys}, "test": test})
@@ -105,7 +105,7 @@ def _train_printing_a_stopped_run(json_: bool, *args: Any, **kwargs: Any) -> Run
     """`train_run`; with ``--json``, a run that diverged or was interrupted still gets its
     summary on stdout (status ``diverged`` or ``interrupted``) before the error's exit code."""
     from nnctl.errors import NnctlError
-    from nnctl.experiment import train_run
+    from nnctl.workflows.train import train_run
 
     try:
         return train_run(*args, **kwargs)

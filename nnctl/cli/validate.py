@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from nnctl.config import Config
+    from nnctl.config.loader import Config
     from nnctl.data.inspection import DataFacts
 
 
@@ -40,8 +40,8 @@ def validate(
     Example: nnctl validate configs/iris.yaml --set model.layers.0.units=64
     """
     from nnctl.cli.render import print_table
-    from nnctl.config import load_config
-    from nnctl.config_summary import inputs_line, layer_table
+    from nnctl.config.loader import load_config
+    from nnctl.config.summary import inputs_line, layer_table
 
     cfg = load_config(config, set_ or ())
     facts = None if no_data else _check_data(cfg, str(config))
@@ -61,7 +61,7 @@ def _check_data(cfg: Config, shown: str) -> DataFacts:
     unreadable or does not fit (exit 3), `nnctl.errors.ConfigError` for an output layer that
     does not fit the classes, named after the config file ``shown`` (exit 2).
     """
-    from nnctl.config_checks import output_units_problem
+    from nnctl.config.checks import output_units_problem
     from nnctl.data import inspect
     from nnctl.errors import ConfigError
 
@@ -79,7 +79,7 @@ def _check_memory(cfg: Config, n_inputs: int | None, n_train: int | None, shown:
     network can need.
     """
     from nnctl.errors import ConfigError
-    from nnctl.memory import memory_hint, network_memory_problem
+    from nnctl.workflows.memory import memory_hint, network_memory_problem
 
     width, rows = (1, 1) if n_inputs is None else (n_inputs, n_train)
     problem = network_memory_problem(cfg, width, n_rows=rows)

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nnctl.data.csv import plan_columns, read_table
 from nnctl.data.encoding import (
     Category,
     TargetMap,
@@ -28,7 +27,8 @@ from nnctl.data.encoding import (
     regression_values,
 )
 from nnctl.data.files import NotOneMember, inflate_in_pieces, is_gzip, release_freed_memory
-from nnctl.data.idx import (
+from nnctl.data.formats.csv import plan_columns, read_table
+from nnctl.data.formats.idx import (
     check_counts,
     check_image_type,
     claim_problem,
@@ -40,10 +40,10 @@ from nnctl.data.numeric import NumericTransform, chunk_rows, row_chunks
 from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_columns
 from nnctl.data.split import SplitIndices, split_rows
 from nnctl.errors import DataError, UsageError
-from nnctl.metrics import target_scale_problem
+from nnctl.training.metrics import target_scale_problem
 
 if TYPE_CHECKING:
-    from nnctl.config import Config
+    from nnctl.config.loader import Config
 
 
 @dataclass(frozen=True)

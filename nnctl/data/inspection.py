@@ -8,7 +8,7 @@ identifier column), the first rows (which columns are numbers), and the target a
 only the held-out rows have), and the numeric columns' values (`numeric_block`'s checks, in the
 model's dtype: text, missing values, numbers beyond the dtype); a validation or test file: its
 header and the same columns. An IDX pair: the images file's header (dimensions, type, image
-size, the size it claims against the file's, as `nnctl.data.idx.read_idx` checks it) and the
+size, the size it claims against the file's, as `nnctl.data.formats.idx.read_idx` checks it) and the
 labels; only trailing bytes in a gzip images file are found by training alone.
 """
 
@@ -23,10 +23,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nnctl.data.csv import CsvColumns, plan_columns, read_header, read_table, require_columns
 from nnctl.data.encoding import Category, TargetMap
 from nnctl.data.fit import fit_target, split_targets
-from nnctl.data.idx import (
+from nnctl.data.formats.csv import (
+    CsvColumns,
+    plan_columns,
+    read_header,
+    read_table,
+    require_columns,
+)
+from nnctl.data.formats.idx import (
     check_counts,
     check_dims,
     check_image_shape,
@@ -44,7 +50,7 @@ from nnctl.errors import DataError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from nnctl.config import Config
+    from nnctl.config.loader import Config
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ def inspect(cfg: Config) -> DataFacts:
         A data file is missing or unreadable, or does not fit the config (exit 3), with the
         message training would give.
     ConfigError
-        A CSV feature column is an identifier (`nnctl.data.csv.plan_columns`) (exit 2).
+        A CSV feature column is an identifier (`nnctl.data.formats.csv.plan_columns`) (exit 2).
     """
     if cfg.data.resolved_format() == "idx":
         return _inspect_idx(cfg)
@@ -177,8 +183,8 @@ def _idx_pair(images: Path, labels: Path | None, role: str) -> tuple[tuple[int, 
 
 
 def _images_shape(path: Path) -> tuple[int, ...]:
-    """The shape in an images file's header, checked as `nnctl.data.idx.read_idx` and
-    `nnctl.data.idx.check_image_type` check it, without reading the pixels."""
+    """The shape in an images file's header, checked as `nnctl.data.formats.idx.read_idx` and
+    `nnctl.data.formats.idx.check_image_type` check it, without reading the pixels."""
     what = "images file"
     with open_input(path, what) as opened:
         head = opened.stream.read(4 + 4 * 255)

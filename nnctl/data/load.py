@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nnctl.data.csv import CsvColumns, read_chunks, read_table, source_name
 from nnctl.data.fit import (
     Fitted,
     Split,
@@ -25,13 +24,14 @@ from nnctl.data.fit import (
     read_idx_pair,
     split_targets,
 )
-from nnctl.data.idx import check_image_shape, check_image_type, read_idx
+from nnctl.data.formats.csv import CsvColumns, read_chunks, read_table, source_name
+from nnctl.data.formats.idx import check_image_shape, check_image_type, read_idx
 from nnctl.data.numeric import float_type
 from nnctl.data.preprocess import Preprocessor
 from nnctl.errors import DataError, UsageError
 
 if TYPE_CHECKING:
-    from nnctl.config import Config
+    from nnctl.config.loader import Config
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nnctl.data.csv import as_dtype, check_finite, numeric_values, require_columns
 from nnctl.data.encoding import Category, TargetMap
+from nnctl.data.formats.csv import as_dtype, check_finite, numeric_values, require_columns
 from nnctl.data.numeric import Missing, NumericTransform
 from nnctl.errors import CheckpointError
 
@@ -60,7 +60,7 @@ def numeric_block(
 def byte_block(frame: pd.DataFrame, columns: Sequence[str]) -> NDArray[np.uint8] | None:
     """The numeric columns as one (n, k) array of bytes, if pandas read every one of them as bytes.
 
-    `nnctl.data.csv.read_table` reads the columns whose sampled values are bytes as uint8 (and
+    `data.formats.csv.read_table` reads the columns whose sampled values are bytes as uint8 (and
     every numeric column as floats when a later value is not a byte), so a file of pixels comes
     back as one uint8 block that pandas hands over in one piece (column-major, as pandas stores
     columns). Bytes are whole numbers, never NaN or infinite: they need none of `numeric_block`'s

@@ -4,6 +4,6 @@ Imports NumPy and the standard library only. The usual entry points::
 
     from nnctl.nn.network import Network
     from nnctl.nn.losses import get_loss, check_loss_activation
-    from nnctl.nn.optimizers import get_optimizer, clip_grad_norm
-    from nnctl.nn.schedules import get_schedule
+    from nnctl.nn.optim.optimizers import get_optimizer, clip_grad_norm
+    from nnctl.nn.optim.schedules import get_schedule
 """

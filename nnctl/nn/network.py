@@ -1,6 +1,6 @@
 """A network: a stack of dense layers, a loss, and the training step that joins them.
 
-Parameters live in one flat :class:`~nnctl.nn.parameters.ParameterBuffer` and each layer's ``W``,
+Parameters live in one flat :class:`~nnctl.nn.fast.buffers.ParameterBuffer` and each layer's ``W``,
 ``b``, ``dW``, ``db`` are views into it, named ``layers.{i}.W`` and ``layers.{i}.b``. A training
 step (`Network.train_step`) is::
 
@@ -11,9 +11,9 @@ step (`Network.train_step`) is::
     clip the gradients by global norm    when clip_grad_norm is set
     optimizer.step(learning_rate)
 
-run with the CPU's flush-to-zero mode on (see :mod:`nnctl.nn.fpu`). On two cores the step of a
+run with the CPU's flush-to-zero mode on (see :mod:`nnctl.nn.fast.fpu`). On two cores the step of a
 network of at least ``SPLIT_MIN_SIZE`` parameters is shared with a helper thread
-(:mod:`nnctl.nn.threads`): a batch of more than ``SMALL_BATCH`` rows is cut in two halves whose
+(:mod:`nnctl.nn.fast.threads`): a batch of more than ``SMALL_BATCH`` rows is cut in two halves whose
 forward and backward passes (up to each layer's ``dZ``) run at once; the gradients
 ``dW = X.T @ dZ`` and the update are then split by parameters. Each result is computed by exactly
 one thread, in a fixed way, so the same seed gives the same bytes.
@@ -28,19 +28,19 @@ from typing import Any
 import numpy as np
 
 from nnctl.errors import ConfigError, TrainingDiverged
-from nnctl.nn.fpu import flush_to_zero, ftz_enter, ftz_exit
-from nnctl.nn.layers import Dense
+from nnctl.nn.fast.buffers import ParameterBuffer
+from nnctl.nn.fast.fpu import flush_to_zero, ftz_enter, ftz_exit
+from nnctl.nn.fast.threads import Helper, blas_threads, both, set_blas_threads, two_threads_allowed
+from nnctl.nn.layers.dense import Dense
 from nnctl.nn.losses import Loss, check_loss_activation, get_loss
-from nnctl.nn.optimizer_base import SPLIT_MIN_SIZE
-from nnctl.nn.optimizers import Optimizer
-from nnctl.nn.parameters import ParameterBuffer
-from nnctl.nn.threads import Helper, blas_threads, both, set_blas_threads, two_threads_allowed
+from nnctl.nn.optim.base import SPLIT_MIN_SIZE
+from nnctl.nn.optim.optimizers import Optimizer
 
 Array = np.ndarray
 LAYER_KEYS = ("units", "activation", "activation_params", "dropout", "initializer")
 
 #: Batches of at most this many rows share only the first layer's ``dW`` and the optimizer's update
-#: between two threads; larger ones also split their rows (see :mod:`nnctl.nn.threads`). Halves of
+#: between two threads; larger ones also split their rows (see `nnctl.nn.fast.threads`). Halves of
 #: a small batch make matrix products too thin to gain from a second core.
 SMALL_BATCH = 64
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nnctl.config import load_config
+from nnctl.config.loader import load_config
 from nnctl.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from config_helpers import VALID, Writer, problems_of
 
-from nnctl.config import Config, load_config, parse_config
+from nnctl.config.loader import Config, load_config, parse_config
 from nnctl.errors import ConfigError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from config_helpers import VALID, Writer, problems_of
 
-from nnctl.config import load_config
+from nnctl.config.loader import load_config
 
 
 def test_overrides_set_keys_by_path_and_index(write: Writer) -> None:

@@ -12,7 +12,7 @@ from config_helpers import VALID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnctl.config import Config, config_to_yaml, load_config, parse_config
+from nnctl.config.loader import Config, config_to_yaml, load_config, parse_config
 from nnctl.errors import ConfigError
 
 BASE: dict[str, Any] = yaml.safe_load(VALID)

@@ -10,7 +10,7 @@ from config_helpers import CONFIGS
 from typer.testing import CliRunner
 
 from nnctl.cli import app
-from nnctl.config import Config, config_differences, config_to_yaml, load_config
+from nnctl.config.loader import Config, config_differences, config_to_yaml, load_config
 
 SHIPPED = sorted(CONFIGS.glob("*.yaml"))
 OVERRIDES = [

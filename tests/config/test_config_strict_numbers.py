@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from config_helpers import VALID, Writer, problems_of
 
-from nnctl.config import load_config
+from nnctl.config.loader import load_config
 
 
 @pytest.mark.parametrize(

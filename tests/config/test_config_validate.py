@@ -10,8 +10,8 @@ from config_helpers import CONFIGS, VALID, Writer
 from typer.testing import CliRunner
 
 from nnctl.cli import app
-from nnctl.config import load_config
-from nnctl.config_summary import count_params, layer_table
+from nnctl.config.loader import load_config
+from nnctl.config.summary import count_params, layer_table
 from nnctl.data import DataFacts
 from nnctl.errors import DataError
 

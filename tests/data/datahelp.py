@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.config import Config
-from nnctl.data.idx import write_idx
+from nnctl.config.loader import Config
+from nnctl.data.formats.idx import write_idx
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "datasets"

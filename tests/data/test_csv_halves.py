@@ -1,6 +1,6 @@
 """A CSV parsed in two halves on two threads gives exactly what one read gives, or is read once.
 
-`nnctl.data.csv.read_halves` only runs on files of at least ``HALVES_MIN_BYTES``; the tests lower
+`data.formats.csv.read_halves` only runs on files of at least ``HALVES_MIN_BYTES``; the tests lower
 that to 0 so that small files are cut in two, and compare every prepared array, label and error
 message with the one read (the limit raised past any file).
 """
@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from datahelp import make_config
 
-import nnctl.data.csv as csv_module
+import nnctl.data.formats.csv as csv_module
 from nnctl.data import load_training_data
-from nnctl.data.csv import SAMPLE_ROWS, plan_columns, read_header
+from nnctl.data.formats.csv import SAMPLE_ROWS, plan_columns, read_header
 from nnctl.errors import DataError
 
 ROWS = 700

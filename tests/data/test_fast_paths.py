@@ -19,10 +19,10 @@ from numpy.typing import NDArray
 import nnctl.data.fit as fit_module
 from nnctl.data import load_training_data
 from nnctl.data import numeric as numeric_module
-from nnctl.data.csv import SAMPLE_ROWS
 from nnctl.data.encoding import label_keys
 from nnctl.data.fit import images_in_order
-from nnctl.data.idx import encode_idx, read_idx
+from nnctl.data.formats.csv import SAMPLE_ROWS
+from nnctl.data.formats.idx import encode_idx, read_idx
 from nnctl.data.numeric import COLUMNS_PER_BLOCK, NumericTransform, mean_std
 from nnctl.errors import DataError
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from nnctl.cli import app
 from nnctl.data import fetch as fetch_module
 from nnctl.data.fetch import DatasetSource, fetch
-from nnctl.data.idx import encode_idx, read_images
+from nnctl.data.formats.idx import encode_idx, read_images
 from nnctl.errors import DataError, UsageError
 
 

@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl.data.idx import encode_idx, read_idx, read_images, read_labels, read_shape, write_idx
+from nnctl.data.formats.idx import (
+    encode_idx,
+    read_idx,
+    read_images,
+    read_labels,
+    read_shape,
+    write_idx,
+)
 from nnctl.errors import DataError
 
 

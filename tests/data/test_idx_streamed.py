@@ -18,7 +18,7 @@ from datahelp import make_config
 import nnctl.data.files as files_module
 import nnctl.data.fit as fit_module
 from nnctl.data import load_training_data
-from nnctl.data.idx import encode_idx, write_idx
+from nnctl.data.formats.idx import encode_idx, write_idx
 from nnctl.errors import DataError
 
 

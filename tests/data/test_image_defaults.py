@@ -14,9 +14,9 @@ import pytest
 import yaml
 from datahelp import DATASETS, make_config, write_idx_pair
 
-from nnctl.config import config_to_yaml, load_config, parse_config
+from nnctl.config.loader import config_to_yaml, load_config, parse_config
 from nnctl.data import load_training_data
-from nnctl.model import load_model
+from nnctl.store.model import load_model
 from tests.helpers import CONFIGS, run_nnctl, write_config
 
 

@@ -23,14 +23,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnctl import config_yaml
-from nnctl.checkpoint import META_KEY, load_bundle, save_bundle
+from nnctl.config import yaml_source
 from nnctl.data import inputs
-from nnctl.data.csv import read_chunks, read_header
-from nnctl.data.idx import read_idx
+from nnctl.data.formats.csv import read_chunks, read_header
+from nnctl.data.formats.idx import read_idx
 from nnctl.data.inputs import input_sha256, open_input
 from nnctl.errors import CheckpointError, ConfigError, DataError, UsageError
-from nnctl.prediction import write_predictions
+from nnctl.store.bundle import META_KEY, load_bundle, save_bundle
+from nnctl.workflows.predict import write_predictions
 
 CSV = b"a,b,y\n1,2,yes\n3,4,no\n5,6,yes\n"
 
@@ -228,20 +228,20 @@ def test_deeply_nested_metadata_is_a_checkpoint_error(tmp_path: Path) -> None:
 def test_configs_over_1_mib_and_dev_zero_are_refused(tmp_path: Path) -> None:
     big = _write(tmp_path / "big.yaml", b"# x\n" * 300_000)
     with pytest.raises(ConfigError, match="larger than 1 MiB"):
-        config_yaml.read_text(big, str(big))
+        yaml_source.read_text(big, str(big))
     with pytest.raises(ConfigError, match="larger than 1 MiB"):
-        config_yaml.read_text(Path("/dev/zero"), "/dev/zero")
+        yaml_source.read_text(Path("/dev/zero"), "/dev/zero")
 
 
 def test_a_config_fifo_is_read_and_one_without_writer_never_hangs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fed = _fifo(tmp_path, b"version: 1\n", "fed")
-    assert config_yaml.read_text(fed, str(fed)) == "version: 1\n"
-    monkeypatch.setattr(config_yaml, "PIPE_WAIT_SECONDS", 0.2)
+    assert yaml_source.read_text(fed, str(fed)) == "version: 1\n"
+    monkeypatch.setattr(yaml_source, "PIPE_WAIT_SECONDS", 0.2)
     lonely = _fifo(tmp_path, None, "lonely")
     with pytest.raises(ConfigError, match=r"lonely: no data in 0.2 s"):
-        config_yaml.read_text(lonely, str(lonely))
+        yaml_source.read_text(lonely, str(lonely))
 
 
 def test_an_unreadable_config_is_permission_denied(
@@ -252,9 +252,9 @@ def test_an_unreadable_config_is_permission_denied(
     def denied(*args: object, **kwargs: object) -> int:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(config_yaml.os, "open", denied)
+    monkeypatch.setattr(yaml_source.os, "open", denied)
     with pytest.raises(ConfigError, match=r"c.yaml: permission denied"):
-        config_yaml.read_text(path, str(path))
+        yaml_source.read_text(path, str(path))
 
 
 # predict --output
@@ -323,7 +323,7 @@ def test_fetch_into_a_folder_it_cannot_write_is_a_usage_error(
 
 
 def test_a_deeply_nested_run_json_is_exit_3(tmp_path: Path) -> None:
-    from nnctl.runs import read_json
+    from nnctl.store.runs import read_json
 
     path = _write(tmp_path / "run.json", b"[" * 100_000 + b"]" * 100_000)
     with pytest.raises(CheckpointError, match=r"run.json: damaged: not readable JSON"):

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from datahelp import DATASETS, ROOT
 
-from nnctl.config import load_config
+from nnctl.config.loader import load_config
 from nnctl.data import inspect, load_training_data
-from nnctl.data.idx import read_images, read_labels
+from nnctl.data.formats.idx import read_images, read_labels
 from nnctl.errors import DataError
 
 

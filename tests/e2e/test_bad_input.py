@@ -509,7 +509,7 @@ def case_csv_too_few_rows_for_the_splits(env: Env) -> Call:
 
 
 # --------------------------------------------------------------------------------------------
-# IDX data, built byte by byte as nnctl/data/idx.py reads it: a magic 00 00 08 DD, DD big-endian
+# IDX data, built byte by byte as data/formats/idx.py reads it: a magic 00 00 08 DD, DD big-endian
 # sizes, then the values.
 
 N_IMAGES = 24

@@ -23,8 +23,8 @@ import yaml
 from typer.testing import CliRunner
 
 from nnctl.cli import app
-from nnctl.prediction import CHUNK_ROWS
-from nnctl.runs import read_json, read_metrics
+from nnctl.store.runs import read_json, read_metrics
+from nnctl.workflows.predict import CHUNK_ROWS
 from tests.helpers import iris_config, nnctl_executable, run_nnctl, weights
 
 EPOCHS = 12

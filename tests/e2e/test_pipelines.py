@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nnctl.runs import read_json, read_metrics
+from nnctl.store.runs import read_json, read_metrics
 from tests.helpers import DATASETS, ROOT, iris_config, nnctl_executable, run_nnctl, weights
 
 

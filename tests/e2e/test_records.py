@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from nnctl.runs import read_json, read_metrics
+from nnctl.store.runs import read_json, read_metrics
 from tests.helpers import iris_config, nnctl_executable, run_nnctl
 
 

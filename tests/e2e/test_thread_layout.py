@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl.nn import threads
+from nnctl.nn.fast import threads
 from tests.helpers import CONFIGS, nnctl_executable, weights
 
 # 64 pixels x 1100 units + 1100 x 10: past SPLIT_MIN_SIZE, so the step is shared between threads.
@@ -58,7 +58,7 @@ def test_the_pieces_of_a_step_do_not_depend_on_the_helper() -> None:
     """In process: the same network stepped with and without a helper thread, same bytes."""
     from nnctl.nn.losses import get_loss
     from nnctl.nn.network import Network
-    from nnctl.nn.optimizers import get_optimizer
+    from nnctl.nn.optim.optimizers import get_optimizer
 
     rng = np.random.default_rng(0)
     X, y = rng.random((300, 300), dtype=np.float32), rng.integers(0, 10, 300)

@@ -102,6 +102,6 @@ def test_bad_parameters_are_rejected(name, params, match):
 def test_registry_matches_the_config_names():
     from typing import get_args
 
-    from nnctl.config import ActivationName
+    from nnctl.config.loader import ActivationName
 
     assert set(ACTIVATIONS) == set(get_args(ActivationName))

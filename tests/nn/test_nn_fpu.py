@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnctl.nn import fpu
+from nnctl.nn.fast import fpu
 
 TINY = np.float32(1e-37)  # normal; TINY * 0.01 is subnormal
 

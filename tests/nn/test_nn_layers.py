@@ -8,7 +8,7 @@ import pytest
 from nnctl.errors import ConfigError
 from nnctl.nn.activations import ACTIVATIONS
 from nnctl.nn.initializers import INITIALIZERS, default_initializer, get_initializer
-from nnctl.nn.layers import Dense
+from nnctl.nn.layers.dense import Dense
 
 
 def make_dense(activation: str, dropout: float = 0.0, dtype=np.float64) -> Dense:
@@ -119,6 +119,6 @@ def test_unknown_initializer_is_rejected():
 def test_registry_matches_the_config_names():
     from typing import get_args
 
-    from nnctl.config import InitializerName
+    from nnctl.config.loader import InitializerName
 
     assert set(INITIALIZERS) == set(get_args(InitializerName))

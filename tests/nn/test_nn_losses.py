@@ -139,7 +139,7 @@ def test_bad_loss_parameters_are_rejected():
 def test_registry_matches_the_config_names():
     from typing import get_args
 
-    from nnctl.config import LossName
+    from nnctl.config.loader import LossName
 
     assert set(LOSSES) == set(get_args(LossName))
 

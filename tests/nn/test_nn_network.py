@@ -10,7 +10,7 @@ import pytest
 from nnctl.errors import ConfigError, TrainingDiverged
 from nnctl.nn.losses import LOSSES, get_loss
 from nnctl.nn.network import Network
-from nnctl.nn.optimizers import get_optimizer
+from nnctl.nn.optim.optimizers import get_optimizer
 
 
 def layer(units: int, activation: str = "linear", dropout: float = 0.0, **extra) -> dict:
@@ -258,7 +258,7 @@ def test_train_step_needs_an_optimizer_and_returns_probabilities():
 
 
 def test_train_step_restores_the_floating_point_mode():
-    from nnctl.nn import fpu
+    from nnctl.nn.fast import fpu
 
     if not fpu.FTZ_AVAILABLE:
         pytest.skip("no MXCSR on this CPU")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from nnctl.errors import ConfigError
-from nnctl.nn.optimizers import OPTIMIZERS, clip_grad_norm, get_optimizer
-from nnctl.nn.parameters import ParameterBuffer
+from nnctl.nn.fast.buffers import ParameterBuffer
+from nnctl.nn.optim.optimizers import OPTIMIZERS, clip_grad_norm, get_optimizer
 
 W0 = np.array([[0.5, -1.0], [2.0, 0.25]])
 B0 = np.array([0.1, -0.2])

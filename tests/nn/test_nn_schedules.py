@@ -8,7 +8,7 @@ import math
 import pytest
 
 from nnctl.errors import ConfigError
-from nnctl.nn.schedules import SCHEDULES, get_schedule
+from nnctl.nn.optim.schedules import SCHEDULES, get_schedule
 
 
 def test_constant_is_the_default():
@@ -80,7 +80,7 @@ def test_bad_parameters_are_rejected(name, params, match):
 def test_registry_matches_the_config_names():
     from typing import get_args
 
-    from nnctl.config import ScheduleConfig
+    from nnctl.config.loader import ScheduleConfig
 
     union = get_args(ScheduleConfig)[0]
     names = {get_args(model.model_fields["name"].annotation)[0] for model in get_args(union)}

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from nnctl.errors import TrainingDiverged
-from nnctl.nn import fpu, threads
+from nnctl.nn.fast import fpu, threads
+from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
-from nnctl.nn.optimizer_base import SPLIT_MIN_SIZE
-from nnctl.nn.optimizers import OPTIMIZERS, get_optimizer
-from nnctl.nn.parameters import ParameterBuffer
+from nnctl.nn.optim.base import SPLIT_MIN_SIZE
+from nnctl.nn.optim.optimizers import OPTIMIZERS, get_optimizer
 
 
 def buffer(seed: int) -> ParameterBuffer:

@@ -1,0 +1,1 @@
+"""The config file: YAML -> a validated, immutable `Config`, one module per YAML section."""

@@ -1,0 +1,1 @@
+"""File formats that data is read from: CSV (through pandas) and IDX images."""

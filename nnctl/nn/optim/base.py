@@ -1,0 +1,182 @@
+"""The optimizer base class: validation, binding, weight decay, named state, the step counter.
+
+The update rules themselves, and the registry, are in :mod:`nnctl.nn.optim.optimizers`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+from typing import ClassVar
+
+import numpy as np
+
+from nnctl.errors import ConfigError
+from nnctl.nn.fast.buffers import ParameterBuffer
+from nnctl.nn.fast.fpu import FTZ_AVAILABLE, flush_subnormals
+from nnctl.nn.fast.threads import Helper
+
+Array = np.ndarray
+
+#: Steps between flushes of tiny optimizer state when the CPU cannot flush subnormals itself.
+FLUSH_EVERY = 64
+
+#: Fewest parameters for which `Optimizer.step` splits the update over two threads when asked.
+SPLIT_MIN_SIZE = 1 << 16
+
+
+def check_range(name: str, key: str, value: float, low: float, high: float = math.inf) -> float:
+    """``value`` as a float if ``low <= value < high`` (``high`` open), else `ConfigError`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"optimizer '{name}': {key} must be a number, got {value!r}")
+    if not (math.isfinite(value) and low <= value < high):
+        span = f"at least {low:g}" if high == math.inf else f"in [{low:g}, {high:g})"
+        raise ConfigError(f"optimizer '{name}': {key} must be {span}, got {value!r}")
+    return float(value)
+
+
+def check_positive(name: str, key: str, value: float) -> float:
+    value = check_range(name, key, value, 0.0)
+    if value == 0.0:
+        raise ConfigError(f"optimizer '{name}': {key} must be positive, got {value!r}")
+    return value
+
+
+class Optimizer:
+    """Base class: validation, binding, L2 weight decay, named state and the step counter.
+
+    Subclasses set ``name``, ``state_names`` and implement ``_update(p, g, state, tmp, lr)``, an
+    elementwise rule on the flat arrays (so the same as applying it to each parameter).
+    """
+
+    name: ClassVar[str]
+    decoupled_weight_decay: ClassVar[bool] = False
+
+    def __init__(self, learning_rate: float, weight_decay: float) -> None:
+        self.learning_rate = check_positive(self.name, "learning_rate", learning_rate)
+        self.weight_decay = check_range(self.name, "weight_decay", weight_decay, 0.0)
+        self.state_names: tuple[str, ...] = ()
+        self.iterations = 0
+        self.flush_every = 0 if FTZ_AVAILABLE else FLUSH_EVERY
+        self.params: ParameterBuffer | None = None
+        self.state: dict[str, Array] = {}
+        self._tmp = np.empty(0)
+        self._pending: dict[str, Array] | None = None
+
+    def config(self) -> dict[str, object]:
+        """The hyperparameters, as ``get_optimizer`` takes them."""
+        keys = inspect.signature(type(self).__init__).parameters
+        return {"name": self.name, **{k: getattr(self, k) for k in keys if k != "self"}}
+
+    def _initial_state(self, state_name: str, like: Array) -> Array:
+        return np.zeros_like(like)
+
+    def bind(self, params: ParameterBuffer) -> None:
+        """Attach to a network's parameters; allocates the state (zeros) and a work buffer."""
+        self.params = params
+        self.state = {s: self._initial_state(s, params.data) for s in self.state_names}
+        self._tmp = np.empty_like(params.data)
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self.load_state_dict(pending)
+
+    def step(self, learning_rate: float | None = None, helper: Helper | None = None) -> None:
+        """One update of the bound parameters from their gradients.
+
+        ``learning_rate`` overrides the built one for this step (a schedule's rate). With L2 weight
+        decay the gradient buffer is changed in place to ``g + wd * W``. With a ``helper`` (and at
+        least `SPLIT_MIN_SIZE` parameters) the two halves of the flat arrays are updated at once,
+        the first on the helper thread. The same as ``begin_step``, ``update_range`` over all
+        parameters, ``end_step``.
+        """
+        lr = self.begin_step(learning_rate)
+        size = self._tmp.size
+        if helper is not None and size >= SPLIT_MIN_SIZE:
+            half = size // 2 // 16 * 16  # both halves start on a 64-byte boundary
+            helper.run_split(lambda: self.update_range(0, half, lr),
+                             lambda: self.update_range(half, size, lr))  # fmt: skip
+        else:
+            self.update_range(0, size, lr)
+        self.end_step()
+
+    def begin_step(self, learning_rate: float | None = None) -> float:
+        """Count a step; return its learning rate (``learning_rate``, else the built one)."""
+        if self.params is None:
+            raise RuntimeError(f"optimizer '{self.name}' is not bound to any parameters")
+        self.iterations += 1
+        return self.learning_rate if learning_rate is None else float(learning_rate)
+
+    def update_range(self, start: int, stop: int, lr: float) -> None:
+        """Update the flat parameters ``start:stop``, weight decay included.
+
+        The rule is elementwise, so disjoint ranges may be updated in any order, or at once on
+        different threads, with the same result as one pass over everything.
+        """
+        params = self.params
+        if params is None:
+            raise RuntimeError(f"optimizer '{self.name}' is not bound to any parameters")
+        if stop <= start:
+            return
+        p, g, tmp = params.data[start:stop], params.grad[start:stop], self._tmp[start:stop]
+        d = max(0, min(stop, params.n_decay) - start)
+        if self.weight_decay > 0 and d > 0:
+            if self.decoupled_weight_decay:
+                p[:d] *= 1.0 - lr * self.weight_decay
+            else:
+                g[:d] += np.multiply(p[:d], self.weight_decay, out=tmp[:d])
+        state = {name: flat[start:stop] for name, flat in self.state.items()}
+        self._update(p, g, state, tmp, lr)
+
+    def end_step(self) -> None:
+        """Finish a step: flush tiny state every `flush_every` steps where the CPU cannot."""
+        if self.flush_every and self.iterations % self.flush_every == 0:
+            flush_subnormals(self.state.values())
+
+    def _update(self, p: Array, g: Array, state: dict[str, Array], tmp: Array, lr: float) -> None:
+        """The update rule: change ``p`` (and ``state``) in place; ``tmp`` is scratch space."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Array]:
+        """Copies of the step counter (``iterations``) and every named state array."""
+        if self.params is None:
+            raise RuntimeError("state_dict() needs a bound optimizer")
+        out = {"iterations": np.array(self.iterations, dtype=np.int64)}
+        for state_name, flat in self.state.items():
+            for name in self.params.names:
+                out[f"{state_name}.{name}"] = self.params.slice_of(flat, name).copy()
+        return out
+
+    def load_state_dict(self, state: Mapping[str, Array]) -> None:
+        """Restore a `state_dict` (before `bind`, it is kept and applied on binding).
+
+        Raises
+        ------
+        ValueError
+            Naming a missing, unexpected or wrongly shaped entry.
+        """
+        if self.params is None:
+            self._pending = dict(state)
+            return
+        expected = self.state_dict()
+        missing, unexpected = set(expected) - set(state), set(state) - set(expected)
+        if missing or unexpected:
+            raise ValueError(
+                f"optimizer state does not match: missing {sorted(missing)}, "
+                f"unexpected {sorted(unexpected)}"
+            )
+        for key, value in state.items():
+            if np.shape(value) != expected[key].shape:
+                raise ValueError(
+                    f"optimizer state '{key}' has shape {np.shape(value)}, "
+                    f"expected {expected[key].shape}"
+                )
+            if np.asarray(value).dtype.kind not in "fiu":  # a cast would drop or parse
+                raise ValueError(
+                    f"optimizer state '{key}' holds {np.asarray(value).dtype} values; "
+                    "expected real numbers"
+                )
+        self.iterations = int(state["iterations"])
+        for state_name, flat in self.state.items():
+            for name in self.params.names:
+                self.params.slice_of(flat, name)[...] = state[f"{state_name}.{name}"]

@@ -1,0 +1,1 @@
+"""The training loop: `Trainer`, callbacks, monitors and metrics. It prints nothing; it reports."""
