@@ -191,7 +191,7 @@ def time_products() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from nnctl.nn.fast.threads import set_blas_threads
+    from nnctl._platform import set_blas_threads
 
     set_blas_threads(1)
     rng = np.random.default_rng(0)

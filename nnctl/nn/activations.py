@@ -11,14 +11,12 @@ Valid output-layer pairings with losses are listed in :mod:`nnctl.nn.losses`.
 
 from __future__ import annotations
 
-import difflib
 import math
-from collections.abc import Mapping
-from typing import ClassVar, Protocol, TypeVar
+from typing import ClassVar
 
 import numpy as np
 
-from nnctl.errors import ConfigError
+from nnctl.nn.registry import build_registered
 
 Array = np.ndarray
 
@@ -290,13 +288,6 @@ ACTIVATIONS: dict[str, type[Activation]] = {
 RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu", "gelu"})
 
 
-def unknown_name(kind: str, name: str, choices: list[str]) -> ConfigError:
-    """A ConfigError for a name not in a registry, with a did-you-mean suggestion."""
-    close = difflib.get_close_matches(name, choices, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return ConfigError(f"unknown {kind} '{name}'{hint} expected one of: {', '.join(choices)}")
-
-
 def get_activation(name: str, **params: float) -> Activation:
     """Build the activation called ``name`` with its parameters.
 
@@ -313,35 +304,3 @@ def get_activation(name: str, **params: float) -> Activation:
         For an unknown name, an unknown parameter or a non-positive ``alpha``.
     """
     return build_registered("activation", ACTIVATIONS, name, params)
-
-
-class _Registered(Protocol):
-    defaults: ClassVar[dict[str, float]]
-
-    def __init__(self, **params: float) -> None: ...
-
-
-R = TypeVar("R", bound=_Registered)
-
-
-def build_registered(
-    kind: str, registry: Mapping[str, type[R]], name: str, params: Mapping[str, float]
-) -> R:
-    """An instance of ``registry[name]`` with ``params``: known keys only, positive numbers.
-
-    Raises
-    ------
-    ConfigError
-        For a name not in the registry (with a did-you-mean), a key the entry does not take, or a
-        value that is not a positive finite number.
-    """
-    if name not in registry:
-        raise unknown_name(kind, name, list(registry))
-    cls = registry[name]
-    for key, value in params.items():
-        if key not in cls.defaults:
-            accepted = ", ".join(cls.defaults) or "no parameters"
-            raise ConfigError(f"{kind} '{name}' takes {accepted}; got '{key}'")
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-            raise ConfigError(f"{kind} '{name}': {key} must be a positive number, got {value!r}")
-    return cls(**{k: float(v) for k, v in params.items()})

@@ -22,7 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnctl.nn.activations import RELU_FAMILY, unknown_name
+from nnctl.nn.activations import RELU_FAMILY
+from nnctl.nn.registry import unknown_name
 
 Initializer = Callable[[tuple[int, int], np.random.Generator, np.dtype[np.floating]], np.ndarray]
 

@@ -29,7 +29,7 @@ from typing import ClassVar
 import numpy as np
 
 from nnctl.errors import ConfigError
-from nnctl.nn.activations import build_registered, unknown_name
+from nnctl.nn.registry import build_registered, unknown_name
 
 Array = np.ndarray
 

@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from nnctl._platform import blas_threads, set_blas_threads
 from nnctl.errors import ConfigError, TrainingDiverged
 from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.fpu import flush_to_zero, ftz_enter, ftz_exit
-from nnctl.nn.fast.threads import Helper, blas_threads, both, set_blas_threads, two_threads_allowed
+from nnctl.nn.fast.threads import Helper, both, two_threads_allowed
 from nnctl.nn.layers.dense import Dense
 from nnctl.nn.losses import Loss, check_loss_activation, get_loss
 from nnctl.nn.optim.base import SPLIT_MIN_SIZE

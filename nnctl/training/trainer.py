@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnctl._platform import one_blas_thread
 from nnctl.errors import Interrupted
-from nnctl.nn.fast.threads import one_blas_thread
 from nnctl.training.callbacks import Callback, Logs
 from nnctl.training.metrics import MetricAccumulator, Task, loss_scale
 
@@ -124,7 +124,7 @@ class Trainer:
         """Train from epoch ``self.epoch + 1`` to ``self.epochs``; return the history of logs."""
         for callback in self.callbacks:
             callback.on_train_begin(self)
-        with one_blas_thread():  # the same bytes on any number of cores (see nnctl.nn.fast.threads)
+        with one_blas_thread():  # the same bytes on any number of cores (see nnctl._platform)
             while self.epoch < self.epochs and self.stop_reason is None:
                 self._run_epoch(self.epoch + 1)
         if self.stop_reason is None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.helpers import CONFIGS, ROOT, iris_config, run_nnctl
 from rich.console import Console
 
 from nnctl.cli.formats import format_duration, format_metric, time_left
@@ -27,6 +26,7 @@ from nnctl.training.callbacks import EarlyStopping
 from nnctl.training.metrics import loss_scale
 from nnctl.training.trainer import Split, Trainer
 from nnctl.workflows.train import train_run
+from tests.helpers import CONFIGS, ROOT, iris_config, run_nnctl
 
 # --- the loss in the target's units ---------------------------------------------------------------
 

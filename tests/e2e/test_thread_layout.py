@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl.nn.fast import threads
+from nnctl import _platform
 from tests.helpers import CONFIGS, nnctl_executable, weights
 
 # 64 pixels x 1100 units + 1100 x 10: past SPLIT_MIN_SIZE, so the step is shared between threads.
@@ -43,7 +43,7 @@ def _records(run: Path) -> tuple[dict[str, bytes], str, dict[str, object]]:
 
 @pytest.mark.parametrize("batch", [32, 200])
 def test_one_blas_thread_trains_the_same_bytes_as_two_cores(tmp_path: Path, batch: int) -> None:
-    assert threads.n_cores() >= 2, "this machine must have two cores to compare layouts"
+    assert _platform.n_cores() >= 2, "this machine must have two cores to compare layouts"
     two = _records(_train(tmp_path, "two", batch, {}))
     one = _records(_train(tmp_path, "one", batch, {"OPENBLAS_NUM_THREADS": "1"}))
     pinned = _records(_train(tmp_path, "pinned", batch, {}, ("taskset", "-c", "0")))
@@ -71,7 +71,7 @@ def test_the_pieces_of_a_step_do_not_depend_on_the_helper() -> None:
         if not helper:
             net._helper = None
         net.attach_optimizer(get_optimizer("adam"))
-        with threads.one_blas_thread():
+        with _platform.one_blas_thread():
             for start, size in ((0, 200), (200, 64), (0, 100), (100, 200)):
                 net.train_step(X[start : start + size], y[start : start + size])
         results.append(net.params.data.tobytes())

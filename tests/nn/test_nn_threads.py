@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnctl import _platform
 from nnctl.errors import TrainingDiverged
 from nnctl.nn.fast import fpu, threads
 from nnctl.nn.fast.buffers import ParameterBuffer
@@ -57,12 +58,12 @@ def test_a_small_batch_network_trains_to_the_same_bytes_on_one_or_two_threads():
 
 
 def test_blas_threads_are_restored_after_a_step():
-    before = threads.blas_threads()
+    before = _platform.blas_threads()
     layers = [{"units": 256, "activation": "relu"}, {"units": 2, "activation": "softmax"}]
     net = Network.build(300, layers, "categorical_crossentropy", np.random.default_rng(0))
     net.attach_optimizer(get_optimizer("adam"))
     net.train_step(np.zeros((8, 300), np.float32), np.zeros(8, np.int64))
-    assert threads.blas_threads() == before
+    assert _platform.blas_threads() == before
 
 
 def test_a_small_network_leaves_the_blas_alone(monkeypatch):
@@ -134,11 +135,11 @@ def test_a_large_batch_step_on_two_threads_has_the_gradient_of_one_thread(
     that `loss_and_gradient` (checked against finite differences) gives on one thread."""
     X, y = batch(loss, units, n, np.float64)
     reference = parallel_net(loss, activation, units, np.float64)
-    threads.set_blas_threads(1)
+    _platform.set_blas_threads(1)
     try:
         expected_loss = reference.loss_and_gradient(X, y)
     finally:
-        threads.set_blas_threads(2)
+        _platform.set_blas_threads(2)
     expected = reference.params.grad.copy()
 
     net = parallel_net(loss, activation, units, np.float64)
@@ -147,7 +148,7 @@ def test_a_large_batch_step_on_two_threads_has_the_gradient_of_one_thread(
     monkeypatch.setattr(net, "_parallel_step", lambda *a: calls.append(1) or parallel_step(*a))
     net.attach_optimizer(get_optimizer("sgd", learning_rate=0.5))
     before = net.params.data.copy()
-    assert threads.blas_threads() == 2  # a second core to use (as on CI and any dual-core)
+    assert _platform.blas_threads() == 2  # a second core to use (as on CI and any dual-core)
     value, _ = net.train_step(X, y)
     assert calls == [1]
     np.testing.assert_allclose(net.params.grad, expected, rtol=1e-10, atol=1e-14)
@@ -165,11 +166,11 @@ def test_a_large_batch_with_dropout_and_clipping_trains_like_one_thread():
         if not parallel:
             net._helper = None
         net.attach_optimizer(get_optimizer("adam"), clip_grad_norm=0.1)
-        threads.set_blas_threads(2 if parallel else 1)
+        _platform.set_blas_threads(2 if parallel else 1)
         try:
             losses = [net.train_step(X[s : s + 100], y[s : s + 100])[0] for s in (0, 100, 0)]
         finally:
-            threads.set_blas_threads(2)
+            _platform.set_blas_threads(2)
         results.append((net.params.data.copy(), losses))
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12)

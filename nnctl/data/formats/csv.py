@@ -39,11 +39,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from nnctl._platform import n_cores
 from nnctl.data.encoding import describe_rows, looks_like_identifier
 from nnctl.data.files import GZIP_MAGIC, check_file, is_gzip
 from nnctl.data.inputs import Input, inflate_limit, open_input, open_raw
 from nnctl.errors import ConfigError, DataError
-from nnctl.nn.fast.threads import n_cores
 
 SAMPLE_ROWS = 200
 READ_FAILED = "Calling read(nbytes) on source failed"

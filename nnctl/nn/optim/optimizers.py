@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from nnctl.errors import ConfigError
-from nnctl.nn.activations import unknown_name
 from nnctl.nn.optim.base import Optimizer, check_positive, check_range
+from nnctl.nn.registry import unknown_name
 
 __all__ = ["OPTIMIZERS", "Optimizer", "clip_grad_norm", "get_optimizer"]
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from nnctl.errors import ConfigError
-from nnctl.nn.activations import unknown_name
+from nnctl.nn.registry import unknown_name
 
 _HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "r2")
 
