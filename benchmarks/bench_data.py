@@ -25,6 +25,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from machine import describe
+
 CHILD = textwrap.dedent(
     """
     import json, resource, sys, time
@@ -104,6 +106,7 @@ def main() -> None:
     if args.generate is not None:
         generate(args.generate, args.rows)
         return
+    print(describe(), flush=True)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         command = [sys.executable, __file__, "--generate", folder, "--rows", str(args.rows)]

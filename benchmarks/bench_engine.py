@@ -58,6 +58,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(ARGS.threads)  # before NumPy (and PyTorch) start their thread pools
 
 import numpy as np  # noqa: E402
+from machine import describe  # noqa: E402
 
 from nnctl.nn.losses import get_loss  # noqa: E402
 from nnctl.nn.network import Network  # noqa: E402
@@ -209,6 +210,7 @@ def time_products() -> None:
 
 
 def main() -> None:
+    print(describe(), flush=True)
     if ARGS.products:
         time_products()
         return

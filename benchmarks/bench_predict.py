@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     args = parser.parse_args()
+    print(describe(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         run = train(folder / "runs")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from machine import describe
 from rich.console import Console
 
 from nnctl.cli.render import TrainingProgress
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--samples", type=int, default=20_000)
     args = parser.parse_args()
+    print(describe(), flush=True)
     rng = np.random.default_rng(0)
     X = rng.random((args.samples, 784), dtype=np.float32)
     split = Split(X=X, y=rng.integers(0, 10, args.samples))

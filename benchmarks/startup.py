@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+from machine import describe
+
 
 def wall_times(command: list[str], repeat: int) -> list[float]:
     """Wall-clock seconds of ``repeat`` runs of ``command``, after one warm-up run."""
@@ -31,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
+    print(describe(), flush=True)
     nnctl = shutil.which("nnctl")
     if nnctl is None:
         sys.exit("nnctl is not on PATH: pip install -e '.[dev]'")
