@@ -16,9 +16,10 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
-from nnctl.config.checks import PROBLEMS_ERROR, KeyPath, did_you_mean, dotted
+from nnctl.config.keys import PROBLEMS_ERROR, KeyPath, dotted
 from nnctl.config.overrides import Applied
 from nnctl.config.yaml_source import Mark, Span, describe
+from nnctl.nn.registry import did_you_mean
 
 
 @dataclass(frozen=True)
