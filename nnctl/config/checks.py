@@ -1,60 +1,56 @@
-"""Checks that need several keys of a config at once, and the names training will report.
+"""Checks that need several sections of a config at once, and the names training will report.
 
-Each check returns problems as ``(key path, message)`` pairs, the path relative to the model that
-is checked; `raise_problems` hands them to pydantic as one error whose context keeps the pairs, so
-that the loader can put each at its own line and column.
+Each check returns problems as ``(key path, message)`` pairs, the path from the top of the file,
+which `nnctl.config.keys.raise_problems` hands to pydantic. The checks read a config through
+`Whole`, the part of `nnctl.config.loader.Config` they need, so that this module does not import
+the loader that calls it. Which output layer a loss needs is the engine's table
+(`nnctl.nn.losses.LOSSES`: each loss's fused ``activation``); the number of output units follows
+from the data: one unit per class, else one target column.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
-from pydantic_core import PydanticCustomError
 
-if TYPE_CHECKING:
-    from nnctl.config.loader import Config
-
-Key = str | int
-KeyPath = tuple[Key, ...]
-Problem = tuple[KeyPath, str]
-
-PROBLEMS_ERROR = "nnctl_problems"
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1")
-REGRESSION_METRICS = ("mse", "rmse", "mae", "r2")
+from nnctl.config.data import DataConfig
+from nnctl.config.keys import KeyPath, Problem
+from nnctl.config.model import ModelConfig
+from nnctl.config.optimizer import OptimizerSection
+from nnctl.config.schedule import ScheduleSection
+from nnctl.config.training import TrainingConfig
+from nnctl.nn.losses import LOSSES
+from nnctl.nn.registry import did_you_mean
+from nnctl.training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, Task
 
 
-def dotted(path: Sequence[Any]) -> str:
-    """A key path as the user reads it: ``model.layers[1].units``."""
-    text = ""
-    for key in path:
-        text += f"[{key}]" if isinstance(key, int) and not isinstance(key, bool) else f".{key}"
-    return text.lstrip(".")
+class Whole(Protocol):
+    """What the checks read of a whole config (`nnctl.config.loader.Config` has it)."""
 
-
-def did_you_mean(word: object, choices: Sequence[str]) -> str:
-    """``"; did you mean 'relu'?"`` for the closest choice, or ``""`` when nothing is close."""
-    text = str(word).lower()
-    matches = difflib.get_close_matches(text, list(choices), n=1, cutoff=0.6)
-    if not matches and len(text) >= 2:
-        matches = [choice for choice in choices if choice.lower().startswith(text)][:1]
-    return f"; did you mean '{matches[0]}'?" if matches else ""
-
-
-def raise_problems(problems: Sequence[Problem]) -> None:
-    """Raise the problems, if any, as one pydantic error of type ``nnctl_problems``."""
-    if problems:
-        summary = "; ".join(f"{dotted(path)}: {message}" for path, message in problems)
-        context = {"summary": summary, "problems": tuple(problems)}
-        raise PydanticCustomError(PROBLEMS_ERROR, "{summary}", context)
+    @property
+    def data(self) -> DataConfig: ...
+    @property
+    def model(self) -> ModelConfig: ...
+    @property
+    def metrics(self) -> list[str]: ...
+    @property
+    def optimizer(self) -> OptimizerSection: ...
+    @property
+    def schedule(self) -> ScheduleSection | None: ...
+    @property
+    def training(self) -> TrainingConfig: ...
+    @property
+    def loss_name(self) -> str: ...
+    @property
+    def task(self) -> Task: ...
 
 
 # --- the whole config -----------------------------------------------------------------------------
 
 
-def config_problems(cfg: Config) -> list[Problem]:
+def config_problems(cfg: Whole) -> list[Problem]:
     """What is inconsistent across sections: loss and output layer, metrics, monitors, schedule."""
     return [
         *_output_problems(cfg),
@@ -64,60 +60,49 @@ def config_problems(cfg: Config) -> list[Problem]:
     ]
 
 
-def _output_problems(cfg: Config) -> list[Problem]:
-    """The pairs that work: softmax + categorical_crossentropy (>= 2 units), sigmoid +
-    binary_crossentropy (1 unit), and for mse/mae/huber one unit of any activation but softmax."""
+def _output_problems(cfg: Whole) -> list[Problem]:
+    """The output layer against the loss: the activation a fused loss needs (the engine's), and
+    the units the data gives: one per class, at least 2, for categorical_crossentropy, else one;
+    softmax of one unit, always 1, fits no regression loss."""
     i = len(cfg.model.layers) - 1
     last = cfg.model.layers[i]
     activation, units = ("model", "layers", i, "activation"), ("model", "layers", i, "units")
-    loss, problems = cfg.loss_name, list[Problem]()
-    if loss == "categorical_crossentropy":
-        if last.activation_name != "softmax":
-            problems.append(
-                (activation, f"{loss} needs a softmax output layer, got {last.activation_name}")
+    loss, got, problems = cfg.loss_name, last.activation_name, list[Problem]()
+    required = LOSSES[loss].activation
+    if required is not None and got != required:
+        problems.append((activation, f"{loss} needs a {required} output layer, got {got}"))
+    wrong_units = _units_problem(loss, cfg.task, last.units)
+    if wrong_units is not None:
+        problems.append((units, wrong_units))
+    if required is None and got == "softmax":
+        problems.append(
+            (
+                activation,
+                f"softmax of one output is always 1: with loss {loss} use linear "
+                "(or sigmoid for targets in [0, 1])",
             )
-        if last.units < 2:
-            problems.append(
-                (
-                    units,
-                    f"{loss} needs one output unit per class (at least 2), got {last.units}; "
-                    "for two classes use 1 sigmoid unit and binary_crossentropy",
-                )
-            )
-    elif loss == "binary_crossentropy":
-        if last.activation_name != "sigmoid":
-            problems.append(
-                (activation, f"{loss} needs a sigmoid output layer, got {last.activation_name}")
-            )
-        if last.units != 1:
-            problems.append(
-                (
-                    units,
-                    f"{loss} needs 1 output unit, got {last.units}; "
-                    "for more classes use softmax and categorical_crossentropy",
-                )
-            )
-    else:
-        if last.units != 1:
-            problems.append(
-                (
-                    units,
-                    f"loss {loss} predicts one target column: the output layer needs 1 unit, "
-                    f"got {last.units}",
-                )
-            )
-        if last.activation_name == "softmax":
-            problems.append(
-                (
-                    activation,
-                    f"softmax of one output is always 1: with loss {loss} use linear "
-                    "(or sigmoid for targets in [0, 1])",
-                )
-            )
+        )
     return problems
 
 
-def _metric_problems(cfg: Config) -> list[Problem]:
+def _units_problem(loss: str, task: Task, units: int) -> str | None:
+    """Why an output layer of ``units`` does not fit the task's targets, or None when it does."""
+    if task == "classification" and units < 2:
+        return (
+            f"{loss} needs one output unit per class (at least 2), got {units}; "
+            "for two classes use 1 sigmoid unit and binary_crossentropy"
+        )
+    if task == "binary" and units != 1:
+        return (
+            f"{loss} needs 1 output unit, got {units}; "
+            "for more classes use softmax and categorical_crossentropy"
+        )
+    if task == "regression" and units != 1:
+        return f"loss {loss} predicts one target column: the output layer needs 1 unit, got {units}"
+    return None
+
+
+def _metric_problems(cfg: Whole) -> list[Problem]:
     regression = cfg.task == "regression"
     allowed = REGRESSION_METRICS if regression else CLASSIFICATION_METRICS
     kind = "a regression" if regression else "a classification"
@@ -136,7 +121,7 @@ def _metric_problems(cfg: Config) -> list[Problem]:
     return problems
 
 
-def available_monitors(cfg: Config) -> list[str]:
+def available_monitors(cfg: Whole) -> list[str]:
     """The names of the values training reports each epoch, which a monitor may watch.
 
     ``loss`` and each metric (``accuracy``), and with validation data their ``val_`` versions.
@@ -147,7 +132,7 @@ def available_monitors(cfg: Config) -> list[str]:
     return names
 
 
-def _monitor_problems(cfg: Config) -> list[Problem]:
+def _monitor_problems(cfg: Whole) -> list[Problem]:
     early = cfg.training.early_stopping
     monitors: list[tuple[KeyPath, str]] = []
     if early is None or cfg.training.checkpoint.monitor != early.monitor:  # else reported once
@@ -156,8 +141,9 @@ def _monitor_problems(cfg: Config) -> list[Problem]:
         monitors.append(
             (("training", "early_stopping", "monitor"), cfg.training.early_stopping.monitor)
         )
-    if cfg.schedule is not None and cfg.schedule.name == "reduce_on_plateau":
-        monitors.append((("schedule", "monitor"), cfg.schedule.monitor))
+    schedule = {} if cfg.schedule is None else cfg.schedule.model_dump()
+    if "monitor" in schedule:
+        monitors.append((("schedule", "monitor"), schedule["monitor"]))
     problems: list[Problem] = []
     for path, name in monitors:
         message = monitor_problem(cfg, name)
@@ -166,7 +152,7 @@ def _monitor_problems(cfg: Config) -> list[Problem]:
     return problems
 
 
-def monitor_problem(cfg: Config, name: str) -> str | None:
+def monitor_problem(cfg: Whole, name: str) -> str | None:
     """Why training will not report ``name``, or None when it will."""
     available = available_monitors(cfg)
     if name in available:
@@ -186,25 +172,23 @@ def monitor_problem(cfg: Config, name: str) -> str | None:
     return f"must be one of: {', '.join(available)}, got '{name}'{did_you_mean(name, available)}"
 
 
-def _schedule_problems(cfg: Config) -> list[Problem]:
-    schedule, problems = cfg.schedule, list[Problem]()
-    epochs, rate = cfg.training.epochs, cfg.optimizer.learning_rate
-    if schedule is not None and schedule.name == "cosine" and schedule.warmup_epochs >= epochs:
+def _schedule_problems(cfg: Whole) -> list[Problem]:
+    schedule = {} if cfg.schedule is None else cfg.schedule.model_dump()
+    epochs, rate, problems = cfg.training.epochs, cfg.optimizer.learning_rate, list[Problem]()
+    if schedule.get("warmup_epochs", 0) >= epochs:
         problems.append(
             (
                 ("schedule", "warmup_epochs"),
-                f"must be less than training.epochs ({epochs}), got {schedule.warmup_epochs}",
+                f"must be less than training.epochs ({epochs}), got {schedule['warmup_epochs']}",
             )
         )
-    if schedule is not None and schedule.name in ("cosine", "reduce_on_plateau"):
-        min_lr = schedule.min_lr
-        if min_lr >= rate:
-            problems.append(
-                (
-                    ("schedule", "min_lr"),
-                    f"must be less than optimizer.learning_rate ({rate:g}), got {min_lr:g}",
-                )
+    if "min_lr" in schedule and schedule["min_lr"] >= rate:
+        problems.append(
+            (
+                ("schedule", "min_lr"),
+                f"must be less than optimizer.learning_rate ({rate:g}), got {schedule['min_lr']:g}",
             )
+        )
     return problems
 
 
@@ -254,8 +238,6 @@ def _plain(value: Any) -> Any:
 
 def _has_validation(data: Any) -> bool:
     """Whether raw data has validation data; True when it cannot tell (validation will fail)."""
-    from nnctl.config.sections import DataConfig
-
     if isinstance(data, DataConfig):
         return data.has_validation_data
     if not isinstance(data, dict):
@@ -270,7 +252,7 @@ def _has_validation(data: Any) -> bool:
 
 
 def output_units_problem(
-    cfg: Config, n_classes: int | None, classes: Sequence[str] | None = None
+    cfg: Whole, n_classes: int | None, classes: Sequence[str] | None = None
 ) -> str | None:
     """Why the output layer does not fit data with ``n_classes`` classes (None: regression).
 

@@ -2,8 +2,9 @@
 
 `load_config` reads a file with safe YAML only, applies ``--set`` overrides, and validates the
 result into `Config`; every mistake in the file, all of them at once, becomes one line of a
-`ConfigError` naming the file, line, column and key path. The sections are in
-`nnctl.config.sections` and `nnctl.config.optimizer` and are re-exported here.
+`ConfigError` naming the file, line, column and key path. `Config` is the whole file; each of its
+sections has its own module (`nnctl.config.data`, `model`, `loss`, `optimizer`, `schedule`,
+`training`), and the checks across sections are in `nnctl.config.checks`.
 """
 
 from __future__ import annotations
@@ -18,75 +19,19 @@ from typing import Annotated, Any, Literal, NoReturn
 from pydantic import Field, ValidationError, model_validator
 
 from nnctl.config import checks, yaml_source
-from nnctl.config.checks import KeyPath, available_monitors, dotted
+from nnctl.config.data import DataConfig
+from nnctl.config.keys import KeyPath, dotted, raise_problems
+from nnctl.config.loss import Loss, MetricName, task_of
 from nnctl.config.messages import locate_problems, translate_errors
-from nnctl.config.optimizer import (
-    AdagradConfig,
-    AdamConfig,
-    AdamWConfig,
-    ConstantSchedule,
-    CosineSchedule,
-    ExponentialSchedule,
-    OptimizerConfig,
-    ReduceOnPlateauSchedule,
-    RMSpropConfig,
-    ScheduleConfig,
-    SGDConfig,
-    StepSchedule,
-)
+from nnctl.config.model import ModelConfig
+from nnctl.config.optimizer import OPTIMIZER_SECTIONS, OptimizerConfig
 from nnctl.config.overrides import apply_overrides
-from nnctl.config.sections import (
-    ActivationConfig,
-    ActivationName,
-    CheckpointConfig,
-    DataConfig,
-    EarlyStoppingConfig,
-    InitializerName,
-    LayerConfig,
-    Loss,
-    LossConfig,
-    LossName,
-    ModelConfig,
-    Section,
-    TrainingConfig,
-)
+from nnctl.config.schedule import ScheduleConfig
+from nnctl.config.section import Section
+from nnctl.config.training import TrainingConfig
 from nnctl.errors import ConfigError
+from nnctl.training.metrics import Task
 
-__all__ = [
-    "ActivationConfig",
-    "ActivationName",
-    "AdagradConfig",
-    "AdamConfig",
-    "AdamWConfig",
-    "CheckpointConfig",
-    "Config",
-    "ConstantSchedule",
-    "CosineSchedule",
-    "DataConfig",
-    "EarlyStoppingConfig",
-    "ExponentialSchedule",
-    "InitializerName",
-    "LayerConfig",
-    "LossConfig",
-    "LossName",
-    "MetricName",
-    "ModelConfig",
-    "OptimizerConfig",
-    "RMSpropConfig",
-    "ReduceOnPlateauSchedule",
-    "SGDConfig",
-    "ScheduleConfig",
-    "StepSchedule",
-    "TrainingConfig",
-    "available_monitors",
-    "config_differences",
-    "config_json_schema",
-    "config_to_yaml",
-    "load_config",
-    "parse_config",
-]
-
-MetricName = Literal["accuracy", "precision", "recall", "f1", "mse", "rmse", "mae", "r2"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 NAME_LENGTH = 100
 MAX_PROBLEMS = 50
@@ -113,7 +58,8 @@ class Config(Section):
         "mse, rmse, mae, r2 (regression).",
     )
     optimizer: OptimizerConfig = Field(
-        AdamConfig(name="adam"), description="A name plus that optimizer's own parameters."
+        OPTIMIZER_SECTIONS["adam"].model_validate({"name": "adam"}),
+        description="A name plus that optimizer's own parameters.",
     )
     schedule: ScheduleConfig | None = Field(
         default=None,
@@ -134,13 +80,9 @@ class Config(Section):
         return {"delta": self.loss.delta}
 
     @property
-    def task(self) -> Literal["classification", "binary", "regression"]:
+    def task(self) -> Task:
         """What the loss implies: multi-class, binary (one sigmoid unit), or regression."""
-        if self.loss_name == "categorical_crossentropy":
-            return "classification"
-        if self.loss_name == "binary_crossentropy":
-            return "binary"
-        return "regression"
+        return task_of(self.loss_name)
 
     @model_validator(mode="before")
     @classmethod
@@ -149,7 +91,7 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _check(self) -> Config:
-        checks.raise_problems(checks.config_problems(self))
+        raise_problems(checks.config_problems(self))
         return self
 
 

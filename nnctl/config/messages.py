@@ -16,9 +16,10 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
-from nnctl.config.checks import PROBLEMS_ERROR, KeyPath, did_you_mean, dotted
+from nnctl.config.keys import PROBLEMS_ERROR, KeyPath, dotted, unknown_key
 from nnctl.config.overrides import Applied
 from nnctl.config.yaml_source import Mark, Span, describe
+from nnctl.nn.registry import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def _unknown_key(key: Any, walk: _Walk) -> str:
         if others:
             message += f" ({key} is for {', '.join(str(other) for other in others)})"
         return message
-    return f"unknown key{hint}" if hint else f"unknown key; expected one of: {', '.join(allowed)}"
+    return unknown_key(key, allowed)
 
 
 def _union_tag(kind: str, path: KeyPath, walk: _Walk, value: Any) -> Problem:

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nnctl.config.checks import Key, KeyPath, dotted
-from nnctl.config.sections import PATH_KEYS
+from nnctl.config.data import PATH_KEYS
+from nnctl.config.keys import Key, KeyPath, dotted
 from nnctl.config.yaml_source import Mark, describe, parse_value
 
 AFTER_THE_FILE = 1 << 30

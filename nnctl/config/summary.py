@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nnctl.config.data import default_normalize
 from nnctl.config.loader import Config
-from nnctl.config.sections import default_normalize
 
 
 @dataclass(frozen=True)

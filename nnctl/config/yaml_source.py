@@ -20,7 +20,7 @@ import yaml
 from yaml import tokens
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from nnctl.config.checks import KeyPath, dotted
+from nnctl.config.keys import KeyPath, dotted
 from nnctl.errors import ConfigError
 
 Mark = tuple[int, int]

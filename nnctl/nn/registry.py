@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Protocol, TypeVar
 
 from nnctl.errors import ConfigError
@@ -51,3 +51,15 @@ def build_registered(
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
             raise ConfigError(f"{kind} '{name}': {key} must be a positive number, got {value!r}")
     return cls(**{k: float(v) for k, v in params.items()})
+
+
+def did_you_mean(word: object, choices: Sequence[str]) -> str:
+    """``"; did you mean 'relu'?"`` for the closest choice, or ``""`` when nothing is close.
+
+    Case is ignored, and a word that begins a choice (``leaky``) suggests it.
+    """
+    text = str(word).lower()
+    matches = difflib.get_close_matches(text, list(choices), n=1, cutoff=0.6)
+    if not matches and len(text) >= 2:
+        matches = [choice for choice in choices if choice.lower().startswith(text)][:1]
+    return f"; did you mean '{matches[0]}'?" if matches else ""

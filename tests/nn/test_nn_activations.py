@@ -97,11 +97,3 @@ def test_unknown_name_suggests_the_closest():
 def test_bad_parameters_are_rejected(name, params, match):
     with pytest.raises(ConfigError, match=match):
         get_activation(name, **params)
-
-
-def test_registry_matches_the_config_names():
-    from typing import get_args
-
-    from nnctl.config.loader import ActivationName
-
-    assert set(ACTIVATIONS) == set(get_args(ActivationName))

@@ -114,11 +114,3 @@ def test_default_initializer_suits_the_activation():
 def test_unknown_initializer_is_rejected():
     with pytest.raises(ConfigError, match="did you mean 'he_normal'"):
         get_initializer("he_norml")
-
-
-def test_registry_matches_the_config_names():
-    from typing import get_args
-
-    from nnctl.config.loader import InitializerName
-
-    assert set(INITIALIZERS) == set(get_args(InitializerName))

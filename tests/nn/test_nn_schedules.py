@@ -8,7 +8,7 @@ import math
 import pytest
 
 from nnctl.errors import ConfigError
-from nnctl.nn.optim.schedules import SCHEDULES, get_schedule
+from nnctl.nn.optim.schedules import get_schedule
 
 
 def test_constant_is_the_default():
@@ -75,13 +75,3 @@ def test_reduce_on_plateau_maximizes_accuracy_and_round_trips_its_state():
 def test_bad_parameters_are_rejected(name, params, match):
     with pytest.raises(ConfigError, match=match):
         get_schedule(name, base_lr=0.1, epochs=10, **params)
-
-
-def test_registry_matches_the_config_names():
-    from typing import get_args
-
-    from nnctl.config.loader import ScheduleConfig
-
-    union = get_args(ScheduleConfig)[0]
-    names = {get_args(model.model_fields["name"].annotation)[0] for model in get_args(union)}
-    assert set(SCHEDULES) == names
