@@ -17,7 +17,8 @@ from typing import Literal, TextIO, cast
 import pandas as pd
 
 from nnctl.data.files import is_gzip
-from nnctl.data.inputs import Input, inflate_limit, open_input
+from nnctl.data.inputs import Input, open_input
+from nnctl.data.limits import inflate_limit
 from nnctl.errors import DataError
 
 READ_FAILED = "Calling read(nbytes) on source failed"
