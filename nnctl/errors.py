@@ -56,6 +56,14 @@ class DataError(NnctlError):
     exit_code = EXIT_DATA
 
 
+class NnctlWarning(UserWarning):
+    """Something the user should know that is no error; the library goes on.
+
+    The library prints nothing: it raises the warning with `warnings.warn`, and the CLI shows it
+    on stderr when it is raised, as ``nnctl: warning: MESSAGE``.
+    """
+
+
 class CheckpointError(NnctlError):
     """A checkpoint is missing, truncated, of an unknown format, or not an nnctl bundle (exit 3)."""
 

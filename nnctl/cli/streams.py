@@ -10,6 +10,9 @@
   carries on: a training whose progress goes to ``| head -3`` completes.
 - stdin, when it is closed (``<&-``), is a `StreamError` once something reads it.
 
+The library prints nothing; what it warns of (an `NnctlWarning`) `install` has written on stderr
+as ``nnctl: warning: MESSAGE`` when it is raised, every time (`show_warnings`).
+
 A descriptor 0, 1 or 2 that is closed is reopened on ``/dev/null`` first, so that no file nnctl
 opens later takes its number (and receives what a library prints to "stderr"). Only the
 interpreter's own streams are replaced, so a test runner's capture is left alone.
@@ -21,9 +24,10 @@ import contextlib
 import io
 import os
 import sys
-from typing import Any
+import warnings
+from typing import Any, TextIO
 
-from nnctl.errors import DataError
+from nnctl.errors import DataError, NnctlWarning
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 
@@ -177,6 +181,7 @@ def _output(fd: int, name: str, original: Any) -> io.TextIOWrapper:
 
 def install() -> None:
     """Give the interpreter's standard streams nnctl's policies (see the module docstring)."""
+    show_warnings()
     for fd in (STDIN, STDOUT, STDERR):
         _reopen_closed(fd)
     if sys.stdin is None and sys.__stdin__ is None:
@@ -188,6 +193,33 @@ def install() -> None:
                 if current is not None:
                     current.flush()
             setattr(sys, name, _output(fd, name, original))
+
+
+def show_warnings() -> None:
+    """Write each `NnctlWarning` on stderr as ``nnctl: warning: MESSAGE``, at once, every time.
+
+    Other warnings are shown as Python shows them. Installing twice changes nothing.
+    """
+    warnings.simplefilter("always", NnctlWarning)
+    if getattr(warnings.showwarning, "shows_nnctl_warnings", False):
+        return
+    shown_by_python = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, NnctlWarning):
+            sys.stderr.write(f"nnctl: warning: {message}\n")
+        else:
+            shown_by_python(message, category, filename, lineno, file, line)
+
+    show.shows_nnctl_warnings = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
 
 
 def _descriptor(stream: Any) -> Descriptor | None:

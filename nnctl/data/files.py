@@ -17,12 +17,12 @@ import zlib
 from collections.abc import Generator
 from pathlib import Path
 
+from nnctl.data.checked import open_error
 from nnctl.data.inputs import GZIP_MAGIC as GZIP_MAGIC
-from nnctl.data.inputs import STDIN, open_error, open_input, open_raw
+from nnctl.data.inputs import STDIN, open_input, open_raw
 from nnctl.errors import DataError
 
 INFLATE_STEP = 1 << 17  # compressed bytes inflated at a time by `inflate_in_pieces`
-FETCHABLE = ("mnist", "fashion-mnist")
 
 
 def release_freed_memory() -> None:
@@ -33,14 +33,6 @@ def release_freed_memory() -> None:
     """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def fetch_hint(path: Path) -> str | None:
-    """The ``nnctl data fetch`` command that creates ``path``, if a fetchable dataset has it."""
-    for part in reversed(path.parts[:-1]):
-        if part.lower() in FETCHABLE:
-            return f"run `nnctl data fetch {part.lower()}` to download it"
-    return None
 
 
 def check_file(path: Path, what: str = "data file") -> Path:

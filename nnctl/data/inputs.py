@@ -8,9 +8,10 @@
 - decides gzip by the first two bytes (the magic ``1f 8b``), never by the name, for every kind of
   input (from a pipe, the two bytes are read and kept);
 - judges emptiness by reading, since a pipe's ``st_size`` is 0;
-- checks the data as it streams through (`Checked`): inflated gzip data past a cap, and for text
-  a NUL byte, a byte that is not UTF-8 or a line longer than `MAX_LINE_BYTES` are `DataError`
-  naming the line and byte offset, so no input is ever read whole into memory without a limit.
+- checks the data as it streams through (`nnctl.data.checked.Checked`): inflated gzip data past
+  a cap, and for text a NUL byte, a byte that is not UTF-8 or a line longer than
+  `~nnctl.data.checked.MAX_LINE_BYTES` are `DataError` naming the line and byte offset, so no
+  input is ever read whole into memory without a limit.
 
 A pipe can be read only once, but training reads its files several times (header, sample, table,
 sha256). So, unless the caller reads it once (``once=True``: predict's stream), a pipe is copied
@@ -21,9 +22,7 @@ later open of the same name reads that copy.
 from __future__ import annotations
 
 import atexit
-import codecs
 import contextlib
-import errno
 import gzip
 import hashlib
 import io
@@ -32,24 +31,18 @@ import shutil
 import stat
 import sys
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nnctl.data.checked import Checked, open_error
+from nnctl.data.limits import LIMIT_ENV, inflate_limit, size_text
 from nnctl.errors import DataError
 
 STDIN = "-"
 GZIP_MAGIC = b"\x1f\x8b"
 BLOCK = 1 << 18
-MAX_LINE_BYTES = 64 << 20
-"""A CSV line longer than this is refused: no table has rows that wide; /dev/zero has no lines."""
-GZIP_MAX_RATIO = 1032
-"""Deflate inflates at most about 1032:1 (a stream of zeros), so ``n`` compressed bytes hold at
-most ``n * GZIP_MAX_RATIO`` bytes of data, whatever a header inside them claims."""
-LIMIT_ENV = "NNCTL_MAX_INPUT_BYTES"
-MIN_LIMIT = 64 << 20
 
 _spooled: dict[str, Path] = {}
 _spool_dir: list[str] = []
@@ -58,45 +51,6 @@ _spool_dir: list[str] = []
 def display_name(source: str | os.PathLike[str]) -> str:
     """How an input is named in messages: its path, or ``<stdin>`` for ``-``."""
     return "<stdin>" if str(source) == STDIN else str(source)
-
-
-def available_memory() -> int:
-    """Bytes of memory available to this process (``MemAvailable``), else the physical memory."""
-    with contextlib.suppress(OSError, ValueError), open("/proc/meminfo", encoding="ascii") as info:
-        for line in info:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
-        return 1 << 33
-
-
-def inflate_limit() -> int:
-    """The most bytes nnctl inflates from a gzip input it reads whole, or copies from a pipe.
-
-    ``$NNCTL_MAX_INPUT_BYTES`` when set, else an eighth of the available memory (at least 64
-    MiB): pandas' table of that much text can take four times its size while it is read
-    (``1,2`` is 4 bytes of text, 8 of float32, and the chunks are joined at the end).
-    """
-    value = os.environ.get(LIMIT_ENV, "").strip()
-    if value.isdigit():
-        return int(value)
-    return max(available_memory() // 8, MIN_LIMIT)
-
-
-def memory_limit() -> int:
-    """The most bytes a file's header may claim: ``$NNCTL_MAX_INPUT_BYTES``, else the memory."""
-    value = os.environ.get(LIMIT_ENV, "").strip()
-    return int(value) if value.isdigit() else available_memory()
-
-
-def size_text(n_bytes: int) -> str:
-    """``1.5 GiB``, ``64 MiB``, ``900 bytes``: a size for a message."""
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n_bytes >= 1 << shift:
-            return f"{n_bytes / (1 << shift):.4g} {unit}"
-    return f"{n_bytes} bytes"
 
 
 @dataclass
@@ -108,22 +62,6 @@ class Input:
     gzip: bool
     size: int | None
     """Bytes of the file as stored (compressed, for gzip), when known."""
-
-
-def open_error(error: OSError, name: str, what: str) -> DataError:
-    """The `DataError` for a file that cannot be opened or read: no such file, permission..."""
-    from nnctl.data.files import fetch_hint  # files imports this module
-
-    if error.errno == errno.ENOENT:
-        return DataError(f"{name}: no such file ({what})", hint=fetch_hint(Path(name)))
-    if error.errno == errno.EISDIR:
-        return DataError(f"{name}: is a directory; expected a file ({what})")
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return DataError(
-            f"{name}: permission denied: cannot read the {what}",
-            hint=f"check the file's permissions (ls -l {name})",
-        )
-    return DataError(f"{name}: cannot read the {what}: {error.strerror or error}")
 
 
 @contextlib.contextmanager
@@ -288,93 +226,3 @@ def input_sha256(source: str | Path, what: str = "data file") -> str:
         while block := raw.stream.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
-
-
-class Checked(io.RawIOBase):
-    """A data stream that turns every problem into a `DataError` naming the byte where it is.
-
-    Inflating errors (truncated or corrupt gzip), more than ``limit`` bytes, and with ``text``:
-    a NUL byte, a byte that is not UTF-8, a line longer than `MAX_LINE_BYTES`.
-    """
-
-    def __init__(self, inner: Any, name: str, *, text: bool, limit: int | None) -> None:
-        super().__init__()
-        self.inner, self.name, self.text, self.limit = inner, name, text, limit
-        self.offset = self.lines = self.line_bytes = 0
-        self.gzip = False
-        self.failure: BaseException | None = None
-        self.ended = False
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            return self._readinto(buffer)
-        except BaseException as error:  # kept for `open_input`, which may see another error
-            self.failure = error
-            raise
-
-    def _readinto(self, buffer: Any) -> int:
-        if self.ended:
-            # The end stays the end: pandas asks again after it, and a terminal would wait for
-            # a second Ctrl-D (each one ends one read).
-            return 0
-        try:
-            n: int = self.inner.readinto(buffer)
-        except EOFError:
-            raise DataError(
-                f"{self.name}: truncated gzip file: it ends before the end of its data "
-                f"(after {self.offset} bytes of data)",
-                hint="download or copy the file again",
-            ) from None
-        except (gzip.BadGzipFile, zlib.error) as error:
-            raise DataError(f"{self.name}: corrupt gzip file: {error}") from None
-        except OSError as error:
-            raise open_error(error, self.name, "data file") from None
-        if self.limit is not None and self.offset + n > self.limit:
-            raise DataError(
-                f"{self.name}: the gzip file inflates to more than {size_text(self.limit)}; "
-                f"nnctl reads at most that much (${LIMIT_ENV} to change it)",
-                hint="is it a gzip bomb? decompress it yourself if it is really that large",
-            )
-        if self.text:
-            self._check_text(bytes(memoryview(buffer)[:n]))
-        self.offset += n
-        self.ended = n == 0 and len(buffer) > 0
-        return n
-
-    def _where(self, block: bytes, index: int) -> str:
-        line = self.lines + block.count(b"\n", 0, max(index, 0)) + 1
-        unzipped = " of the decompressed data" if self.gzip else ""
-        return f"line {line}, byte offset {self.offset + index}{unzipped}"
-
-    def _check_text(self, block: bytes) -> None:
-        nul = block.find(b"\0")
-        if nul >= 0:
-            raise DataError(
-                f"{self.name}: not text: a NUL byte ({self._where(block, nul)}): is it a CSV file?"
-            )
-        pending = len(self.decoder.getstate()[0])
-        try:
-            if pending or not block.isascii():  # ASCII is UTF-8: the usual block is not decoded
-                self.decoder.decode(block, final=not block)
-        except UnicodeDecodeError as error:
-            where = self._where(block, error.start - pending)
-            raise DataError(f"{self.name}: not UTF-8 text ({where}): is it a CSV file?") from None
-        end = max(block.rfind(b"\n"), block.rfind(b"\r"))
-        self.line_bytes = self.line_bytes + len(block) if end < 0 else len(block) - end - 1
-        self.lines += block.count(b"\n")
-        if self.line_bytes > MAX_LINE_BYTES:
-            start = self.offset + len(block) - self.line_bytes
-            raise DataError(
-                f"{self.name}: line {self.lines + 1} (from byte offset {start}) is longer than "
-                f"{size_text(MAX_LINE_BYTES)}: is it a CSV file?"
-            )
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            if isinstance(self.inner, gzip.GzipFile):
-                self.inner.close()
-        super().close()

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.lib.format as npformat
 
 from nnctl import __version__
-from nnctl.data.inputs import memory_limit, size_text
+from nnctl.data.limits import memory_limit, size_text
 from nnctl.errors import CheckpointError, UsageError
 from nnctl.store.runs import CHECKPOINTS, RUN_FILE, atomic_writer, locate_run, no_such_run
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from nnctl.cli import app
 from nnctl.data import inspect, load_training_data
 from nnctl.data.encoding import Category, looks_like_identifier
-from nnctl.errors import ConfigError, DataError
+from nnctl.errors import ConfigError, DataError, NnctlWarning
 
 
 def _file(tmp_path: Path, n: int = 40, ids: str = "text") -> Path:
@@ -83,11 +83,50 @@ def test_a_listed_identifier_is_kept_with_a_warning(
 ) -> None:
     path = _file(tmp_path, ids="integers")
     data = {"features": ["id", "x1"]} if key == "features" else {"categorical": ["id"]}
-    ds = load_training_data(_cfg(path, unseen_categories="ignore", **data))  # type: ignore[arg-type]
+    with pytest.warns(NnctlWarning) as caught:
+        ds = load_training_data(_cfg(path, unseen_categories="ignore", **data))  # type: ignore[arg-type]
     assert "id" in ds.preprocessor.feature_columns
-    err = capsys.readouterr().err
-    assert err.startswith(f"nnctl: warning: {path}: column 'id' has a different value in every")
-    assert err.count("\n") == 1
+    messages = [str(w.message) for w in caught if issubclass(w.category, NnctlWarning)]
+    assert len(messages) == 1
+    assert messages[0].startswith(f"{path}: column 'id' has a different value in every")
+    assert capsys.readouterr().err == ""  # the library prints nothing: the CLI shows it
+
+
+KEPT_WARNING = (
+    "nnctl: warning: {path}: column 'id' has a different value in every row (an identifier?); "
+    "kept because the config lists it, but a model cannot learn from it what holds for new rows\n"
+)
+
+
+def test_the_commands_show_the_warning_on_stderr_while_loading(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = _file(tmp_path, ids="integers")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"""\
+version: 1
+data: {{train: {path.name}, target: label, features: [id, x1]}}
+model: {{layers: [{{units: 1, activation: sigmoid}}]}}
+loss: binary_crossentropy
+training: {{epochs: 1}}
+"""
+    )
+    warning = KEPT_WARNING.format(path=path)
+    checked = runner.invoke(app, ["validate", str(config)])
+    assert checked.exit_code == 0, checked.output
+    assert checked.stderr == warning
+    runs = str(tmp_path / "runs")
+    quiet = runner.invoke(app, ["train", str(config), "--runs-dir", runs, "--quiet"])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == warning
+    trained = runner.invoke(app, ["train", str(config), "--runs-dir", runs])
+    assert trained.exit_code == 0, trained.output
+    lines = trained.stderr.splitlines(keepends=True)
+    assert lines[0].startswith("loading ") and lines[0].endswith("...\n")
+    assert lines[1] == warning  # between "loading" and "loaded", as it is raised
+    assert lines[2].startswith("loaded ")
+    assert trained.stderr.count("nnctl: warning:") == 1
 
 
 def test_the_unseen_hint_of_an_identifier_does_not_suggest_ignore(tmp_path: Path) -> None:

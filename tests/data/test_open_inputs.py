@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from nnctl.config import yaml_source
-from nnctl.data import inputs
+from nnctl.data import checked, inputs, limits
 from nnctl.data.formats.csv import read_chunks, read_header
 from nnctl.data.formats.idx import read_idx
 from nnctl.data.inputs import input_sha256, open_input
@@ -107,16 +107,16 @@ def test_nul_bytes_and_endless_lines_are_refused(
 ) -> None:
     with pytest.raises(DataError, match=r"NUL byte \(line 2, byte offset 6\)"):
         _read(_write(tmp_path / "nul.csv", b"a,b,c\n\0\0\0"))
-    monkeypatch.setattr(inputs, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(checked, "MAX_LINE_BYTES", 1000)
     with pytest.raises(DataError, match=r"line 2 \(from byte offset 2\) is longer than 1000 bytes"):
         _read(_write(tmp_path / "long.csv", b"a\n" + b"x" * 5000))
 
 
 def test_a_csv_gzip_bomb_stops_at_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bomb = _write(tmp_path / "bomb.csv.gz", gzip.compress(b"a,b\n" + b"1,2\n" * 2_000_000))
-    monkeypatch.setenv(inputs.LIMIT_ENV, str(1 << 20))
+    monkeypatch.setenv(limits.LIMIT_ENV, str(1 << 20))
     with pytest.raises(DataError, match="inflates to more than 1 MiB"):
-        _read(bomb, max_inflated=inputs.inflate_limit())
+        _read(bomb, max_inflated=limits.inflate_limit())
 
 
 def test_an_unreadable_file_is_permission_denied(
@@ -159,7 +159,7 @@ def test_a_small_gzip_claiming_96_gib_is_refused_before_inflating(tmp_path: Path
 def test_a_header_claiming_more_than_memory_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(inputs.LIMIT_ENV, "1000")
+    monkeypatch.setenv(limits.LIMIT_ENV, "1000")
     path = _write(tmp_path / "i.idx", _idx_header(10, 10, 11) + bytes(1100))
     with pytest.raises(DataError, match=r"claims 1.074 KiB of data.*more than"):
         read_idx(path, ndim=3)
@@ -341,7 +341,7 @@ def test_a_fifo_or_device_as_checkpoint_is_refused_unopened(tmp_path: Path) -> N
 def test_a_pipe_copied_for_reading_again_stops_at_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(inputs.LIMIT_ENV, str(1 << 20))
+    monkeypatch.setenv(limits.LIMIT_ENV, str(1 << 20))
     fifo = _fifo(tmp_path, b"a,b\n" + b"1,2\n" * 600_000)
     with pytest.raises(DataError, match=r"fifo: more than 1 MiB from a pipe or device"):
         read_header(fifo, ",")

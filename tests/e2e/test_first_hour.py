@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from nnctl.cli.formats import format_duration, format_metric, time_left
 from nnctl.cli.render import TrainingProgress, loading_status, print_runs
+from nnctl.cli.render.formats import format_duration, format_metric, time_left
 from nnctl.config.loader import Config, load_config
 from nnctl.data import load_training_data
 from nnctl.errors import DataError

@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nnctl.data.files import read_head
-from nnctl.data.inputs import GZIP_MAX_RATIO, memory_limit, open_input, size_text
+from nnctl.data.inputs import open_input
+from nnctl.data.limits import GZIP_MAX_RATIO, memory_limit, size_text
 from nnctl.errors import DataError
 
 #: IDX type code -> big-endian NumPy dtype.

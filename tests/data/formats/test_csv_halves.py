@@ -1,8 +1,8 @@
 """A CSV parsed in two halves on two threads gives exactly what one read gives, or is read once.
 
-`data.formats.csv.read_halves` only runs on files of at least ``HALVES_MIN_BYTES``; the tests lower
-that to 0 so that small files are cut in two, and compare every prepared array, label and error
-message with the one read (the limit raised past any file).
+`data.formats.csv.halves.read_halves` only runs on files of at least ``HALVES_MIN_BYTES``; the
+tests lower that to 0 so that small files are cut in two, and compare every prepared array, label
+and error message with the one read (the limit raised past any file).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from datahelp import make_config
 
-import nnctl.data.formats.csv as csv_module
+import nnctl.data.formats.csv.halves as halves_module
+import nnctl.data.formats.csv.read as read_module
 from nnctl.data import load_training_data
 from nnctl.data.formats.csv import SAMPLE_ROWS, plan_columns, read_header
 from nnctl.errors import DataError
@@ -34,22 +35,22 @@ class Halves:
         self.monkeypatch = monkeypatch
         self.results: list[pd.DataFrame | None] = []
         self.were_used = False  # by the last `load_both`
-        original = csv_module.read_halves
+        original = read_module.read_halves
 
         def recording(*args: Any, **kwargs: Any) -> pd.DataFrame | None:
             result = original(*args, **kwargs)
             self.results.append(result)
             return result
 
-        monkeypatch.setattr(csv_module, "read_halves", recording)
+        monkeypatch.setattr(read_module, "read_halves", recording)
 
     def on(self) -> None:
-        self.monkeypatch.setattr(csv_module, "HALVES_MIN_BYTES", 0)
-        self.monkeypatch.setattr(csv_module, "n_cores", lambda: 2)
+        self.monkeypatch.setattr(halves_module, "HALVES_MIN_BYTES", 0)
+        self.monkeypatch.setattr(halves_module, "n_cores", lambda: 2)
         self.results.clear()
 
     def off(self) -> None:
-        self.monkeypatch.setattr(csv_module, "HALVES_MIN_BYTES", 1 << 62)
+        self.monkeypatch.setattr(halves_module, "HALVES_MIN_BYTES", 1 << 62)
         self.results.clear()
 
     @property
@@ -88,7 +89,7 @@ def second_half_row(path: Path) -> int:
 def cut_of(path: Path) -> int | None:
     """Where `read_halves` starts the second half of ``path``."""
     with path.open("rb") as handle:
-        return csv_module._cut(handle)
+        return halves_module._cut(handle)
 
 
 def config(path: Path, **data: Any) -> Any:
@@ -183,9 +184,9 @@ def test_line_ends_and_byte_order_mark(
 def test_the_frame_of_two_halves_is_the_frame_of_one_read(tmp_path: Path, halves: Halves) -> None:
     path = write(tmp_path / "p.csv", pixel_rows())
     columns = plan_columns(path, ",", "label", None, None)
-    dtypes = csv_module._dtypes(columns, np.float32, columns.byte_like)
+    dtypes = read_module._dtypes(columns, np.float32, columns.byte_like)
     halves.on()
-    two = csv_module.read_halves(path, read_header(path, ","), ",", dtypes, "label")
+    two = halves_module.read_halves(path, read_header(path, ","), ",", dtypes, "label")
     assert two is not None
     one = pd.read_csv(path, dtype=dtypes)
     pd.testing.assert_frame_equal(two, one, check_exact=True)
@@ -363,7 +364,7 @@ def test_one_cpu_means_one_read(
 ) -> None:
     path = write(tmp_path / "p.csv", pixel_rows())
     halves.on()
-    monkeypatch.setattr(csv_module, "n_cores", lambda: 1)
+    monkeypatch.setattr(halves_module, "n_cores", lambda: 1)
     load_training_data(config(path))
     assert not halves.results
 
@@ -473,7 +474,7 @@ def test_only_a_warning_from_the_parse_means_one_read(
         warnings.warn("meanwhile", category, stacklevel=2)
         return read_csv(*args, **kwargs)
 
-    monkeypatch.setattr(csv_module.pd, "read_csv", warning_read_csv)
+    monkeypatch.setattr(halves_module.pd, "read_csv", warning_read_csv)
     path = write(tmp_path / "p.csv", pixel_rows())
     two, one = load_both(halves, config(path))
     assert halves.were_used == used
