@@ -300,7 +300,7 @@ def get_activation(name: str, **params: float) -> Activation:
 
     Raises
     ------
-    ConfigError
+    EngineConfigError
         For an unknown name, an unknown parameter or a non-positive ``alpha``.
     """
     return build_registered("activation", ACTIVATIONS, name, params)

@@ -91,7 +91,7 @@ def default_initializer(activation: str) -> str:
 
 
 def get_initializer(name: str) -> Initializer:
-    """The initializer called ``name``; `ConfigError` with a suggestion for an unknown name."""
+    """The initializer called ``name``; `EngineConfigError` (with a suggestion) if unknown."""
     if name not in INITIALIZERS:
         raise unknown_name("initializer", name, list(INITIALIZERS))
     return INITIALIZERS[name]

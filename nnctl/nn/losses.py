@@ -15,7 +15,8 @@ Valid (loss, output activation) pairs::
     binary_crossentropy        sigmoid, 1 unit, or several for multi-label targets (fused)
     mse, mae, huber            any activation; usually linear for regression
 
-`check_loss_activation` rejects any other pairing with a `ConfigError`.
+`OUTPUT_LAYERS` is this table; `check_loss_activation` rejects any other pairing with an
+`EngineConfigError`.
 
 Targets ``y``: for categorical cross-entropy, integer class indices of shape ``(n,)`` or one-hot
 rows of shape ``(n, units)``; for the others, floats of shape ``(n, units)`` (``(n,)`` is accepted
@@ -24,11 +25,12 @@ when ``units == 1``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from nnctl.errors import ConfigError
+from nnctl.nn.errors import EngineConfigError
 from nnctl.nn.registry import build_registered, unknown_name
 
 Array = np.ndarray
@@ -312,29 +314,67 @@ def get_loss(name: str, **params: float) -> Loss:
 
     Raises
     ------
-    ConfigError
+    EngineConfigError
         For an unknown name, an unknown parameter or a non-positive ``delta``.
     """
     return build_registered("loss", LOSSES, name, params)
 
 
-def check_loss_activation(loss_name: str, activation_name: str, units: int) -> None:
-    """Raise `ConfigError` unless the loss fits an output layer of this activation and width.
+@dataclass(frozen=True)
+class OutputLayer:
+    """The output layer a loss pairs with.
 
-    See the module docstring for the valid pairs.
+    Attributes
+    ----------
+    activation : str or None
+        The activation the loss is fused with and requires (the loss's own ``activation``), or
+        None for any.
+    min_units : int or None
+        The fewest output units, with ``why`` (words for the message) and ``hint``; None: no rule.
+    """
+
+    activation: str | None
+    min_units: int | None = None
+    why: str = ""
+    hint: str | None = None
+
+
+_FEWEST_UNITS: dict[str, tuple[int, str, str]] = {
+    "categorical_crossentropy": (
+        2,
+        "one per class",
+        "for two classes use 2 softmax units, or 1 sigmoid unit with binary_crossentropy",
+    ),
+}
+
+#: The valid (loss, output layer) pairs, the one table of them (see the module docstring);
+#: `check_loss_activation` applies it. The activations are the losses' own.
+OUTPUT_LAYERS: dict[str, OutputLayer] = {
+    name: OutputLayer(cls.activation)
+    if name not in _FEWEST_UNITS
+    else OutputLayer(cls.activation, *_FEWEST_UNITS[name])
+    for name, cls in LOSSES.items()
+}
+
+
+def check_loss_activation(loss_name: str, activation_name: str, units: int) -> None:
+    """Raise `EngineConfigError` unless the loss fits an output layer of this activation and width.
+
+    The valid pairs are `OUTPUT_LAYERS`.
     """
     if loss_name not in LOSSES:
         raise unknown_name("loss", loss_name, list(LOSSES))
-    required = LOSSES[loss_name].activation
+    rule = OUTPUT_LAYERS[loss_name]
+    required = rule.activation
     if required is not None and activation_name != required:
-        raise ConfigError(
+        raise EngineConfigError(
             f"loss '{loss_name}' needs a {required} output layer, but the last layer's "
             f"activation is '{activation_name}'; set it to {required}",
             hint=f"set the last layer's activation to {required}",
         )
-    if loss_name == "categorical_crossentropy" and units < 2:
-        raise ConfigError(
-            f"loss 'categorical_crossentropy' needs 2 or more output units (one per class), "
+    if rule.min_units is not None and units < rule.min_units:
+        raise EngineConfigError(
+            f"loss '{loss_name}' needs {rule.min_units} or more output units ({rule.why}), "
             f"but the last layer has {units}",
-            hint="for two classes use 2 softmax units, or 1 sigmoid unit with binary_crossentropy",
+            hint=rule.hint,
         )

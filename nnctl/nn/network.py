@@ -1,22 +1,20 @@
-"""A network: a stack of dense layers, a loss, and the training step that joins them.
+"""A network: a stack of layers, a loss, and the training step that joins them.
 
-Parameters live in one flat :class:`~nnctl.nn.fast.buffers.ParameterBuffer` and each layer's ``W``,
-``b``, ``dW``, ``db`` are views into it, named ``layers.{i}.W`` and ``layers.{i}.b``. A training
+Parameters live in one flat :class:`~nnctl.nn.fast.buffers.ParameterBuffer` and each layer's
+parameters and gradients are views into it, named ``layers.{i}.W`` and ``layers.{i}.b``. A training
 step (`Network.train_step`) is::
 
     A = forward(X)                       dropout on
     L = loss(Z_out, A, y)                the loss fused with the output activation when it pairs
-    grads = backward(y)                  the first layer's input gets no gradient
-    check L and the gradient norm        TrainingDiverged when not finite
+    grads = backward(dL/dA)              the first layer's input gets no gradient
+    check L                              NonFiniteError when not finite, before any change
     clip the gradients by global norm    when clip_grad_norm is set
     optimizer.step(learning_rate)
 
-run with the CPU's flush-to-zero mode on (see :mod:`nnctl.nn.fast.fpu`). On two cores the step of a
-network of at least ``SPLIT_MIN_SIZE`` parameters is shared with a helper thread
-(:mod:`nnctl.nn.fast.threads`): a batch of more than ``SMALL_BATCH`` rows is cut in two halves whose
-forward and backward passes (up to each layer's ``dZ``) run at once; the gradients
-``dW = X.T @ dZ`` and the update are then split by parameters. Each result is computed by exactly
-one thread, in a fixed way, so the same seed gives the same bytes.
+with floating-point warnings silenced (divergence is the exception instead) and the CPU's
+flush-to-zero mode on (`nnctl.nn.fast.fpu`). A network of `FastDense` layers (what `Network.build`
+makes) runs the same step in the pieces of `nnctl.nn.fast.step`, on two threads where there are
+two cores; `tests/nn/fast` checks that both give the same numbers.
 """
 
 from __future__ import annotations
@@ -27,23 +25,18 @@ from typing import Any
 
 import numpy as np
 
-from nnctl._platform import blas_threads, set_blas_threads
-from nnctl.errors import ConfigError, TrainingDiverged
+from nnctl.nn.errors import EngineConfigError, NonFiniteError
 from nnctl.nn.fast.buffers import ParameterBuffer
-from nnctl.nn.fast.fpu import flush_to_zero, ftz_enter, ftz_exit
-from nnctl.nn.fast.threads import Helper, both, two_threads_allowed
-from nnctl.nn.layers.dense import Dense
+from nnctl.nn.fast.dense import FastDense
+from nnctl.nn.fast.fpu import flush_to_zero
+from nnctl.nn.fast.step import FastStep
+from nnctl.nn.layers.base import Layer
 from nnctl.nn.losses import Loss, check_loss_activation, get_loss
-from nnctl.nn.optim.base import SPLIT_MIN_SIZE
+from nnctl.nn.optim.clipping import clip_grad_norm
 from nnctl.nn.optim.optimizers import Optimizer
 
 Array = np.ndarray
 LAYER_KEYS = ("units", "activation", "activation_params", "dropout", "initializer")
-
-#: Batches of at most this many rows share only the first layer's ``dW`` and the optimizer's update
-#: between two threads; larger ones also split their rows (see `nnctl.nn.fast.threads`). Halves of
-#: a small batch make matrix products too thin to gain from a second core.
-SMALL_BATCH = 64
 
 
 def _child_rng(rng: np.random.Generator) -> np.random.Generator:
@@ -55,46 +48,48 @@ def _child_rng(rng: np.random.Generator) -> np.random.Generator:
 
 
 class Network:
-    """A feed-forward network of `Dense` layers trained on one loss.
+    """A feed-forward network of layers (`Layer`) trained on one loss.
 
     Build one with `Network.build` (from layer dicts, as in the config) or `Network.from_spec`.
 
     Attributes
     ----------
-    layers : list of Dense
+    layers : list of Layer
     loss : Loss
     params : ParameterBuffer
         All parameters and gradients, flat.
     rng : numpy.random.Generator
-        Draws dropout masks; derived from the Generator given to `build`.
+        Draws dropout masks (every layer's ``rng``); derived from the Generator given to `build`.
     flush_denormals : bool
         Run training steps and predictions with flush-to-zero on (default True).
+    fast : FastStep or None
+        The training step's fast path, when every layer is a `FastDense`.
     """
 
     def __init__(
         self,
         n_inputs: int,
-        layers: Sequence[Dense],
+        layers: Sequence[Layer],
         loss: Loss,
         rng: np.random.Generator,
         dtype: np.dtype[np.floating] | type[np.floating] = np.float32,
     ) -> None:
         self.n_inputs, self.layers, self.loss = n_inputs, list(layers), loss
         self.dtype = np.dtype(dtype)
-        shapes: dict[str, tuple[int, ...]] = {}
+        named = [(f"layers.{i}.", layer) for i, layer in enumerate(self.layers)]
+        shapes = {at + name: a.shape for at, layer in named for name, a in layer.params.items()}
+        decayed = {at + name for at, layer in named for name in layer.decayed}
+        self.params = ParameterBuffer(shapes, decayed, self.dtype)
         for i, layer in enumerate(self.layers):
-            shapes[f"layers.{i}.W"], shapes[f"layers.{i}.b"] = layer.W.shape, layer.b.shape
-        self.params = ParameterBuffer(shapes, {n for n in shapes if n.endswith(".W")}, self.dtype)
-        for i, layer in enumerate(self.layers):
-            p = self.params
-            layer.bind(p.view(f"layers.{i}.W"), p.view(f"layers.{i}.b"),
-                       p.grad_view(f"layers.{i}.W"), p.grad_view(f"layers.{i}.b"))  # fmt: skip
+            names = {name: f"layers.{i}.{name}" for name in layer.params}
+            layer.bind({k: self.params.view(v) for k, v in names.items()},
+                       {k: self.params.grad_view(v) for k, v in names.items()})  # fmt: skip
+            layer.rng = rng
         self.rng = rng
         self.optimizer: Optimizer | None = None
         self.clip_grad_norm: float | None = None
         self.flush_denormals = True
-        self._grad_out: dict[int, Array] = {}
-        self._helper = Helper() if two_threads_allowed() else None
+        self.fast = FastStep.for_network(self, self.layers)
 
     @classmethod
     def build(
@@ -105,7 +100,7 @@ class Network:
         rng: np.random.Generator,
         dtype: np.dtype[np.floating] | type[np.floating] = np.float32,
     ) -> Network:
-        """A network from layer dicts, drawing initial weights from ``rng``.
+        """A network of `FastDense` layers from layer dicts, drawing initial weights from ``rng``.
 
         Parameters
         ----------
@@ -123,81 +118,56 @@ class Network:
 
         Raises
         ------
-        ConfigError
+        EngineConfigError
             For an unknown key or name, a bad value, dropout on the output layer, or a loss that
             does not fit the output activation (`check_loss_activation`).
         """
         if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ConfigError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+            raise EngineConfigError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
         if not layers:
-            raise ConfigError("a network needs at least one layer")
+            raise EngineConfigError("a network needs at least one layer")
         loss = get_loss(loss) if isinstance(loss, str) else loss
         last = layers[-1]
         check_loss_activation(loss.name, last.get("activation", "linear"), last.get("units", 0))
         if last.get("dropout", 0.0):
-            raise ConfigError("the output layer cannot have dropout; put it on a hidden layer")
+            raise EngineConfigError(
+                "the output layer cannot have dropout; put it on a hidden layer"
+            )
         built, width = [], n_inputs
         for i, spec in enumerate(layers):
             unknown = set(spec) - set(LAYER_KEYS)
             if unknown:
-                raise ConfigError(f"layer {i}: unknown key(s) {sorted(unknown)}")
+                raise EngineConfigError(f"layer {i}: unknown key(s) {sorted(unknown)}")
             kwargs = {k: spec[k] for k in LAYER_KEYS[1:] if spec.get(k) is not None}
-            built.append(Dense(width, spec["units"], **kwargs, rng=rng, dtype=dtype))
+            built.append(FastDense(width, spec["units"], **kwargs, rng=rng, dtype=dtype))
             width = spec["units"]
         return cls(n_inputs, built, loss, _child_rng(rng), dtype)
 
-    # --- forward, backward ----------------------------------------------------------------------
+    # --- forward, loss, backward ----------------------------------------------------------------
 
     def forward(self, X: Array, training: bool = False) -> Array:
-        """The network's output for a batch, shape ``(n, units)``; an internal buffer."""
+        """The network's output for a batch, shape ``(n, units)``; the last layer's array."""
         A = np.asarray(X, dtype=self.dtype)
         for layer in self.layers:
-            A = layer.forward(A, training, self.rng)
+            A = layer.forward(A, training)
         return A
 
     def loss_and_gradient(self, X: Array, y: Array, training: bool = True) -> float:
-        """Forward, loss and backward for one batch: fills the gradients, returns the mean loss."""
-        return self._loss_and_gradient(X, y, training, first_dW=True)
+        """Forward, loss and backward for one batch: fills the gradients, returns the mean loss.
 
-    def _loss_and_gradient(self, X: Array, y: Array, training: bool, first_dW: bool) -> float:
-        """`loss_and_gradient`; without ``first_dW`` the first layer's ``dW`` is left unfilled."""
-        n = self._prepare(X, training)
-        value = self._forward_backward_rows(np.asarray(y), 0, n, n)
-        for i, layer in enumerate(self.layers):
-            layer.fill_gradients(fill_dW=first_dW or i > 0)
-        return value
-
-    def _prepare(self, X: Array, training: bool) -> int:
-        """Give the batch to every layer (dropout masks drawn in layer order); returns its rows."""
-        A = np.asarray(X, dtype=self.dtype)
-        n = int(A.shape[0])
-        for layer in self.layers:
-            A = layer.prepare(A, training, self.rng)
-        if self.loss.activation is None and n not in self._grad_out:
-            self._grad_out = {n: np.empty_like(A)}
-        return n
-
-    def _forward_backward_rows(self, y: Array, start: int, stop: int, n: int) -> float:
-        """Forward, loss and backward of rows ``start:stop`` of a prepared batch of ``n`` rows.
-
-        Fills those rows of every layer's ``dZ`` (the gradients ``dW`` and ``db`` need all rows:
-        `Dense.fill_gradients` comes after). Returns the rows' share of the batch's mean loss.
-        Rows are independent until then, so two threads may each take some.
+        A loss fused with the output activation gives ``dL/dZ`` of the output layer directly
+        (``from_logits``); any other gives ``dL/dA``, which goes back through the activation.
         """
-        for layer in self.layers:
-            A = layer.forward_rows(start, stop)
-        last = self.layers[-1]
-        assert last.Z is not None
-        fused = self.loss.activation is not None  # the loss gives dL/dZ of the output layer
-        buffer = last.buffers_for(n).dZ if fused else self._grad_out[n]
-        value, dY = self.loss.value_and_gradient(
-            last.Z[start:stop], A, y[start:stop], out=buffer[start:stop],
-            batch=None if stop - start == n else n,
-        )  # fmt: skip
-        last.backward_rows(dY, start, stop, from_logits=fused)
-        for i in range(len(self.layers) - 1, 0, -1):
-            dX = self.layers[i].input_gradient_rows(start, stop)
-            self.layers[i - 1].backward_rows(dX, start, stop)
+        A = self.forward(X, training)
+        Z = self.layers[-1].Z
+        assert Z is not None
+        value, dY = self.loss.value_and_gradient(Z, A, np.asarray(y))
+        fused = self.loss.activation is not None
+        grad: Array | None = dY
+        for i in range(len(self.layers) - 1, -1, -1):
+            assert grad is not None
+            from_logits = fused and i == len(self.layers) - 1
+            grad = self.layers[i].backward(grad, need_dX=i > 0, from_logits=from_logits)
         return value
 
     # --- training -------------------------------------------------------------------------------
@@ -209,7 +179,7 @@ class Network:
         is then applied on binding).
         """
         if clip_grad_norm is not None and not clip_grad_norm > 0:
-            raise ConfigError(f"clip_grad_norm must be positive, got {clip_grad_norm}")
+            raise EngineConfigError(f"clip_grad_norm must be positive, got {clip_grad_norm}")
         optimizer.bind(self.params)
         self.optimizer, self.clip_grad_norm = optimizer, clip_grad_norm
 
@@ -220,11 +190,11 @@ class Network:
 
         The outputs (probabilities after softmax or sigmoid, values otherwise) are an internal
         buffer, valid until the next call. ``learning_rate`` (a schedule's) overrides the
-        optimizer's own for this step.
+        optimizer's own for this step. Runs `FastStep.train_step` when there is one.
 
         Raises
         ------
-        TrainingDiverged
+        NonFiniteError
             When the loss or the gradient norm is not finite, before the parameters are changed.
 
         Notes
@@ -234,142 +204,38 @@ class Network:
         ``0 * nan`` is nan), so it is caught one step later, with the layer named; `check_finite`
         (one pass) checks the parameters themselves, e.g. after the last step of an epoch. With
         clipping, the gradient norm is computed anyway and a non-finite one is caught before the
-        update. Floating-point warnings are silenced inside the step: divergence is reported by
-        this exception instead.
+        update.
         """
-        if self.optimizer is None:
+        optimizer = self.optimizer
+        if optimizer is None:
             raise RuntimeError("attach_optimizer() must be called before train_step()")
-        # The step's pieces depend on the network and the batch alone, never on how many cores
-        # there are: a network of SPLIT_MIN_SIZE parameters or more is always stepped in the
-        # pieces two threads share, run at once with a helper and one after the other without,
-        # so a run gives the same bytes on one core, on two, or under OPENBLAS_NUM_THREADS=1.
-        shared = self.params.size >= SPLIT_MIN_SIZE
-        helper = self._helper if shared else None
-        threads = (blas_threads() or 0) if helper is not None else 0
-        if threads > 1:
-            set_blas_threads(1)  # each piece's products on one BLAS thread, as without a helper
-        mode = ftz_enter() if self.flush_denormals else None
-        try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                if shared and len(X) > SMALL_BATCH:
-                    value = self._parallel_step(X, y, learning_rate, helper)
-                else:
-                    share = shared and self.clip_grad_norm is None
-                    value = self._loss_and_gradient(X, y, True, first_dW=not share)
-                    self._check_loss(X, value, learning_rate)
-                    self._update(learning_rate, share, helper)
-        finally:
-            ftz_exit(mode)
-            if threads > 1:
-                set_blas_threads(threads)
+        if self.fast is not None:
+            value = self.fast.train_step(X, y, learning_rate)
+        else:
+            warnings = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+            with flush_to_zero(self.flush_denormals), warnings:
+                value = self.loss_and_gradient(X, y)
+                self.check_loss(X, value, learning_rate)
+                self.clip_gradients(learning_rate)
+                optimizer.step(learning_rate)
         output = self.layers[-1].output
         assert output is not None
         return value, output
 
-    def _check_loss(self, X: Array, value: float, learning_rate: float | None) -> None:
+    def check_loss(self, X: Array, value: float, learning_rate: float | None) -> None:
+        """Raise `NonFiniteError` when the batch's loss ``value`` is not finite."""
         if not math.isfinite(value):
             self._raise_diverged(X, "the loss is not finite", learning_rate)
 
-    def _update(
-        self, learning_rate: float | None, share_first_dW: bool, helper: Helper | None
-    ) -> None:
-        """Clip (when asked) and update, with the gradients filled (but for the first layer's
-        ``dW`` with ``share_first_dW``), on two threads with a ``helper``."""
-        assert self.optimizer is not None
-        if self.clip_grad_norm is not None:
-            self._clip(learning_rate)
-        if share_first_dW:
-            self._step_sharing_gradients(learning_rate, fill_rest=False, helper=helper)
-        else:
-            self.optimizer.step(learning_rate, helper)
-
-    def _parallel_step(
-        self, X: Array, y: Array, learning_rate: float | None, helper: Helper | None
-    ) -> float:
-        """A training step in the batch's halves: on two threads with a ``helper``, BLAS on one
-        thread each; without one, the same pieces one after the other.
-
-        The helper thread runs the forward and backward passes of the first half of the rows and
-        this thread those of the second half (rows are independent until the gradients, which sum
-        over all rows); then `_step_sharing_gradients` fills the gradients and updates the
-        parameters, again on both threads. Each number is computed by one thread in a fixed way, so
-        the same seed gives the same bytes; they agree with a step on one thread to rounding (a
-        BLAS may use other kernels for a block of rows than for all of them, and the loss is
-        summed in two parts).
-        """
-        n = self._prepare(X, True)
-        for i, layer in enumerate(self.layers):
-            layer.reserve_backward(need_dX=i > 0)
-        y, half, shares = np.asarray(y), n // 2, [0.0, 0.0]
-
-        def rows(slot: int, start: int, stop: int) -> None:
-            shares[slot] = self._forward_backward_rows(y, start, stop, n)
-
-        both(helper, lambda: rows(0, 0, half), lambda: rows(1, half, n))
-        value = shares[0] + shares[1]
-        self._check_loss(X, value, learning_rate)
+    def clip_gradients(self, learning_rate: float | None) -> None:
+        """Scale the gradient to norm ``clip_grad_norm`` (when set); a non-finite norm diverges."""
         if self.clip_grad_norm is None:
-            self._step_sharing_gradients(learning_rate, fill_rest=True, helper=helper)
-        else:
-            layer = self.layers[0]
-            cut = layer.n_in // 2
-            both(helper, lambda: layer.fill_dW_rows(0, cut),
-                 lambda: self._fill_gradients_but_first_dW(cut))  # fmt: skip
-            self._update(learning_rate, share_first_dW=False, helper=helper)
-        return value
-
-    def _fill_gradients_but_first_dW(self, first_row: int = 0) -> None:
-        """Every gradient but rows ``:first_row`` of the first layer's ``dW``."""
-        first = self.layers[0]
-        first.fill_dW_rows(first_row, first.n_in)
-        for i, layer in enumerate(self.layers):
-            layer.fill_gradients(fill_dW=i > 0)
-
-    def _step_sharing_gradients(
-        self, learning_rate: float | None, fill_rest: bool, helper: Helper | None
-    ) -> None:
-        """Fill the first layer's ``dW`` and update every parameter, in two pieces (on two
-        threads with a ``helper``).
-
-        The helper thread takes the first rows of ``layers.0.W`` (about half of all parameters):
-        it fills their gradient, then updates them; this thread does the same for the other rows
-        and updates every other parameter, after filling their gradients with ``fill_rest``.
-        """
-        optimizer, layer = self.optimizer, self.layers[0]
-        assert optimizer is not None
-        lr = optimizer.begin_step(learning_rate)
-        start, _ = self.params.offsets["layers.0.W"]
-        size = self.params.size
-        rows = min(layer.n_in, max(1, size // 2 // layer.units))
-        cut = start + rows * layer.units
-
-        def first() -> None:
-            layer.fill_dW_rows(0, rows)
-            optimizer.update_range(start, cut, lr)
-
-        def second() -> None:
-            if fill_rest:
-                self._fill_gradients_but_first_dW(rows)
-            else:
-                layer.fill_dW_rows(rows, layer.n_in)
-            optimizer.update_range(0, start, lr)
-            optimizer.update_range(cut, size, lr)
-
-        both(helper, first, second)
-        optimizer.end_step()
-
-    def _clip(self, learning_rate: float | None) -> None:
-        """Scale the gradient to norm ``clip_grad_norm``; a non-finite norm is divergence."""
-        grad = self.params.grad
-        sq_norm = float(np.dot(grad, grad))
-        if not math.isfinite(sq_norm):
+            return
+        if not math.isfinite(clip_grad_norm(self.params.grad, self.clip_grad_norm)):
             self._raise_diverged(None, "the gradient is not finite", learning_rate)
-        limit = self.clip_grad_norm
-        if limit is not None and sq_norm > limit * limit:
-            grad *= limit / math.sqrt(sq_norm)
 
     def check_finite(self) -> None:
-        """Raise `TrainingDiverged` naming the first layer with a non-finite parameter."""
+        """Raise `NonFiniteError` naming the first layer with a non-finite parameter."""
         if not math.isfinite(float(np.sum(self.params.data))):
             self._raise_diverged(None, "a parameter is not finite", None)
 
@@ -383,7 +249,7 @@ class Network:
             if lr
             else ("lower the learning rate or normalize the inputs")
         )
-        raise TrainingDiverged(
+        raise NonFiniteError(
             f"training diverged at step {step}: {what}; first non-finite values in {where}; {hint}",
             hint=hint,
         )
@@ -393,8 +259,8 @@ class Network:
         if X is not None and not np.isfinite(X).all():
             return "the input batch"
         for i, layer in enumerate(self.layers):
-            label = f"layer {i} ({layer.units} units, {layer.activation.name})"
-            if not (np.isfinite(layer.W).all() and np.isfinite(layer.b).all()):
+            label = f"layer {i} ({layer.describe()})"
+            if not all(np.isfinite(array).all() for array in layer.params.values()):
                 return f"the parameters of {label}"
             output = layer.output
             if X is not None and output is not None and not np.isfinite(output).all():
@@ -410,7 +276,7 @@ class Network:
     def predict(self, X: Array, batch_size: int = 1024) -> Array:
         """Outputs for every row of ``X`` (no dropout), computed in batches; a new array."""
         X = np.asarray(X)
-        out = np.empty((X.shape[0], self.layers[-1].units), dtype=self.dtype)
+        out = self._outputs(X.shape[0])
         with flush_to_zero(self.flush_denormals):
             for start in range(0, X.shape[0], batch_size):
                 out[start : start + batch_size] = self.forward(X[start : start + batch_size])
@@ -423,7 +289,7 @@ class Network:
     def evaluate(self, X: Array, y: Array, batch_size: int = 1024) -> tuple[float, Array]:
         """The mean loss and the outputs (a new array) of a whole data set, in one pass."""
         X, y = np.asarray(X), np.asarray(y)
-        out = np.empty((X.shape[0], self.layers[-1].units), dtype=self.dtype)
+        out = self._outputs(X.shape[0])
         total = 0.0
         with flush_to_zero(self.flush_denormals):
             for start in range(0, X.shape[0], batch_size):
@@ -433,6 +299,11 @@ class Network:
                 total += self.loss.value(Z, A, y[start : start + batch_size]) * A.shape[0]
                 out[start : start + batch_size] = A
         return total / max(1, len(X)), out
+
+    def _outputs(self, n: int) -> Array:
+        """An empty array for the outputs of ``n`` rows."""
+        shape = [int(d) for d in self.layers[-1].output_shape[1:] if d is not None]
+        return np.empty((n, *shape), dtype=self.dtype)
 
     # --- parameters and state -------------------------------------------------------------------
 
@@ -484,16 +355,7 @@ class Network:
 
     def spec(self) -> dict[str, Any]:
         """The architecture, JSON-serializable; `from_spec` rebuilds it."""
-        layers = [
-            {
-                "units": layer.units,
-                "activation": layer.activation.name,
-                "activation_params": dict(layer.activation.params),
-                "dropout": layer.dropout,
-                "initializer": layer.initializer,
-            }
-            for layer in self.layers
-        ]
+        layers = [layer.spec() for layer in self.layers]
         return {"n_inputs": self.n_inputs, "layers": layers, "loss": self.loss.spec(),
                 "dtype": self.dtype.name}  # fmt: skip
 
@@ -515,15 +377,4 @@ class Network:
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per layer for a Keras-style table: name, units, activation, dropout, params."""
-        return [
-            {
-                "name": f"layers.{i}",
-                "input_shape": (None, layer.n_in),
-                "output_shape": (None, layer.units),
-                "units": layer.units,
-                "activation": layer.activation.name,
-                "dropout": layer.dropout,
-                "params": layer.n_params,
-            }
-            for i, layer in enumerate(self.layers)
-        ]
+        return [{"name": f"layers.{i}", **layer.summary()} for i, layer in enumerate(self.layers)]

@@ -11,14 +11,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Protocol, TypeVar
 
-from nnctl.errors import ConfigError
+from nnctl.nn.errors import EngineConfigError
 
 
-def unknown_name(kind: str, name: str, choices: list[str]) -> ConfigError:
-    """A ConfigError for a name not in a registry, with a did-you-mean suggestion."""
+def unknown_name(kind: str, name: str, choices: list[str]) -> EngineConfigError:
+    """An EngineConfigError for a name not in a registry, with a did-you-mean suggestion."""
     close = difflib.get_close_matches(name, choices, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return ConfigError(f"unknown {kind} '{name}'{hint} expected one of: {', '.join(choices)}")
+    return EngineConfigError(f"unknown {kind} '{name}'{hint} expected one of: {', '.join(choices)}")
 
 
 class _Registered(Protocol):
@@ -37,7 +37,7 @@ def build_registered(
 
     Raises
     ------
-    ConfigError
+    EngineConfigError
         For a name not in the registry (with a did-you-mean), a key the entry does not take, or a
         value that is not a positive finite number.
     """
@@ -47,9 +47,11 @@ def build_registered(
     for key, value in params.items():
         if key not in cls.defaults:
             accepted = ", ".join(cls.defaults) or "no parameters"
-            raise ConfigError(f"{kind} '{name}' takes {accepted}; got '{key}'")
+            raise EngineConfigError(f"{kind} '{name}' takes {accepted}; got '{key}'")
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-            raise ConfigError(f"{kind} '{name}': {key} must be a positive number, got {value!r}")
+            raise EngineConfigError(
+                f"{kind} '{name}': {key} must be a positive number, got {value!r}"
+            )
     return cls(**{k: float(v) for k, v in params.items()})
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from nnctl._platform import one_blas_thread
 from nnctl.errors import Interrupted
+from nnctl.training.boundary import engine_errors
 from nnctl.training.callbacks import Callback, Logs
 from nnctl.training.metrics import MetricAccumulator, Task, loss_scale
 
@@ -124,7 +125,8 @@ class Trainer:
         """Train from epoch ``self.epoch + 1`` to ``self.epochs``; return the history of logs."""
         for callback in self.callbacks:
             callback.on_train_begin(self)
-        with one_blas_thread():  # the same bytes on any number of cores (see nnctl._platform)
+        # The engine's errors (a non-finite loss; a schedule's monitor missing) are nnctl's.
+        with one_blas_thread(), engine_errors():  # one_blas_thread: the same bytes on any cores
             while self.epoch < self.epochs and self.stop_reason is None:
                 self._run_epoch(self.epoch + 1)
         if self.stop_reason is None:

@@ -56,6 +56,7 @@ from nnctl.store.runs import (
     write_json,
     write_text,
 )
+from nnctl.training.boundary import engine_errors
 from nnctl.training.callbacks import (
     Callback,
     Checkpointer,
@@ -119,27 +120,28 @@ def build_network(
         }
         for layer in cfg.model.layers
     ]
-    network = Network.build(
-        n_inputs=pre.n_features,
-        layers=layers,
-        loss=get_loss(cfg.loss_name, **cfg.loss_params),
-        rng=np.random.default_rng(seed_seq),
-        dtype=np.dtype(cfg.training.dtype),
-    )
     options = cfg.optimizer.model_dump(exclude={"name"})
-    network.attach_optimizer(
-        get_optimizer(cfg.optimizer.name, **options), clip_grad_norm=cfg.training.clip_grad_norm
-    )
+    with engine_errors():
+        network = Network.build(
+            n_inputs=pre.n_features,
+            layers=layers,
+            loss=get_loss(cfg.loss_name, **cfg.loss_params),
+            rng=np.random.default_rng(seed_seq),
+            dtype=np.dtype(cfg.training.dtype),
+        )
+        optimizer = get_optimizer(cfg.optimizer.name, **options)
+        network.attach_optimizer(optimizer, clip_grad_norm=cfg.training.clip_grad_norm)
     return network
 
 
 def build_schedule(cfg: Config) -> Schedule:
     """The learning-rate schedule, constant when the config names none."""
-    lr = cfg.optimizer.learning_rate
-    if cfg.schedule is None:
-        return get_schedule("constant", base_lr=lr, epochs=cfg.training.epochs)
-    options = cfg.schedule.model_dump(exclude={"name"})
-    return get_schedule(cfg.schedule.name, base_lr=lr, epochs=cfg.training.epochs, **options)
+    lr, epochs = cfg.optimizer.learning_rate, cfg.training.epochs
+    with engine_errors():
+        if cfg.schedule is None:
+            return get_schedule("constant", base_lr=lr, epochs=epochs)
+        options = cfg.schedule.model_dump(exclude={"name"})
+        return get_schedule(cfg.schedule.name, base_lr=lr, epochs=epochs, **options)
 
 
 class RunRecorder(Callback):

@@ -69,7 +69,7 @@ def test_the_pieces_of_a_step_do_not_depend_on_the_helper() -> None:
         net = Network.build(300, layers, get_loss("categorical_crossentropy"),
                             np.random.default_rng(0), np.float32)  # fmt: skip
         if not helper:
-            net._helper = None
+            net.fast.helper = None
         net.attach_optimizer(get_optimizer("adam"))
         with _platform.one_blas_thread():
             for start, size in ((0, 200), (200, 64), (0, 100), (100, 200)):

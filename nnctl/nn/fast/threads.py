@@ -3,7 +3,7 @@
 OpenBLAS's own threads split each matrix product, then spin waiting for the next one; on a machine
 with other work they wait for a core and a step can take many times as long. The elementwise work
 of a step (activations, the optimizer's dozen passes over every parameter) runs on one core. So a
-training step (see `Network.train_step`) keeps BLAS to one thread and shares the work with one
+training step (see `nnctl.nn.fast.step`) keeps BLAS to one thread and shares the work with one
 helper thread of ours, which sleeps between tasks:
 
 - a small batch (up to ``SMALL_BATCH`` rows): the helper fills half of the first layer's ``dW``

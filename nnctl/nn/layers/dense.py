@@ -1,36 +1,24 @@
-"""The dense (fully-connected) layer with optional inverted dropout.
+"""The dense (fully-connected) layer with optional inverted dropout: the reference.
 
 ``Dense.forward(X)`` computes ``Z = X @ W + b``, ``H = f(Z)`` and, in training with dropout,
 ``Y = H * mask``; it keeps what ``backward`` needs. ``Dense.backward(dY)`` fills ``dW`` and ``db``
-and returns ``dX``; it never changes ``W`` or ``b``. Working arrays are allocated once per batch
-size and reused, so a training step allocates nothing large; the arrays a method returns are those
-buffers and stay valid until the next call with the same batch size.
+and returns ``dX``; it never changes ``W`` or ``b``. The code is the formula and allocates its
+results; `nnctl.nn.fast.dense.FastDense` computes the same numbers in reused buffers, a block of
+rows at a time, and is what a network trains with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
-from nnctl.errors import ConfigError
 from nnctl.nn.activations import Activation, get_activation
+from nnctl.nn.errors import EngineConfigError
 from nnctl.nn.initializers import default_initializer, get_initializer
 
 Array = np.ndarray
-
-_MAX_CACHED_BATCH_SIZES = 4
-
-
-@dataclass
-class _Buffers:
-    """Working arrays for one batch size; dropout and ``dX`` arrays are made on first use."""
-
-    Z: Array
-    H: Array
-    dZ: Array
-    extra: dict[str, Array] = field(default_factory=dict)
 
 
 class Dense:
@@ -56,6 +44,12 @@ class Dense:
     dtype : numpy dtype
         float32 (default) or float64.
 
+    Raises
+    ------
+    EngineConfigError
+        For ``units`` not a positive integer, ``dropout`` outside ``[0, 1)``, or an unknown
+        activation or initializer.
+
     Notes
     -----
     Forward, with ``X`` of shape ``(n, n_in)`` and ``W`` of shape ``(n_in, units)``::
@@ -80,6 +74,8 @@ class Dense:
     JMLR 15, 2014.
     """
 
+    decayed: ClassVar[frozenset[str]] = frozenset({"W"})
+
     def __init__(
         self,
         n_in: int,
@@ -93,110 +89,96 @@ class Dense:
         dtype: np.dtype[np.floating] | type[np.floating] = np.float32,
     ) -> None:
         if not (isinstance(units, int) and units > 0):
-            raise ConfigError(f"expected a positive integer for units, got units={units!r}")
+            raise EngineConfigError(f"expected a positive integer for units, got units={units!r}")
         if not (0.0 <= dropout < 1.0):
-            raise ConfigError(f"dropout must be in [0, 1), got dropout={dropout!r}")
+            raise EngineConfigError(f"dropout must be in [0, 1), got dropout={dropout!r}")
         self.n_in, self.units = n_in, units
         self.activation: Activation = get_activation(activation, **(activation_params or {}))
         self.dropout = float(dropout)
         self.initializer = initializer
         init = get_initializer(initializer or default_initializer(activation))
         self.dtype = np.dtype(dtype)
-        self.W: Array = init((n_in, units), rng, self.dtype)
-        self.b: Array = np.zeros(units, dtype=self.dtype)
-        self.dW: Array = np.zeros_like(self.W)
-        self.db: Array = np.zeros_like(self.b)
+        W = init((n_in, units), rng, self.dtype)
+        b = np.zeros(units, dtype=self.dtype)
+        self.params: dict[str, Array] = {"W": W, "b": b}
+        self.grads: dict[str, Array] = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        self.rng: np.random.Generator | None = None
         self.X: Array | None = None
-        self._dZ: Array | None = None
         self.Z: Array | None = None
+        self.H: Array | None = None
+        self.mask: Array | None = None
         self.output: Array | None = None
-        self._dropped = False
-        self._buffers: dict[int, _Buffers] = {}
 
-    def bind(self, W: Array, b: Array, dW: Array, db: Array) -> None:
-        """Move the parameters into the given arrays (e.g. views of a flat buffer)."""
-        W[...] = self.W
-        b[...] = self.b
-        self.W, self.b, self.dW, self.db = W, b, dW, db
+    # --- parameters -----------------------------------------------------------------------------
+
+    @property
+    def W(self) -> Array:
+        """The weights, shape ``(n_in, units)``."""
+        return self.params["W"]
+
+    @property
+    def b(self) -> Array:
+        """The biases, shape ``(units,)``."""
+        return self.params["b"]
+
+    @property
+    def dW(self) -> Array:
+        """``dL/dW``, filled by `backward`."""
+        return self.grads["W"]
+
+    @property
+    def db(self) -> Array:
+        """``dL/db``, filled by `backward`."""
+        return self.grads["b"]
+
+    def bind(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
+        """Move ``W`` and ``b`` into ``params`` (e.g. views of a flat buffer); use ``grads``."""
+        for name, array in params.items():
+            array[...] = self.params[name]
+        self.params, self.grads = dict(params), dict(grads)
 
     @property
     def n_params(self) -> int:
         """``n_in * units + units``."""
         return int(self.W.size + self.b.size)
 
-    def buffers_for(self, n: int) -> _Buffers:
-        """The working arrays for batches of ``n`` samples (made on first use)."""
-        buffers = self._buffers.get(n)
-        if buffers is None:
-            if len(self._buffers) >= _MAX_CACHED_BATCH_SIZES:
-                self._buffers.clear()
-            shape = (n, self.units)
-            empty = np.empty(shape, dtype=self.dtype)
-            buffers = _Buffers(Z=empty, H=np.empty_like(empty), dZ=np.empty_like(empty))
-            self._buffers[n] = buffers
-        return buffers
+    @property
+    def input_shape(self) -> tuple[int | None, ...]:
+        """``(None, n_in)``."""
+        return (None, self.n_in)
 
-    def _extra(self, buffers: _Buffers, key: str, shape: tuple[int, ...], dtype: object) -> Array:
-        array = buffers.extra.get(key)
-        if array is None:
-            array = buffers.extra[key] = np.empty(shape, dtype=dtype)  # type: ignore[call-overload]
-        return array
+    @property
+    def output_shape(self) -> tuple[int | None, ...]:
+        """``(None, units)``."""
+        return (None, self.units)
+
+    # --- the formula ----------------------------------------------------------------------------
 
     def forward(
         self, X: Array, training: bool = False, rng: np.random.Generator | None = None
     ) -> Array:
         """The layer's output for a batch ``X`` of shape ``(n, n_in)``; shape ``(n, units)``.
 
-        Dropout is applied only when ``training`` is true, with ``rng`` drawing the mask. The same
-        as `prepare` followed by `forward_rows` over all rows.
+        Dropout applies only when ``training`` is true, with ``rng`` (default: the layer's
+        ``rng``, which its network sets) drawing the mask.
         """
-        output = self.prepare(X, training, rng)
-        self.forward_rows(0, X.shape[0])
-        return output
-
-    def prepare(
-        self, X: Array, training: bool = False, rng: np.random.Generator | None = None
-    ) -> Array:
-        """Take ``X`` as the batch's input and draw its dropout mask; return the output buffer.
-
-        Nothing is computed yet: `forward_rows` fills the output, a block of rows at a time (two
-        threads may fill different rows at once). The returned array is the next layer's input.
-        """
-        buffers = self.buffers_for(X.shape[0])
-        self.X, self.Z, self.output, self._dropped = X, buffers.Z, buffers.H, False
-        if training and self.dropout > 0.0:
-            if rng is None:
-                raise ValueError("a training forward pass with dropout needs an rng")
-            self._draw_mask(buffers, rng)
-            self.output = self._extra(buffers, "Y", buffers.H.shape, self.dtype)
+        self.X = X
+        self.Z = X @ self.W + self.b
+        self.H = self.activation.forward(self.Z)
+        self.mask = self.draw_mask(self.H.shape, rng) if training and self.dropout else None
+        self.output = self.H if self.mask is None else self.H * self.mask
         return self.output
 
-    def _draw_mask(self, buffers: _Buffers, rng: np.random.Generator) -> None:
-        shape = buffers.H.shape
-        u = self._extra(buffers, "u", shape, self.dtype)
-        keep = self._extra(buffers, "keep", shape, np.bool_)
-        mask = self._extra(buffers, "mask", shape, self.dtype)
-        rng.random(out=u, dtype=self.dtype.type)
-        np.greater_equal(u, self.dropout, out=keep)
-        np.multiply(keep, 1.0 / (1.0 - self.dropout), out=mask)
-        self._dropped = True
+    def draw_mask(self, shape: tuple[int, ...], rng: np.random.Generator | None) -> Array:
+        """``mask = [u >= dropout] / (1 - dropout)``, ``u ~ U[0, 1)`` drawn from ``rng``."""
+        rng = rng if rng is not None else self.rng
+        if rng is None:
+            raise ValueError("a training forward pass with dropout needs an rng")
+        keep = rng.random(shape, dtype=self.dtype.type) >= self.dropout
+        mask: Array = keep * self.dtype.type(1.0 / (1.0 - self.dropout))
+        return mask
 
-    def forward_rows(self, start: int, stop: int) -> Array:
-        """Rows ``start:stop`` of the output, after `prepare`; returns them (a view)."""
-        if self.X is None or self.Z is None or self.output is None:
-            raise RuntimeError("forward_rows called before prepare")
-        buffers = self.buffers_for(self.X.shape[0])
-        Z = np.matmul(self.X[start:stop], self.W, out=self.Z[start:stop])
-        Z += self.b
-        H = self.activation.forward(Z, out=buffers.H[start:stop])
-        if not self._dropped:
-            return H
-        Y: Array = np.multiply(H, buffers.extra["mask"][start:stop], out=self.output[start:stop])
-        return Y
-
-    def backward(
-        self, dY: Array, need_dX: bool = True, from_logits: bool = False, fill_dW: bool = True
-    ) -> Array | None:
+    def backward(self, dY: Array, need_dX: bool = True, from_logits: bool = False) -> Array | None:
         """Fill ``dW`` and ``db`` from ``dY = dL/dY``; return ``dX = dL/dX``, or None.
 
         Parameters
@@ -207,76 +189,41 @@ class Dense:
             backward is skipped.
         need_dX : bool
             False for the first layer: its input needs no gradient.
-        fill_dW : bool
-            False leaves ``dW`` to `fill_dW_rows` (which two threads can share).
-
-        The same as `backward_rows` and `input_gradient_rows` over all rows, then
-        `fill_gradients`.
         """
-        if self.X is None:
+        if self.X is None or self.Z is None or self.H is None:
             raise RuntimeError("backward called before forward")
-        n = dY.shape[0]
-        self.backward_rows(dY, 0, n, from_logits)
-        self.fill_gradients(fill_dW)
-        if not need_dX:
-            return None
-        self.input_gradient_rows(0, n)
-        dX: Array = self.buffers_for(n).extra["dX"]
-        return dX
-
-    def backward_rows(self, dY: Array, start: int, stop: int, from_logits: bool = False) -> Array:
-        """Rows ``start:stop`` of ``dZ = dL/dZ`` from the same rows of ``dY``; returns them.
-
-        ``dY`` holds only those rows; with ``from_logits`` it already is ``dL/dZ``.
-        """
-        if self.X is None or self.Z is None:
-            raise RuntimeError("backward called before forward")
-        buffers = self.buffers_for(self.X.shape[0])
-        self._dZ = buffers.dZ
-        dZ = buffers.dZ[start:stop]
         if from_logits:
-            if not np.may_share_memory(dY, dZ):  # else dY is these rows of dZ already
-                np.copyto(dZ, dY)
-            return dZ
-        dH = dY
-        if self._dropped:
-            mask = buffers.extra["mask"][start:stop]
-            dH_buffer = self._extra(buffers, "dH", buffers.dZ.shape, self.dtype)
-            dH = np.multiply(dY, mask, out=dH_buffer[start:stop])
-        return self.activation.backward(dH, self.Z[start:stop], buffers.H[start:stop], out=dZ)
+            dZ = dY
+        else:
+            dH = dY if self.mask is None else dY * self.mask
+            dZ = self.activation.backward(dH, self.Z, self.H)
+        self.dW[...] = self.X.T @ dZ
+        self.db[...] = dZ.sum(axis=0)
+        return dZ @ self.W.T if need_dX else None
 
-    def reserve_backward(self, need_dX: bool) -> None:
-        """Make the arrays `backward_rows` and `input_gradient_rows` write into, after `prepare`.
+    # --- description ----------------------------------------------------------------------------
 
-        Two threads filling different rows of one batch must find them made (`backward` makes
-        them on first use otherwise).
-        """
-        if self.X is None:
-            raise RuntimeError("reserve_backward called before prepare")
-        buffers = self.buffers_for(self.X.shape[0])
-        if self._dropped:
-            self._extra(buffers, "dH", buffers.dZ.shape, self.dtype)
-        if need_dX:
-            self._extra(buffers, "dX", self.X.shape, self.dtype)
+    def spec(self) -> dict[str, Any]:
+        """``units``, ``activation``, ``activation_params``, ``dropout``, ``initializer``."""
+        return {
+            "units": self.units,
+            "activation": self.activation.name,
+            "activation_params": dict(self.activation.params),
+            "dropout": self.dropout,
+            "initializer": self.initializer,
+        }
 
-    def input_gradient_rows(self, start: int, stop: int) -> Array:
-        """Rows ``start:stop`` of ``dX = dZ @ W.T``, after `backward_rows` filled them."""
-        if self.X is None or self._dZ is None:
-            raise RuntimeError("input_gradient_rows called before backward")
-        dX = self._extra(self.buffers_for(self.X.shape[0]), "dX", self.X.shape, self.dtype)
-        return np.matmul(self._dZ[start:stop], self.W.T, out=dX[start:stop])
+    def describe(self) -> str:
+        """``"8 units, tanh"``."""
+        return f"{self.units} units, {self.activation.name}"
 
-    def fill_gradients(self, fill_dW: bool = True) -> None:
-        """``db = sum(dZ)`` and (unless ``fill_dW`` is false) ``dW = X.T @ dZ``, every row of ``dZ``
-        filled."""
-        if self.X is None or self._dZ is None:
-            raise RuntimeError("fill_gradients called before backward")
-        if fill_dW:
-            np.matmul(self.X.T, self._dZ, out=self.dW)
-        np.add.reduce(self._dZ, axis=0, out=self.db)
-
-    def fill_dW_rows(self, start: int, stop: int) -> None:
-        """Rows ``start:stop`` of ``dW = X.T @ dZ``, after a ``backward(..., fill_dW=False)``."""
-        if self.X is None or self._dZ is None:
-            raise RuntimeError("fill_dW_rows called before backward")
-        np.matmul(self.X[:, start:stop].T, self._dZ, out=self.dW[start:stop])
+    def summary(self) -> dict[str, Any]:
+        """Shapes, units, activation, dropout and the parameter count."""
+        return {
+            "input_shape": self.input_shape,
+            "output_shape": self.output_shape,
+            "units": self.units,
+            "activation": self.activation.name,
+            "dropout": self.dropout,
+            "params": self.n_params,
+        }

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from nnctl.errors import ConfigError
+from nnctl.nn.errors import EngineConfigError
 from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.fpu import FTZ_AVAILABLE, flush_subnormals
 from nnctl.nn.fast.threads import Helper
@@ -27,19 +27,19 @@ SPLIT_MIN_SIZE = 1 << 16
 
 
 def check_range(name: str, key: str, value: float, low: float, high: float = math.inf) -> float:
-    """``value`` as a float if ``low <= value < high`` (``high`` open), else `ConfigError`."""
+    """``value`` as a float if ``low <= value < high`` (``high`` open), else `EngineConfigError`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"optimizer '{name}': {key} must be a number, got {value!r}")
+        raise EngineConfigError(f"optimizer '{name}': {key} must be a number, got {value!r}")
     if not (math.isfinite(value) and low <= value < high):
         span = f"at least {low:g}" if high == math.inf else f"in [{low:g}, {high:g})"
-        raise ConfigError(f"optimizer '{name}': {key} must be {span}, got {value!r}")
+        raise EngineConfigError(f"optimizer '{name}': {key} must be {span}, got {value!r}")
     return float(value)
 
 
 def check_positive(name: str, key: str, value: float) -> float:
     value = check_range(name, key, value, 0.0)
     if value == 0.0:
-        raise ConfigError(f"optimizer '{name}': {key} must be positive, got {value!r}")
+        raise EngineConfigError(f"optimizer '{name}': {key} must be positive, got {value!r}")
     return value
 
 

@@ -1,7 +1,7 @@
 """Optimizers: sgd, rmsprop, adagrad, adam, adamw, with per-parameter named state.
 
 An optimizer is built from the config's keys (``get_optimizer("adam", learning_rate=1e-3)``), which
-are checked then: a bad value raises `ConfigError`. It is then bound to a network's
+are checked then: a bad value raises `EngineConfigError`. It is then bound to a network's
 :class:`~nnctl.nn.fast.buffers.ParameterBuffer` and each ``step`` updates the flat parameter array
 from the flat gradient array in a few whole-array operations, elementwise, so it is the same as
 updating each named parameter on its own. Its state (``m.layers.0.W``, ``v.layers.0.W``, ... and
@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from nnctl.errors import ConfigError
+from nnctl.nn.errors import EngineConfigError
 from nnctl.nn.optim.base import Optimizer, check_positive, check_range
 from nnctl.nn.registry import unknown_name
 
-__all__ = ["OPTIMIZERS", "Optimizer", "clip_grad_norm", "get_optimizer"]
+__all__ = ["OPTIMIZERS", "Optimizer", "get_optimizer"]
 
 Array = np.ndarray
 
@@ -64,9 +63,11 @@ class SGD(Optimizer):
         super().__init__(learning_rate, weight_decay)
         self.momentum = check_range(self.name, "momentum", momentum, 0.0, 1.0)
         if not isinstance(nesterov, bool):
-            raise ConfigError(f"optimizer 'sgd': nesterov must be true or false, got {nesterov!r}")
+            raise EngineConfigError(
+                f"optimizer 'sgd': nesterov must be true or false, got {nesterov!r}"
+            )
         if nesterov and self.momentum == 0:
-            raise ConfigError("optimizer 'sgd': nesterov needs a momentum above 0")
+            raise EngineConfigError("optimizer 'sgd': nesterov needs a momentum above 0")
         self.nesterov = nesterov
         self.state_names = ("velocity",) if self.momentum > 0 else ()
 
@@ -270,7 +271,7 @@ def get_optimizer(name: str, **params: float) -> Optimizer:
 
     Raises
     ------
-    ConfigError
+    EngineConfigError
         For an unknown name, a key the optimizer does not take, or a value out of range.
     """
     if name not in OPTIMIZERS:
@@ -279,39 +280,7 @@ def get_optimizer(name: str, **params: float) -> Optimizer:
     accepted = [k for k in inspect.signature(cls.__init__).parameters if k != "self"]
     for key in params:
         if key not in accepted:
-            raise ConfigError(
+            raise EngineConfigError(
                 f"optimizer '{name}' does not take '{key}'; it takes {', '.join(accepted)}"
             )
     return cls(**params)
-
-
-def clip_grad_norm(grads: Array | Iterable[Array] | Mapping[str, Array], max_norm: float) -> float:
-    """Scale gradients in place so that their global L2 norm is at most ``max_norm``.
-
-    Parameters
-    ----------
-    grads : ndarray, iterable of ndarray, or mapping of name to ndarray
-        The gradient arrays (one flat array in the network's case).
-    max_norm : float
-        The largest norm allowed.
-
-    Returns
-    -------
-    float
-        The global norm before clipping, ``sqrt(sum_i sum(g_i**2))``.
-
-    Notes
-    -----
-    If ``norm > max_norm`` every gradient is multiplied by ``max_norm / norm``; the direction of
-    the update is kept. A non-finite norm is returned unchanged and nothing is scaled.
-    """
-    arrays = (
-        list(grads.values())
-        if isinstance(grads, Mapping)
-        else ([grads] if isinstance(grads, np.ndarray) else list(grads))
-    )
-    norm = math.sqrt(sum(float(np.dot(a.ravel(), a.ravel())) for a in arrays))
-    if math.isfinite(norm) and norm > max_norm:
-        for a in arrays:
-            a *= max_norm / norm
-    return norm

@@ -29,7 +29,7 @@ import math
 from collections.abc import Mapping
 from typing import ClassVar
 
-from nnctl.errors import ConfigError
+from nnctl.nn.errors import EngineConfigError
 from nnctl.nn.registry import unknown_name
 
 _HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "r2")
@@ -37,7 +37,7 @@ _HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "r2")
 
 def _require(ok: bool, message: str) -> None:
     if not ok:
-        raise ConfigError(message)
+        raise EngineConfigError(message)
 
 
 class Schedule:
@@ -191,7 +191,7 @@ class ReduceOnPlateau(Schedule):
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float]) -> None:
         if self.monitor not in logs:
-            raise ConfigError(
+            raise EngineConfigError(
                 f"schedule 'reduce_on_plateau' monitors '{self.monitor}', which is not among the "
                 f"epoch's values: {', '.join(sorted(logs))}"
             )
@@ -244,7 +244,7 @@ def get_schedule(
 
     Raises
     ------
-    ConfigError
+    EngineConfigError
         For an unknown name or key, or a value out of range.
     """
     name = name or "constant"
@@ -259,5 +259,5 @@ def get_schedule(
     for key in params:
         if key not in accepted:
             takes = ", ".join(accepted) or "no parameters"
-            raise ConfigError(f"schedule '{name}' does not take '{key}'; it takes {takes}")
+            raise EngineConfigError(f"schedule '{name}' does not take '{key}'; it takes {takes}")
     return cls(base_lr, epochs, **params)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnctl.errors import ConfigError
 from nnctl.nn.activations import ACTIVATIONS, get_activation
+from nnctl.nn.errors import EngineConfigError
 
 # Inputs keep away from 0 so that the kinks of relu and friends are not straddled by +-h.
 rng0 = np.random.default_rng(0)
@@ -81,7 +81,7 @@ def test_softmax_rows_sum_to_one_for_huge_logits():
 
 
 def test_unknown_name_suggests_the_closest():
-    with pytest.raises(ConfigError, match="did you mean 'relu'"):
+    with pytest.raises(EngineConfigError, match="did you mean 'relu'"):
         get_activation("rleu")
 
 
@@ -95,5 +95,5 @@ def test_unknown_name_suggests_the_closest():
     ],
 )
 def test_bad_parameters_are_rejected(name, params, match):
-    with pytest.raises(ConfigError, match=match):
+    with pytest.raises(EngineConfigError, match=match):
         get_activation(name, **params)

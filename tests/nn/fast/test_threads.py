@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnctl import _platform
-from nnctl.errors import TrainingDiverged
+from nnctl.nn.errors import NonFiniteError
 from nnctl.nn.fast import fpu, threads
 from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.losses import get_loss
@@ -49,7 +49,7 @@ def test_a_small_batch_network_trains_to_the_same_bytes_on_one_or_two_threads():
                             np.random.default_rng(0), np.float32)  # fmt: skip
         assert net.n_params() >= SPLIT_MIN_SIZE
         if not helper:
-            net._helper = None
+            net.fast.helper = None
         net.attach_optimizer(get_optimizer("adam"))
         for start in range(0, 96, 16):
             net.train_step(X[start : start + 16], y[start : start + 16])
@@ -69,8 +69,8 @@ def test_blas_threads_are_restored_after_a_step():
 def test_a_small_network_leaves_the_blas_alone(monkeypatch):
     """Below SPLIT_MIN_SIZE parameters nothing is shared, so the BLAS is neither asked nor set."""
     calls = []
-    monkeypatch.setattr("nnctl.nn.network.blas_threads", lambda: calls.append("get") or 2)
-    monkeypatch.setattr("nnctl.nn.network.set_blas_threads", calls.append)
+    monkeypatch.setattr("nnctl.nn.fast.step.blas_threads", lambda: calls.append("get") or 2)
+    monkeypatch.setattr("nnctl.nn.fast.step.set_blas_threads", calls.append)
     for units in (64, 256):
         layers = [{"units": units, "activation": "relu"}, {"units": 10, "activation": "softmax"}]
         net = Network.build(300, layers, "categorical_crossentropy", np.random.default_rng(0))
@@ -144,8 +144,9 @@ def test_a_large_batch_step_on_two_threads_has_the_gradient_of_one_thread(
 
     net = parallel_net(loss, activation, units, np.float64)
     calls: list[int] = []
-    parallel_step = net._parallel_step
-    monkeypatch.setattr(net, "_parallel_step", lambda *a: calls.append(1) or parallel_step(*a))
+    assert net.fast is not None
+    parallel_step = net.fast.parallel_step
+    monkeypatch.setattr(net.fast, "parallel_step", lambda *a: calls.append(1) or parallel_step(*a))
     net.attach_optimizer(get_optimizer("sgd", learning_rate=0.5))
     before = net.params.data.copy()
     assert _platform.blas_threads() == 2  # a second core to use (as on CI and any dual-core)
@@ -164,7 +165,7 @@ def test_a_large_batch_with_dropout_and_clipping_trains_like_one_thread():
     for parallel in (False, True):
         net = parallel_net("categorical_crossentropy", "softmax", 10, np.float64, dropout=0.3)
         if not parallel:
-            net._helper = None
+            net.fast.helper = None
         net.attach_optimizer(get_optimizer("adam"), clip_grad_norm=0.1)
         _platform.set_blas_threads(2 if parallel else 1)
         try:
@@ -194,7 +195,7 @@ def test_a_non_finite_loss_on_two_threads_stops_before_the_update():
     X, y = batch("mse", 2, 128, np.float32)
     X[100, 5] = np.inf  # in the second half
     before = net.params.data.copy()
-    with pytest.raises(TrainingDiverged, match="step 1: the loss is not finite"):
+    with pytest.raises(NonFiniteError, match="step 1: the loss is not finite"):
         net.train_step(X, y)
     assert np.array_equal(net.params.data, before)
 

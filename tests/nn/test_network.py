@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from nnctl.errors import ConfigError, TrainingDiverged
+from nnctl.nn.errors import EngineConfigError, NonFiniteError
 from nnctl.nn.losses import LOSSES, get_loss
 from nnctl.nn.network import Network
 from nnctl.nn.optim.optimizers import get_optimizer
@@ -210,11 +210,11 @@ def test_predict_in_batches_matches_one_batch_and_ignores_dropout():
 
 
 def test_mismatched_loss_and_output_activation_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"needs a softmax output layer.*'relu'"):
+    with pytest.raises(EngineConfigError, match=r"needs a softmax output layer.*'relu'"):
         Network.build(3, [layer(4, "relu")], "categorical_crossentropy", np.random.default_rng(0))
-    with pytest.raises(ConfigError, match="output layer cannot have dropout"):
+    with pytest.raises(EngineConfigError, match="output layer cannot have dropout"):
         Network.build(3, [layer(1, dropout=0.5)], "mse", np.random.default_rng(0))
-    with pytest.raises(ConfigError, match="unknown key"):
+    with pytest.raises(EngineConfigError, match="unknown key"):
         Network.build(3, [layer(1, units_=2)], "mse", np.random.default_rng(0))
 
 
@@ -224,7 +224,7 @@ def test_divergence_names_the_step_and_the_layer():
     y = X @ np.ones((3, 1), dtype=np.float32) * 1e3
     net = Network.build(3, [layer(8, "relu"), layer(1)], "mse", rng)
     net.attach_optimizer(get_optimizer("sgd", learning_rate=10.0))
-    with pytest.raises(TrainingDiverged, match=r"at step \d+.*layer \d.*lower the learning rate"):
+    with pytest.raises(NonFiniteError, match=r"at step \d+.*layer \d.*lower the learning rate"):
         for _ in range(50):
             net.train_step(X, y)
     for value in net.parameters().values():
@@ -237,12 +237,12 @@ def test_divergence_from_bad_weights_or_inputs_points_at_them():
     net.train_step(X_CLS[:8], Y_CLS[:8])
     bad = X_CLS[:8].copy()
     bad[3, 2] = np.nan
-    with pytest.raises(TrainingDiverged, match=r"step 2: the loss is not finite.*input batch"):
+    with pytest.raises(NonFiniteError, match=r"step 2: the loss is not finite.*input batch"):
         net.train_step(bad, Y_CLS[:8])
     net.parameters()["layers.1.W"][0, 0] = np.inf
-    with pytest.raises(TrainingDiverged, match=r"parameters of layer 1 \(8 units, tanh\)"):
+    with pytest.raises(NonFiniteError, match=r"parameters of layer 1 \(8 units, tanh\)"):
         net.train_step(X_CLS[:8], Y_CLS[:8])
-    with pytest.raises(TrainingDiverged, match="layer 1"):
+    with pytest.raises(NonFiniteError, match="layer 1"):
         net.check_finite()
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnctl.errors import ConfigError
 from nnctl.nn.activations import get_activation
-from nnctl.nn.losses import LOSSES, check_loss_activation, get_loss
+from nnctl.nn.errors import EngineConfigError
+from nnctl.nn.losses import LOSSES, OUTPUT_LAYERS, check_loss_activation, get_loss
 
 PARAMS = {"huber": [{}, {"delta": 0.3}]}
 CASES = [(name, p) for name in LOSSES for p in PARAMS.get(name, [{}])]
@@ -109,7 +109,7 @@ def test_regression_values():
     ],
 )
 def test_mismatched_output_activation_is_rejected(loss, activation, units, match):
-    with pytest.raises(ConfigError, match=match):
+    with pytest.raises(EngineConfigError, match=match):
         check_loss_activation(loss, activation, units)
 
 
@@ -128,10 +128,26 @@ def test_valid_pairings_pass(loss, activation, units):
     check_loss_activation(loss, activation, units)
 
 
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_the_output_layer_table_has_every_loss_and_is_what_the_check_applies(name):
+    rule = OUTPUT_LAYERS[name]
+    assert rule.activation == LOSSES[name].activation  # the table is the losses' own pairing
+    units = rule.min_units or 1
+    check_loss_activation(name, rule.activation or "linear", units)
+    if rule.activation is not None:
+        other = "linear" if rule.activation != "linear" else "relu"
+        with pytest.raises(EngineConfigError, match=f"needs a {rule.activation} output layer"):
+            check_loss_activation(name, other, units)
+    if rule.min_units is not None:
+        with pytest.raises(EngineConfigError, match=rule.why) as error:
+            check_loss_activation(name, rule.activation or "linear", rule.min_units - 1)
+        assert error.value.hint == rule.hint
+
+
 def test_bad_loss_parameters_are_rejected():
-    with pytest.raises(ConfigError, match="delta must be a positive number"):
+    with pytest.raises(EngineConfigError, match="delta must be a positive number"):
         get_loss("huber", delta=0.0)
-    with pytest.raises(ConfigError, match="takes no parameters"):
+    with pytest.raises(EngineConfigError, match="takes no parameters"):
         get_loss("mse", delta=1.0)
     assert get_loss("huber", delta=2.0).spec() == {"name": "huber", "params": {"delta": 2.0}}
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from nnctl.errors import ConfigError
+from nnctl.nn.errors import EngineConfigError
 from nnctl.nn.optim.schedules import get_schedule
 
 
@@ -56,7 +56,7 @@ def test_reduce_on_plateau_maximizes_accuracy_and_round_trips_its_state():
     restored = get_schedule("reduce_on_plateau", base_lr=1.0, monitor="val_accuracy", patience=0)
     restored.load_state_dict(s.state_dict())
     assert restored.state_dict() == s.state_dict()
-    with pytest.raises(ConfigError, match="monitors 'val_accuracy'"):
+    with pytest.raises(EngineConfigError, match="monitors 'val_accuracy'"):
         s.on_epoch_end(3, {"val_loss": 1.0})
 
 
@@ -73,5 +73,5 @@ def test_reduce_on_plateau_maximizes_accuracy_and_round_trips_its_state():
     ],
 )
 def test_bad_parameters_are_rejected(name, params, match):
-    with pytest.raises(ConfigError, match=match):
+    with pytest.raises(EngineConfigError, match=match):
         get_schedule(name, base_lr=0.1, epochs=10, **params)

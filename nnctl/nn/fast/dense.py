@@ -1,0 +1,195 @@
+"""`FastDense`: the numbers of the reference `Dense`, in reused buffers, a block of rows at a time.
+
+A training step allocates nothing large: working arrays are made once per batch size and reused
+(the arrays a method returns are those buffers and stay valid until the next call with the same
+batch size). And the passes split by rows, so that two threads can each take a block of one batch
+(`nnctl.nn.fast.step`):
+
+- `prepare` takes the batch and draws its dropout mask (in layer order, as the reference does);
+- `forward_rows` computes rows of ``Z = X @ W + b``, ``H = f(Z)``, ``Y = H * mask``;
+- `backward_rows` computes rows of ``dZ``; `input_gradient_rows` rows of ``dX = dZ @ W.T``;
+- `fill_gradients` sums over all rows: ``db = sum(dZ)``, ``dW = X.T @ dZ`` (or `fill_dW_rows`
+  computes some rows of ``dW``, so that two threads can share it).
+
+``forward`` and ``backward`` are these over all rows: they give the reference's results
+(`tests/nn/fast/test_fast_dense.py` checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnctl.nn.layers.dense import Dense
+
+Array = np.ndarray
+
+_MAX_CACHED_BATCH_SIZES = 4
+
+
+@dataclass
+class _Buffers:
+    """Working arrays for one batch size; dropout and ``dX`` arrays are made on first use."""
+
+    Z: Array
+    H: Array
+    dZ: Array
+    extra: dict[str, Array] = field(default_factory=dict)
+
+
+class FastDense(Dense):
+    """`Dense` computed in reused buffers and in blocks of rows; the same parameters and results."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._dZ: Array | None = None
+        self._buffers: dict[int, _Buffers] = {}
+
+    def buffers_for(self, n: int) -> _Buffers:
+        """The working arrays for batches of ``n`` samples (made on first use)."""
+        buffers = self._buffers.get(n)
+        if buffers is None:
+            if len(self._buffers) >= _MAX_CACHED_BATCH_SIZES:
+                self._buffers.clear()
+            shape = (n, self.units)
+            empty = np.empty(shape, dtype=self.dtype)
+            buffers = _Buffers(Z=empty, H=np.empty_like(empty), dZ=np.empty_like(empty))
+            self._buffers[n] = buffers
+        return buffers
+
+    def _extra(self, buffers: _Buffers, key: str, shape: tuple[int, ...], dtype: object) -> Array:
+        array = buffers.extra.get(key)
+        if array is None:
+            array = buffers.extra[key] = np.empty(shape, dtype=dtype)  # type: ignore[call-overload]
+        return array
+
+    # --- forward --------------------------------------------------------------------------------
+
+    def forward(
+        self, X: Array, training: bool = False, rng: np.random.Generator | None = None
+    ) -> Array:
+        """`Dense.forward` into the batch size's buffers: `prepare`, then `forward_rows` of all."""
+        output = self.prepare(X, training, rng)
+        self.forward_rows(0, X.shape[0])
+        return output
+
+    def prepare(
+        self, X: Array, training: bool = False, rng: np.random.Generator | None = None
+    ) -> Array:
+        """Take ``X`` as the batch's input and draw its dropout mask; return the output buffer.
+
+        Nothing is computed yet: `forward_rows` fills the output, a block of rows at a time (two
+        threads may fill different rows at once). The returned array is the next layer's input.
+        """
+        buffers = self.buffers_for(X.shape[0])
+        self.X, self.Z, self.H, self.mask = X, buffers.Z, buffers.H, None
+        self.output = buffers.H
+        if training and self.dropout > 0.0:
+            rng = rng if rng is not None else self.rng
+            if rng is None:
+                raise ValueError("a training forward pass with dropout needs an rng")
+            self.mask = self._draw_mask(buffers, rng)
+            self.output = self._extra(buffers, "Y", buffers.H.shape, self.dtype)
+        return self.output
+
+    def _draw_mask(self, buffers: _Buffers, rng: np.random.Generator) -> Array:
+        """`Dense.draw_mask` into buffers: the same draws, the same values."""
+        shape = buffers.H.shape
+        u = self._extra(buffers, "u", shape, self.dtype)
+        keep = self._extra(buffers, "keep", shape, np.bool_)
+        mask = self._extra(buffers, "mask", shape, self.dtype)
+        rng.random(out=u, dtype=self.dtype.type)
+        np.greater_equal(u, self.dropout, out=keep)
+        np.multiply(keep, 1.0 / (1.0 - self.dropout), out=mask)
+        return mask
+
+    def forward_rows(self, start: int, stop: int) -> Array:
+        """Rows ``start:stop`` of the output, after `prepare`; returns them (a view)."""
+        if self.X is None or self.Z is None or self.H is None or self.output is None:
+            raise RuntimeError("forward_rows called before prepare")
+        Z = np.matmul(self.X[start:stop], self.W, out=self.Z[start:stop])
+        Z += self.b
+        H = self.activation.forward(Z, out=self.H[start:stop])
+        if self.mask is None:
+            return H
+        Y: Array = np.multiply(H, self.mask[start:stop], out=self.output[start:stop])
+        return Y
+
+    # --- backward -------------------------------------------------------------------------------
+
+    def backward(
+        self, dY: Array, need_dX: bool = True, from_logits: bool = False, fill_dW: bool = True
+    ) -> Array | None:
+        """`Dense.backward` into buffers; ``fill_dW=False`` leaves ``dW`` to `fill_dW_rows`.
+
+        The same as `backward_rows` and `input_gradient_rows` over all rows, then
+        `fill_gradients`.
+        """
+        if self.X is None:
+            raise RuntimeError("backward called before forward")
+        n = dY.shape[0]
+        self.backward_rows(dY, 0, n, from_logits)
+        self.fill_gradients(fill_dW)
+        if not need_dX:
+            return None
+        self.input_gradient_rows(0, n)
+        dX: Array = self.buffers_for(n).extra["dX"]
+        return dX
+
+    def backward_rows(self, dY: Array, start: int, stop: int, from_logits: bool = False) -> Array:
+        """Rows ``start:stop`` of ``dZ = dL/dZ`` from the same rows of ``dY``; returns them.
+
+        ``dY`` holds only those rows; with ``from_logits`` it already is ``dL/dZ``.
+        """
+        if self.X is None or self.Z is None or self.H is None:
+            raise RuntimeError("backward called before forward")
+        buffers = self.buffers_for(self.X.shape[0])
+        self._dZ = buffers.dZ
+        dZ = buffers.dZ[start:stop]
+        if from_logits:
+            if not np.may_share_memory(dY, dZ):  # else dY is these rows of dZ already
+                np.copyto(dZ, dY)
+            return dZ
+        dH = dY
+        if self.mask is not None:
+            dH_buffer = self._extra(buffers, "dH", buffers.dZ.shape, self.dtype)
+            dH = np.multiply(dY, self.mask[start:stop], out=dH_buffer[start:stop])
+        return self.activation.backward(dH, self.Z[start:stop], self.H[start:stop], out=dZ)
+
+    def reserve_backward(self, need_dX: bool) -> None:
+        """Make the arrays `backward_rows` and `input_gradient_rows` write into, after `prepare`.
+
+        Two threads filling different rows of one batch must find them made (`backward` makes
+        them on first use otherwise).
+        """
+        if self.X is None:
+            raise RuntimeError("reserve_backward called before prepare")
+        buffers = self.buffers_for(self.X.shape[0])
+        if self.mask is not None:
+            self._extra(buffers, "dH", buffers.dZ.shape, self.dtype)
+        if need_dX:
+            self._extra(buffers, "dX", self.X.shape, self.dtype)
+
+    def input_gradient_rows(self, start: int, stop: int) -> Array:
+        """Rows ``start:stop`` of ``dX = dZ @ W.T``, after `backward_rows` filled them."""
+        if self.X is None or self._dZ is None:
+            raise RuntimeError("input_gradient_rows called before backward")
+        dX = self._extra(self.buffers_for(self.X.shape[0]), "dX", self.X.shape, self.dtype)
+        return np.matmul(self._dZ[start:stop], self.W.T, out=dX[start:stop])
+
+    def fill_gradients(self, fill_dW: bool = True) -> None:
+        """``db = sum(dZ)`` and (unless ``fill_dW`` is false) ``dW = X.T @ dZ``, every row of ``dZ``
+        filled."""
+        if self.X is None or self._dZ is None:
+            raise RuntimeError("fill_gradients called before backward")
+        if fill_dW:
+            np.matmul(self.X.T, self._dZ, out=self.dW)
+        np.add.reduce(self._dZ, axis=0, out=self.db)
+
+    def fill_dW_rows(self, start: int, stop: int) -> None:
+        """Rows ``start:stop`` of ``dW = X.T @ dZ``, after a ``backward(..., fill_dW=False)``."""
+        if self.X is None or self._dZ is None:
+            raise RuntimeError("fill_dW_rows called before backward")
+        np.matmul(self.X[:, start:stop].T, self._dZ, out=self.dW[start:stop])

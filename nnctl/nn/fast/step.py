@@ -1,0 +1,236 @@
+"""The training step of a network of `FastDense` layers, in pieces that two threads can share.
+
+`Network.train_step` is, as the reference writes it: forward, loss, backward, check the loss,
+clip, update. `FastStep.train_step` computes the same in the pieces the machine runs fastest:
+
+- all of it runs with the CPU's flush-to-zero mode on (`nnctl.nn.fast.fpu`), and a network of at
+  least ``SPLIT_MIN_SIZE`` parameters keeps BLAS on one thread while a helper thread of ours
+  (`nnctl.nn.fast.threads`) takes half of each piece;
+- a batch of at most ``SMALL_BATCH`` rows: forward and backward as one; then the helper fills half
+  of the first layer's ``dW`` and updates those parameters while the caller does the rest;
+- a larger batch: the helper runs the forward and backward passes (up to each layer's ``dZ``) of
+  the first half of the rows and the caller those of the second half; then they share the
+  gradients ``dW = X.T @ dZ`` and the update by parameters.
+
+The pieces depend on the network and the batch alone, never on how many cores there are: without
+a helper the caller runs the same pieces one after the other, so a run gives the same bytes on one
+core, on two, or under ``OPENBLAS_NUM_THREADS=1``. Each number is computed by exactly one thread,
+in a fixed way, so the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from nnctl._platform import blas_threads, set_blas_threads
+from nnctl.nn.fast.buffers import ParameterBuffer
+from nnctl.nn.fast.dense import FastDense
+from nnctl.nn.fast.fpu import ftz_enter, ftz_exit
+from nnctl.nn.fast.threads import Helper, both, two_threads_allowed
+from nnctl.nn.layers.base import Layer
+from nnctl.nn.losses import Loss
+from nnctl.nn.optim.base import SPLIT_MIN_SIZE
+from nnctl.nn.optim.optimizers import Optimizer
+
+Array = np.ndarray
+
+#: Batches of at most this many rows share only the first layer's ``dW`` and the optimizer's update
+#: between two threads; larger ones also split their rows. Halves of a small batch make matrix
+#: products too thin to gain from a second core.
+SMALL_BATCH = 64
+
+
+class SteppedNetwork(Protocol):
+    """What `FastStep` needs of its network (a `nnctl.nn.network.Network`)."""
+
+    @property
+    def loss(self) -> Loss: ...
+    @property
+    def params(self) -> ParameterBuffer: ...
+    @property
+    def optimizer(self) -> Optimizer | None: ...
+    @property
+    def clip_grad_norm(self) -> float | None: ...
+    @property
+    def flush_denormals(self) -> bool: ...
+    @property
+    def rng(self) -> np.random.Generator: ...
+
+    def check_loss(self, X: Array, value: float, learning_rate: float | None) -> None: ...
+    def clip_gradients(self, learning_rate: float | None) -> None: ...
+
+
+class FastStep:
+    """`train_step` for a network whose layers are all `FastDense`.
+
+    Attributes
+    ----------
+    helper : Helper or None
+        The helper thread (None where two threads are not allowed, `two_threads_allowed`; set it
+        to None to run the same pieces on one thread).
+    """
+
+    def __init__(self, network: SteppedNetwork, layers: Sequence[FastDense]) -> None:
+        self.network, self.layers = network, list(layers)
+        self.helper = Helper() if two_threads_allowed() else None
+        self._grad_out: dict[int, Array] = {}
+
+    @classmethod
+    def for_network(cls, network: SteppedNetwork, layers: Sequence[Layer]) -> FastStep | None:
+        """A fast step for ``network`` when every one of its ``layers`` is a `FastDense`."""
+        fast = [layer for layer in layers if isinstance(layer, FastDense)]
+        return cls(network, fast) if len(fast) == len(layers) else None
+
+    def train_step(self, X: Array, y: Array, learning_rate: float | None) -> float:
+        """`Network.train_step`'s forward, loss, backward, check, clip and update; the loss."""
+        net = self.network
+        shared = net.params.size >= SPLIT_MIN_SIZE
+        helper = self.helper if shared else None
+        threads = (blas_threads() or 0) if helper is not None else 0
+        if threads > 1:
+            set_blas_threads(1)  # each piece's products on one BLAS thread, as without a helper
+        mode = ftz_enter() if net.flush_denormals else None
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                if shared and len(X) > SMALL_BATCH:
+                    return self.parallel_step(X, y, learning_rate, helper)
+                share = shared and net.clip_grad_norm is None
+                value = self.loss_and_gradient(X, y, True, first_dW=not share)
+                net.check_loss(X, value, learning_rate)
+                self._update(learning_rate, share, helper)
+                return value
+        finally:
+            ftz_exit(mode)
+            if threads > 1:
+                set_blas_threads(threads)
+
+    def loss_and_gradient(self, X: Array, y: Array, training: bool, first_dW: bool) -> float:
+        """Forward, loss and backward; without ``first_dW`` the first layer's ``dW`` is unfilled."""
+        n = self._prepare(X, training)
+        value = self._forward_backward_rows(np.asarray(y), 0, n, n)
+        for i, layer in enumerate(self.layers):
+            layer.fill_gradients(fill_dW=first_dW or i > 0)
+        return value
+
+    def _prepare(self, X: Array, training: bool) -> int:
+        """Give the batch to every layer (dropout masks drawn in layer order); returns its rows."""
+        A = np.asarray(X, dtype=self.network.params.data.dtype)
+        n = int(A.shape[0])
+        for layer in self.layers:
+            A = layer.prepare(A, training, self.network.rng)
+        if self.network.loss.activation is None and n not in self._grad_out:
+            self._grad_out = {n: np.empty_like(A)}
+        return n
+
+    def _forward_backward_rows(self, y: Array, start: int, stop: int, n: int) -> float:
+        """Forward, loss and backward of rows ``start:stop`` of a prepared batch of ``n`` rows.
+
+        Fills those rows of every layer's ``dZ`` (the gradients ``dW`` and ``db`` need all rows:
+        `FastDense.fill_gradients` comes after). Returns the rows' share of the batch's mean loss.
+        Rows are independent until then, so two threads may each take some.
+        """
+        for layer in self.layers:
+            A = layer.forward_rows(start, stop)
+        last, loss = self.layers[-1], self.network.loss
+        assert last.Z is not None
+        fused = loss.activation is not None  # the loss gives dL/dZ of the output layer
+        buffer = last.buffers_for(n).dZ if fused else self._grad_out[n]
+        value, dY = loss.value_and_gradient(
+            last.Z[start:stop], A, y[start:stop], out=buffer[start:stop],
+            batch=None if stop - start == n else n,
+        )  # fmt: skip
+        last.backward_rows(dY, start, stop, from_logits=fused)
+        for i in range(len(self.layers) - 1, 0, -1):
+            dX = self.layers[i].input_gradient_rows(start, stop)
+            self.layers[i - 1].backward_rows(dX, start, stop)
+        return value
+
+    def _update(
+        self, learning_rate: float | None, share_first_dW: bool, helper: Helper | None
+    ) -> None:
+        """Clip (when asked) and update, with the gradients filled (but for the first layer's
+        ``dW`` with ``share_first_dW``), on two threads with a ``helper``."""
+        optimizer = self.network.optimizer
+        assert optimizer is not None
+        self.network.clip_gradients(learning_rate)
+        if share_first_dW:
+            self._step_sharing_gradients(learning_rate, fill_rest=False, helper=helper)
+        else:
+            optimizer.step(learning_rate, helper)
+
+    def parallel_step(
+        self, X: Array, y: Array, learning_rate: float | None, helper: Helper | None
+    ) -> float:
+        """A training step in the batch's halves: on two threads with a ``helper``, BLAS on one
+        thread each; without one, the same pieces one after the other.
+
+        The helper thread runs the forward and backward passes of the first half of the rows and
+        this thread those of the second half (rows are independent until the gradients, which sum
+        over all rows); then `_step_sharing_gradients` fills the gradients and updates the
+        parameters, again on both threads. They agree with a step on one thread to rounding (a
+        BLAS may use other kernels for a block of rows than for all of them, and the loss is
+        summed in two parts).
+        """
+        n = self._prepare(X, True)
+        for i, layer in enumerate(self.layers):
+            layer.reserve_backward(need_dX=i > 0)
+        y, half, shares = np.asarray(y), n // 2, [0.0, 0.0]
+
+        def rows(slot: int, start: int, stop: int) -> None:
+            shares[slot] = self._forward_backward_rows(y, start, stop, n)
+
+        both(helper, lambda: rows(0, 0, half), lambda: rows(1, half, n))
+        value = shares[0] + shares[1]
+        self.network.check_loss(X, value, learning_rate)
+        if self.network.clip_grad_norm is None:
+            self._step_sharing_gradients(learning_rate, fill_rest=True, helper=helper)
+        else:
+            layer = self.layers[0]
+            cut = layer.n_in // 2
+            both(helper, lambda: layer.fill_dW_rows(0, cut),
+                 lambda: self._fill_gradients_but_first_dW(cut))  # fmt: skip
+            self._update(learning_rate, share_first_dW=False, helper=helper)
+        return value
+
+    def _fill_gradients_but_first_dW(self, first_row: int = 0) -> None:
+        """Every gradient but rows ``:first_row`` of the first layer's ``dW``."""
+        first = self.layers[0]
+        first.fill_dW_rows(first_row, first.n_in)
+        for i, layer in enumerate(self.layers):
+            layer.fill_gradients(fill_dW=i > 0)
+
+    def _step_sharing_gradients(
+        self, learning_rate: float | None, fill_rest: bool, helper: Helper | None
+    ) -> None:
+        """Fill the first layer's ``dW`` and update every parameter, in two pieces (on two
+        threads with a ``helper``).
+
+        The helper thread takes the first rows of ``layers.0.W`` (about half of all parameters):
+        it fills their gradient, then updates them; this thread does the same for the other rows
+        and updates every other parameter, after filling their gradients with ``fill_rest``.
+        """
+        optimizer, layer, params = self.network.optimizer, self.layers[0], self.network.params
+        assert optimizer is not None
+        lr = optimizer.begin_step(learning_rate)
+        start, _ = params.offsets["layers.0.W"]
+        size = params.size
+        rows = min(layer.n_in, max(1, size // 2 // layer.units))
+        cut = start + rows * layer.units
+
+        def first() -> None:
+            layer.fill_dW_rows(0, rows)
+            optimizer.update_range(start, cut, lr)
+
+        def second() -> None:
+            if fill_rest:
+                self._fill_gradients_but_first_dW(rows)
+            else:
+                layer.fill_dW_rows(rows, layer.n_in)
+            optimizer.update_range(0, start, lr)
+            optimizer.update_range(cut, size, lr)
+
+        both(helper, first, second)
+        optimizer.end_step()

@@ -1,0 +1,104 @@
+"""`FastStep.train_step` gives what the reference step gives: the loss, every gradient, the update.
+
+The reference is `Network.train_step` on reference `Dense` layers: forward, loss, backward, check,
+clip, update, each over the whole batch. Compared in float64, with BLAS on one thread for both:
+
+- a network under ``SPLIT_MIN_SIZE`` parameters: the fast step runs the same operations over the
+  whole batch, so it agrees exactly;
+- a larger network and a batch of at most ``SMALL_BATCH`` rows: the first layer's ``dW`` is filled
+  in blocks of its rows, each with the whole sum over the batch (the order of that sum is the
+  same), and the optimizer's elementwise update is split: exactly the same numbers;
+- a batch of more than ``SMALL_BATCH`` rows: the forward and backward passes run in the batch's
+  two halves, each its own matrix product (a BLAS may pick other kernels for a block of rows),
+  and the loss is summed in two parts, ``a/n + b/n`` against ``(a + b)/n``: they agree to 1e-12
+  relative, not bit for bit.
+
+Both with a helper thread and without one (the same pieces one after the other).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnctl import _platform
+from nnctl.nn.fast.step import SMALL_BATCH
+from nnctl.nn.fast.threads import Helper
+from nnctl.nn.layers.dense import Dense
+from nnctl.nn.network import Network
+from nnctl.nn.optim.base import SPLIT_MIN_SIZE
+from nnctl.nn.optim.optimizers import get_optimizer
+
+BATCHES = [1, SMALL_BATCH - 1, SMALL_BATCH, SMALL_BATCH + 1, 2 * SMALL_BATCH + 3]
+CASES = [("categorical_crossentropy", "softmax", 4), ("mse", "tanh", 2)]
+
+
+def layers(width: int, units: int, activation: str) -> list[dict[str, object]]:
+    return [
+        {"units": width, "activation": "relu", "dropout": 0.25},
+        {"units": 16, "activation": "tanh"},
+        {"units": units, "activation": activation},
+    ]
+
+
+def networks(
+    n_in: int, width: int, loss: str, activation: str, units: int, clip: float | None
+) -> tuple[Network, Network]:
+    """A fast network (`Network.build`) and a reference one with its weights and generator."""
+    specs = layers(width, units, activation)
+    fast = Network.build(n_in, specs, loss, np.random.default_rng(0), np.float64)
+    rng = np.random.default_rng(0)
+    ref_layers, n = [], n_in
+    for spec in specs:
+        ref_layers.append(Dense(n, **spec, rng=rng, dtype=np.float64))  # type: ignore[arg-type]
+        n = int(spec["units"])  # type: ignore[call-overload]
+    reference = Network(n_in, ref_layers, fast.loss, np.random.default_rng(1), np.float64)
+    assert fast.fast is not None and reference.fast is None
+    reference.load_state_dict(fast.state_dict())
+    reference.set_rng_state(fast.rng_state())
+    for net in (fast, reference):
+        net.attach_optimizer(get_optimizer("adam", learning_rate=0.01), clip_grad_norm=clip)
+    return fast, reference
+
+
+def data(n_in: int, n: int, loss: str, units: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((n, n_in))
+    if loss == "categorical_crossentropy":
+        return X, rng.integers(0, units, n)
+    return X, rng.standard_normal((n, units))
+
+
+def steps(fast: Network, reference: Network, X: np.ndarray, y: np.ndarray, **tol: float) -> None:
+    """Two steps on both; after each the losses, outputs, gradients and weights agree."""
+    compare = np.testing.assert_array_equal if not tol else (
+        lambda a, b: np.testing.assert_allclose(a, b, **tol))  # fmt: skip
+    with _platform.one_blas_thread():
+        for _ in range(2):
+            value, output = fast.train_step(X, y, learning_rate=0.02)
+            expected_value, expected_output = reference.train_step(X, y, learning_rate=0.02)
+            compare(value, expected_value)
+            compare(output, expected_output)
+            compare(fast.params.grad, reference.params.grad)
+            compare(fast.params.data, reference.params.data)
+
+
+@pytest.mark.parametrize(("loss", "activation", "units"), CASES)
+@pytest.mark.parametrize("n", BATCHES)
+@pytest.mark.parametrize("clip", [None, 0.5])
+def test_a_small_network_steps_exactly_like_the_reference(loss, activation, units, n, clip):
+    fast, reference = networks(10, 32, loss, activation, units, clip)
+    assert fast.n_params() < SPLIT_MIN_SIZE
+    steps(fast, reference, *data(10, n, loss, units))
+
+
+@pytest.mark.parametrize(("loss", "activation", "units"), CASES)
+@pytest.mark.parametrize("n", BATCHES)
+@pytest.mark.parametrize("clip", [None, 0.5])
+@pytest.mark.parametrize("helper", [True, False])
+def test_a_shared_step_gives_the_references_numbers(loss, activation, units, n, clip, helper):
+    fast, reference = networks(300, 256, loss, activation, units, clip)
+    assert fast.n_params() >= SPLIT_MIN_SIZE and fast.fast is not None
+    fast.fast.helper = Helper() if helper else None
+    tolerance = {"rtol": 1e-12, "atol": 1e-14} if n > SMALL_BATCH else {}
+    steps(fast, reference, *data(300, n, loss, units), **tolerance)
