@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from nnctl.errors import CheckpointError
+from nnctl.store.files import read_json, write_json
+from nnctl.store.runs import RUN_FILE
 
 STATUSES = ("running", "completed", "interrupted", "diverged", "failed")
 STOPPED = "stopped"
@@ -59,6 +62,17 @@ class RunRecord:
     def to_json(self) -> dict[str, Any]:
         """The record as the plain data ``run.json`` holds."""
         return asdict(self)
+
+
+def read_record(run: Path) -> RunRecord:
+    """The `RunRecord` of ``run/run.json``; a damaged file is a `CheckpointError` naming it."""
+    path = run / RUN_FILE
+    return RunRecord.from_json(read_json(path), str(path))
+
+
+def write_record(run: Path, record: RunRecord) -> None:
+    """Write ``record`` to ``run/run.json`` atomically."""
+    write_json(run / RUN_FILE, record.to_json())
 
 
 _REQUIRED = ("name", "status", "epochs_done")
