@@ -1,8 +1,9 @@
 """``run.json`` as a typed record: what a run is doing or did, read back with its types checked.
 
-`RunRecord.from_json` is the one reader of a run's ``run.json``: a file that is not JSON, or a key
-whose value has the wrong type, is a `CheckpointError` naming the file and the key, so a damaged
-record is reported as damaged instead of breaking whatever displays it later.
+`read_record` is the one reader of a run's ``run.json`` and `write_record` its one writer. Read
+back through `RunRecord.from_json`, a file that is not JSON, or a key whose value has the wrong
+type, is a `CheckpointError` naming the file and the key, so a damaged record is reported as
+damaged instead of breaking whatever displays it later; every other module sees typed fields.
 """
 
 from __future__ import annotations
