@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from nnctl.config.loader import Config
     from nnctl.workflows.train import RunResult
 
 
@@ -65,8 +67,6 @@ def train(
 
     cfg, resume = training_config(config, set_ or [], resume, runs_dir)
     progress = None if quiet else render.TrainingProgress(cfg.training.epochs, cfg.metrics)
-    files = [cfg.data.train, cfg.data.validation, cfg.data.test]
-    what = render.describe_files([path for path in files if path is not None])
     try:
         result = _train_printing_a_stopped_run(
             json_,
@@ -77,13 +77,27 @@ def train(
             progress=progress,
             command=["nnctl", *sys.argv[1:]],
             config_path=config,
-            loading=nullcontext if quiet else lambda: render.loading_status(what),
+            loading=nullcontext if quiet else _loading(cfg),
         )
     finally:
         if progress is not None:
             progress.close()
     if progress is not None:
         render.print_run_summary(result.path, result.info, result.test_metrics)
+    _print_result(result, json_)
+
+
+def _loading(cfg: Config) -> Callable[[], AbstractContextManager[object]]:
+    """The status line shown while the config's data files are read."""
+    from nnctl.cli import render
+
+    files = [cfg.data.train, cfg.data.validation, cfg.data.test]
+    what = render.describe_files([path for path in files if path is not None])
+    return lambda: render.loading_status(what)
+
+
+def _print_result(result: RunResult, json_: bool) -> None:
+    """stdout: the run directory, or with ``--json`` the run's summary object."""
     if json_:
         from nnctl.store import jsonio
 

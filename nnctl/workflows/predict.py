@@ -145,6 +145,11 @@ def write_predictions(
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"--output {output}: the folder {folder} does not exist")
+    return _write_atomically(frames, path, output, folder)
+
+
+def _write_atomically(frames: Iterator[pd.DataFrame], path: Path, output: str, folder: Path) -> int:
+    """Write the CSV to a temporary file in ``folder``, flush it to disk, rename it to ``path``."""
     # The name is chosen before the file is created, so that a Ctrl-C at any moment (even inside
     # the call that creates it) still finds the file to remove.
     tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
