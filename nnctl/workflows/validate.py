@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nnctl import data
 from nnctl.config.checks import output_units_problem
 from nnctl.config.loader import Config, load_config
 from nnctl.config.summary import LayerTable, inputs_line, layer_table
-from nnctl.data import DataFacts, inspect
+from nnctl.data import DataFacts
 from nnctl.errors import ConfigError
 from nnctl.workflows.memory import memory_hint, network_memory_problem
 
@@ -49,7 +50,7 @@ def _check_data(cfg: Config, shown: str) -> DataFacts:
     unreadable or does not fit (exit 3), `nnctl.errors.ConfigError` for an output layer that
     does not fit the classes, named after the config file ``shown`` (exit 2).
     """
-    facts = inspect(cfg)
+    facts = data.inspect(cfg)  # looked up when called, as the cli looked it up before
     problem = output_units_problem(cfg, facts.n_classes, facts.classes)
     if problem is not None:
         raise ConfigError(f"{shown}: {problem}")
