@@ -26,9 +26,9 @@ class NnctlError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
-        #: For an error that ended a training: the run directory and its ``run.json`` record as
-        #: written, so that ``nnctl train --json`` can still print the run's summary.
-        self.run: tuple[str, dict[str, Any]] | None = None
+        #: For an error that ended a training: the run's summary as ``nnctl train --json``
+        #: prints it (status ``diverged`` or ``interrupted``), so that it still can.
+        self.run_summary: dict[str, Any] | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -80,7 +80,3 @@ class Interrupted(NnctlError):
     """Ctrl-C or SIGTERM stopped a command; what was complete is saved (exit 130)."""
 
     exit_code = EXIT_INTERRUPTED
-
-
-class NotBuiltYet(UsageError):
-    """A command that exists in the interface but whose implementation has not landed (exit 2)."""

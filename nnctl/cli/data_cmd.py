@@ -26,10 +26,10 @@ def fetch(
     Example: nnctl data fetch mnist
     """
     from nnctl.cli.render import download_progress
-    from nnctl.data.fetch import fetch as fetch_dataset
+    from nnctl.workflows.data import fetch_dataset
 
     with download_progress() as progress:
-        results = fetch_dataset(name, dest, progress=progress)
-    for result in results:
+        fetched = fetch_dataset(name, dest, progress=progress)
+    for result in fetched.files:
         sys.stderr.write(f"{result.status}: {result.path}\n")
-    sys.stdout.write(f"{results[0].path.parent}\n")
+    sys.stdout.write(f"{fetched.folder}\n")

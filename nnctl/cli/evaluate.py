@@ -42,15 +42,9 @@ def evaluate(
 
     Example: nnctl evaluate runs/iris-20260101-120000 --json
     """
-    from nnctl.store.bundle import locate_model
-    from nnctl.store.model import load_model
-    from nnctl.workflows.evaluate import evaluate_model, evaluation_data
+    from nnctl.workflows.evaluate import evaluate as evaluate_model
 
-    model = locate_model(model, runs_dir)
-    loaded = load_model(model)
-    split, source = evaluation_data(loaded, model, data, labels)
-    report = {"model": str(loaded.path), "data": source, "task": loaded.task}
-    report |= evaluate_model(loaded, split)
+    report = evaluate_model(model, data, labels, runs_dir)
     if json_:
         from nnctl.store import jsonio
 

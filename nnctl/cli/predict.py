@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nnctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from nnctl.store.model import Model
 
 
 def predict(
@@ -48,25 +51,27 @@ def predict(
 
     Example: cat new.csv | nnctl predict runs/iris-20260101-120000 - > predictions.csv
     """
-    from nnctl.store.bundle import locate_model, model_file
-    from nnctl.store.model import load_model
-    from nnctl.workflows.predict import prediction_frames, write_predictions
+    from nnctl.workflows.predict import predict as write_predictions
 
-    model = locate_model(model, runs_dir)
-    loaded = load_model(model)
     source = input_arg if input_arg is not None else input_
-    if source == "-" and sys.stdin is not None and sys.stdin.isatty():
-        _reading_a_terminal(loaded.preprocessor.input)
-    frames = prediction_frames(loaded, source, proba=proba, keep=keep or [])
-    write_predictions(frames, output, inputs={"input": source, "model file": model_file(model)})
+    reading_a_terminal = source == "-" and sys.stdin is not None and sys.stdin.isatty()
+    write_predictions(
+        model,
+        source,
+        output,
+        proba=proba,
+        keep=keep or [],
+        runs_dir=runs_dir,
+        before_reading=_reading_a_terminal if reading_a_terminal else None,
+    )
 
 
-def _reading_a_terminal(kind: str) -> None:
+def _reading_a_terminal(model: Model) -> None:
     """Stdin is a terminal: say that CSV rows are read from it (as sort or cat would read them).
 
     IDX images are bytes nobody types: that is a usage error.
     """
-    if kind == "idx":
+    if model.preprocessor.input == "idx":
         raise UsageError(
             "INPUT: the model reads IDX images and stdin is a terminal; "
             "give the images file: nnctl predict MODEL IMAGES"

@@ -23,20 +23,13 @@ def list_runs(
 
     Example: nnctl runs list --json | jq -r 'select(.status == "completed") | .run'
     """
-    from nnctl.store import jsonio, runs
-    from nnctl.workflows import runs as run_listing
+    from nnctl.store import jsonio
+    from nnctl.workflows.runs import runs_in
 
     def warn(path: Path, error: Exception) -> None:
         sys.stderr.write(f"nnctl: warning: skipped {path}: {error}\n")
 
-    root = runs.runs_root(runs_dir)
-    if runs_dir is not None and not root.is_dir():
-        # Asked for by name (--runs-dir or NNCTL_RUNS_DIR): a typo must not read as "no runs".
-        from nnctl.errors import UsageError
-
-        what = "is not a directory" if root.exists() else "no such directory"
-        raise UsageError(f"--runs-dir {root}: {what}")
-    found = run_listing.list_runs(root, on_error=warn)
+    found = runs_in(runs_dir, on_error=warn)
     if json_:
         for run in found:
             sys.stdout.write(jsonio.dumps(run.as_dict()) + "\n")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from nnctl.config.loader import Config
     from nnctl.workflows.train import RunResult
 
 
@@ -61,15 +63,10 @@ def train(
             param_hint="'--name'",
         )
     from nnctl.cli import render
-    from nnctl.store.runs import resolve_run
-    from nnctl.workflows.train import resolve_config
+    from nnctl.workflows.train import training_config
 
-    if resume is not None:
-        resume = resolve_run(resume, runs_dir)
-    cfg = resolve_config(config, set_ or [], resume, runs_dir)
+    cfg, resume = training_config(config, set_ or [], resume, runs_dir)
     progress = None if quiet else render.TrainingProgress(cfg.training.epochs, cfg.metrics)
-    files = [cfg.data.train, cfg.data.validation, cfg.data.test]
-    what = render.describe_files([path for path in files if path is not None])
     try:
         result = _train_printing_a_stopped_run(
             json_,
@@ -80,36 +77,45 @@ def train(
             progress=progress,
             command=["nnctl", *sys.argv[1:]],
             config_path=config,
-            loading=nullcontext if quiet else lambda: render.loading_status(what),
+            loading=nullcontext if quiet else _loading(cfg),
         )
     finally:
         if progress is not None:
             progress.close()
     if progress is not None:
         render.print_run_summary(result.path, result.info, result.test_metrics)
+    _print_result(result, json_)
+
+
+def _loading(cfg: Config) -> Callable[[], AbstractContextManager[object]]:
+    """The status line shown while the config's data files are read."""
+    from nnctl.cli import render
+
+    files = [cfg.data.train, cfg.data.validation, cfg.data.test]
+    what = render.describe_files([path for path in files if path is not None])
+    return lambda: render.loading_status(what)
+
+
+def _print_result(result: RunResult, json_: bool) -> None:
+    """stdout: the run directory, or with ``--json`` the run's summary object."""
     if json_:
-        sys.stdout.write(_summary(str(result.path), result.info, result.test_metrics) + "\n")
+        from nnctl.store import jsonio
+
+        sys.stdout.write(jsonio.dumps(result.summary()) + "\n")
     else:
         sys.stdout.write(f"{result.path}\n")
-
-
-def _summary(run: str, info: dict[str, Any], test: dict[str, float] | None) -> str:
-    """``--json``'s summary object of a run, from its ``run.json`` record."""
-    from nnctl.store import jsonio
-
-    keys = ("status", "stop_reason", "epochs_done", "best_epoch", "monitor", "best_value")
-    return jsonio.dumps({"run": run, **{key: info.get(key) for key in keys}, "test": test})
 
 
 def _train_printing_a_stopped_run(json_: bool, *args: Any, **kwargs: Any) -> RunResult:
     """`train_run`; with ``--json``, a run that diverged or was interrupted still gets its
     summary on stdout (status ``diverged`` or ``interrupted``) before the error's exit code."""
     from nnctl.errors import NnctlError
+    from nnctl.store import jsonio
     from nnctl.workflows.train import train_run
 
     try:
         return train_run(*args, **kwargs)
     except NnctlError as error:
-        if json_ and error.run is not None:
-            sys.stdout.write(_summary(*error.run, None) + "\n")
+        if json_ and error.run_summary is not None:
+            sys.stdout.write(jsonio.dumps(error.run_summary) + "\n")
         raise

@@ -41,20 +41,10 @@ from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_
 from nnctl.data.split import SplitIndices, split_rows
 from nnctl.errors import DataError, UsageError
 from nnctl.training.metrics import target_scale_problem
+from nnctl.training.split import Split as Split  # data.load takes it from here
 
 if TYPE_CHECKING:
     from nnctl.config.loader import Config
-
-
-@dataclass(frozen=True)
-class Split:
-    """One split: features ``X`` (n, n_features) and targets ``y``."""
-
-    X: NDArray[np.floating]
-    y: NDArray[Any]
-
-    def __len__(self) -> int:
-        return int(self.X.shape[0])
 
 
 @dataclass(frozen=True)

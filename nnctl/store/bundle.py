@@ -31,7 +31,8 @@ import numpy.lib.format as npformat
 from nnctl import __version__
 from nnctl.data.limits import memory_limit, size_text
 from nnctl.errors import CheckpointError, UsageError
-from nnctl.store.runs import CHECKPOINTS, RUN_FILE, atomic_writer, locate_run, no_such_run
+from nnctl.store.files import atomic_writer
+from nnctl.store.runs import CHECKPOINTS, RUN_FILE, locate_run, no_such_run
 
 FORMAT = "nnctl-bundle"
 FORMAT_VERSION = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from nnctl.data import Preprocessor
 from nnctl.errors import CheckpointError, NnctlError
 from nnctl.nn.network import Network
 from nnctl.store.bundle import Bundle, load_bundle, model_file
+from nnctl.training.metrics import Task
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Model:
 
     network: Network
     preprocessor: Preprocessor
-    task: str
+    task: Task
     bundle: Bundle
 
     @property
@@ -75,7 +76,8 @@ def load_model(model: Path) -> Model:
             f"{bundle.path}: an incomplete or inconsistent nnctl checkpoint: {part}: {shown}"
         ) from None
     _check_scaling(bundle.path, preprocessor)
-    return Model(network=network, preprocessor=preprocessor, task=task, bundle=bundle)
+    # _check_fit made sure the task is one of TASKS.
+    return Model(network=network, preprocessor=preprocessor, task=cast(Task, task), bundle=bundle)
 
 
 def _check_finite(bundle: Bundle) -> None:

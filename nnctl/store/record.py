@@ -1,17 +1,21 @@
 """``run.json`` as a typed record: what a run is doing or did, read back with its types checked.
 
-`RunRecord.from_json` is the one reader of a run's ``run.json``: a file that is not JSON, or a key
-whose value has the wrong type, is a `CheckpointError` naming the file and the key, so a damaged
-record is reported as damaged instead of breaking whatever displays it later.
+`read_record` is the one reader of a run's ``run.json`` and `write_record` its one writer. Read
+back through `RunRecord.from_json`, a file that is not JSON, or a key whose value has the wrong
+type, is a `CheckpointError` naming the file and the key, so a damaged record is reported as
+damaged instead of breaking whatever displays it later; every other module sees typed fields.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from nnctl.errors import CheckpointError
+from nnctl.store.files import read_json, write_json
+from nnctl.store.runs import RUN_FILE
 
 STATUSES = ("running", "completed", "interrupted", "diverged", "failed")
 STOPPED = "stopped"
@@ -59,6 +63,17 @@ class RunRecord:
     def to_json(self) -> dict[str, Any]:
         """The record as the plain data ``run.json`` holds."""
         return asdict(self)
+
+
+def read_record(run: Path) -> RunRecord:
+    """The `RunRecord` of ``run/run.json``; a damaged file is a `CheckpointError` naming it."""
+    path = run / RUN_FILE
+    return RunRecord.from_json(read_json(path), str(path))
+
+
+def write_record(run: Path, record: RunRecord) -> None:
+    """Write ``record`` to ``run/run.json`` atomically."""
+    write_json(run / RUN_FILE, record.to_json())
 
 
 _REQUIRED = ("name", "status", "epochs_done")

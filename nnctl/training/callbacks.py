@@ -5,27 +5,22 @@
 ``on_train_end(logs)``. ``epoch`` is 1-based, as people count epochs. The ``logs`` of an epoch hold
 ``loss``, the configured metrics, their ``val_`` versions, ``lr`` and, once the metrics writer has
 run, ``seconds``. A callback that must survive a resume has ``state_dict``/``load_state_dict``.
+The callbacks that watch a monitored value (early stopping, the checkpointer) are in
+`nnctl.training.monitors`.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-import numpy as np
-
-from nnctl.store.runs import MetricsFile
-
-if TYPE_CHECKING:
-    from nnctl.training.trainer import Trainer
-
-Logs = dict[str, Any]
+from nnctl.training.trainer import Logs as Logs  # the callbacks' half of the hooks' signature
+from nnctl.training.trainer import Trainer
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing (it meets `nnctl.training.trainer.Hooks`)."""
 
     trainer: Trainer
 
@@ -51,128 +46,10 @@ class Callback:
         pass
 
 
-def monitor_mode(monitor: str, mode: str) -> Literal["min", "max"]:
-    """``min`` for losses and errors, ``max`` for accuracy-like metrics, unless ``mode`` says."""
-    if mode in ("min", "max"):
-        return mode  # type: ignore[return-value]
-    name = monitor.removeprefix("val_")
-    return "max" if name in ("accuracy", "precision", "recall", "f1", "r2") else "min"
+class MetricsRows(Protocol):
+    """Where `MetricsWriter` puts each epoch's row: the run's ``metrics.csv``, in a workflow."""
 
-
-class Monitor:
-    """The best value so far of one logged quantity, improved by more than ``min_delta``."""
-
-    def __init__(self, monitor: str, mode: str = "auto", min_delta: float = 0.0) -> None:
-        self.monitor = monitor
-        self.mode = monitor_mode(monitor, mode)
-        self.min_delta = min_delta
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch: int | None = None
-
-    def improved(self, value: float) -> bool:
-        if math.isnan(value):
-            return False
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
-
-    def update(self, epoch: int, logs: Mapping[str, Any]) -> bool:
-        """Record ``logs[monitor]`` of ``epoch``; true when it is a new best."""
-        value = float(logs[self.monitor])
-        if not self.improved(value):
-            return False
-        self.record(epoch, value)
-        return True
-
-    def record(self, epoch: int, value: float) -> None:
-        """Make ``value`` of ``epoch`` the best so far."""
-        self.best, self.best_epoch = value, epoch
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.best = float(state["best"])
-        self.best_epoch = state["best_epoch"]
-
-
-class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
-
-    As Keras's: ``wait`` counts the epochs since the last improvement, and training stops at the
-    end of the epoch where ``wait >= patience`` (``patience: 0`` stops at the first epoch that does
-    not improve).
-
-    With ``restore_best_weights`` the network gets back the weights of its best epoch at the end
-    (as Keras's ``EarlyStopping``), whether training stopped early or ran all its epochs.
-    """
-
-    def __init__(
-        self,
-        monitor: str = "val_loss",
-        patience: int = 10,
-        min_delta: float = 0.0,
-        mode: str = "auto",
-        restore_best_weights: bool = True,
-    ) -> None:
-        self.tracker = Monitor(monitor, mode, min_delta)
-        self.patience = patience
-        self.restore_best_weights = restore_best_weights
-        self.wait = 0
-        self.stopped_epoch: int | None = None
-        self.best_weights: dict[str, np.ndarray] | None = None
-
-    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        if self.tracker.update(epoch, logs):
-            self.wait = 0
-            if self.restore_best_weights:
-                self.best_weights = self.trainer.network.state_dict()
-            return
-        self.wait += 1
-        if self.wait >= self.patience:
-            self.stopped_epoch = epoch
-            epochs = f"{self.wait} epoch{'s' if self.wait != 1 else ''}"
-            self.trainer.stop(
-                f"early stopping: {self.tracker.monitor} did not improve for {epochs}"
-            )
-
-    def on_train_end(self, logs: Logs) -> None:
-        if self.restore_best_weights and self.best_weights is not None:
-            self.trainer.network.load_state_dict(self.best_weights)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**self.tracker.state_dict(), "wait": self.wait}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.tracker.load_state_dict(state)
-        self.wait = int(state["wait"])
-
-
-class Checkpointer(Callback):
-    """Writes ``best.npz`` when ``monitor`` improves, then ``last.npz`` after every epoch.
-
-    ``save`` is called as ``save(kind, epoch)`` with kind ``"best"`` or ``"last"``; the run module
-    supplies it, so this class knows when to save and the run knows what and where. The tracker's
-    best epoch moves only once ``best.npz`` holds it: a failed write (a full disk) leaves it on
-    the epoch the file still has.
-    """
-
-    def __init__(self, save: Callable[[str, int], None], monitor: str, mode: str = "auto") -> None:
-        self.save = save
-        self.tracker = Monitor(monitor, mode)
-
-    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        value = float(logs[self.tracker.monitor])
-        if self.tracker.improved(value):
-            self.save("best", epoch)
-            self.tracker.record(epoch, value)
-        self.save("last", epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.tracker.state_dict()
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.tracker.load_state_dict(state)
+    def append(self, row: Mapping[str, Any]) -> None: ...
 
 
 class MetricsWriter(Callback):
@@ -182,7 +59,7 @@ class MetricsWriter(Callback):
     for, as the epoch's wall time from its first batch.
     """
 
-    def __init__(self, metrics_file: MetricsFile) -> None:
+    def __init__(self, metrics_file: MetricsRows) -> None:
         self.file = metrics_file
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
@@ -210,23 +87,3 @@ def metrics_columns(metric_names: Sequence[str], has_validation: bool) -> list[s
     if has_validation:
         columns += [f"val_{name}" for name in metric_names]
     return [*columns, "lr", "seconds"]
-
-
-class LambdaCallback(Callback):
-    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
-
-    def __init__(
-        self,
-        on_epoch_end: Callable[[int, Logs], None] | None = None,
-        on_batch_end: Callable[[int, Logs], None] | None = None,
-    ) -> None:
-        self._on_epoch_end = on_epoch_end
-        self._on_batch_end = on_batch_end
-
-    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        if self._on_epoch_end is not None:
-            self._on_epoch_end(epoch, logs)
-
-    def on_batch_end(self, batch: int, logs: Logs) -> None:
-        if self._on_batch_end is not None:
-            self._on_batch_end(batch, logs)

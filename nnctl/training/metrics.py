@@ -17,8 +17,33 @@ import numpy as np
 
 Task = Literal["classification", "binary", "regression"]
 
+Direction = Literal["min", "max"]
+
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1")
 REGRESSION_METRICS = ("mse", "rmse", "mae", "r2")
+
+DIRECTIONS: dict[str, Direction] = {
+    "loss": "min",
+    "accuracy": "max",
+    "precision": "max",
+    "recall": "max",
+    "f1": "max",
+    "mse": "min",
+    "rmse": "min",
+    "mae": "min",
+    "r2": "max",
+}
+"""Whether a smaller (``min``) or a larger (``max``) value of each logged quantity is better."""
+
+
+def direction(name: str) -> Direction:
+    """``max`` when a larger value of ``name`` is better, else ``min``: the one rule for both.
+
+    ``val_accuracy`` goes the way ``accuracy`` does; a name `DIRECTIONS` does not know (a loss,
+    an error) is ``min``.
+    """
+    return DIRECTIONS.get(name.removeprefix("val_"), "min")
+
 
 # How a regression loss grows with the target's unit: ``L(s r) = s**power L(r)`` for residuals
 # ``r``; for huber, with its ``delta`` scaled by ``s`` too (see `loss_scale`).

@@ -18,29 +18,44 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from nnctl._platform import one_blas_thread
 from nnctl.errors import Interrupted
 from nnctl.training.boundary import engine_errors
-from nnctl.training.callbacks import Callback, Logs
 from nnctl.training.metrics import MetricAccumulator, Task, loss_scale
+from nnctl.training.split import Split
 
 if TYPE_CHECKING:
     from nnctl.nn.network import Network
     from nnctl.nn.optim.optimizers import Optimizer
     from nnctl.nn.optim.schedules import Schedule
 
+Logs = dict[str, Any]
 
-@dataclass
-class Split:
-    """Features ``X`` of shape (n_samples, n_features) and targets ``y``, ready for the network."""
 
-    X: np.ndarray
-    y: np.ndarray
+class Hooks(Protocol):
+    """What the loop calls on each of its callbacks (`nnctl.training.callbacks.Callback`).
+
+    The callbacks know the trainer, the trainer knows only these hooks: so the two modules do
+    not import each other.
+    """
+
+    def on_train_begin(self, trainer: Trainer) -> None: ...
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None: ...
+
+    def on_batch_end(self, batch: int, logs: Logs) -> None: ...
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None: ...
+
+    def on_train_end(self, logs: Logs) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
 
 
 class Trainer:
@@ -66,6 +81,8 @@ class Trainer:
         For classification metrics (2 for binary).
     target_scale : float
         Regression targets are standardized; metrics are reported in original units.
+    callbacks : sequence of Hooks
+        Called in order at each point of the loop (`nnctl.training.callbacks`).
 
     Notes
     -----
@@ -90,7 +107,7 @@ class Trainer:
         rng: np.random.Generator,
         n_classes: int = 2,
         target_scale: float = 1.0,
-        callbacks: Sequence[Callback] = (),
+        callbacks: Sequence[Hooks] = (),
     ) -> None:
         self.network = network
         self.train_split = train

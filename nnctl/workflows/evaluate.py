@@ -14,8 +14,8 @@ import numpy as np
 from nnctl.config.loader import load_config
 from nnctl.data import load_eval_data, read_split, test_split
 from nnctl.errors import UsageError
-from nnctl.store.bundle import model_file
-from nnctl.store.model import Model
+from nnctl.store.bundle import locate_model, model_file
+from nnctl.store.model import Model, load_model
 from nnctl.store.runs import CONFIG_FILE, RUN_FILE, locate_run
 from nnctl.training.metrics import (
     classification_report,
@@ -24,7 +24,22 @@ from nnctl.training.metrics import (
     regression_report,
     true_classes,
 )
-from nnctl.training.trainer import Split
+from nnctl.training.split import Split
+
+
+def evaluate(
+    model: Path, data: Path | None, labels: Path | None, runs_dir: Path | None = None
+) -> dict[str, Any]:
+    """``nnctl evaluate``'s report: the model, the data, the task, the loss and the metrics.
+
+    ``model`` is a MODEL argument (a run directory, a run's name, a checkpoint file); without
+    ``data`` the run's test split is scored.
+    """
+    located = locate_model(model, runs_dir)
+    loaded = load_model(located)
+    split, source = evaluation_data(loaded, located, data, labels)
+    report = {"model": str(loaded.path), "data": source, "task": loaded.task}
+    return report | evaluate_model(loaded, split)
 
 
 def run_of(model: Path) -> Path | None:
@@ -46,8 +61,7 @@ def evaluation_data(
     """
     dtype = model.network.dtype.type
     if data is not None:
-        split = load_eval_data(model.preprocessor, data, labels, dtype=dtype)
-        return Split(X=split.X, y=split.y), str(data)
+        return load_eval_data(model.preprocessor, data, labels, dtype=dtype), str(data)
     run = run_of(model_arg)
     if run is None:
         raise UsageError(
@@ -57,14 +71,14 @@ def evaluation_data(
     cfg = load_config(run / CONFIG_FILE)
     if cfg.data.test is not None:
         split = read_split(model.preprocessor, cfg.data.test, cfg.data.test_labels, "test", dtype)
-        return Split(X=split.X, y=split.y), f"test split of {run}"
+        return split, f"test split of {run}"
     test = test_split(model.preprocessor, cfg, dtype)
     if test is None:
         raise UsageError(
             f"{run}: the run has no test split (data.test_split is 0 and no data.test file); "
             "give the data with --data PATH"
         )
-    return Split(X=test.X, y=test.y), f"test split of {run}"
+    return test, f"test split of {run}"
 
 
 def evaluate_model(model: Model, split: Split) -> dict[str, Any]:
@@ -82,7 +96,7 @@ def evaluate_model(model: Model, split: Split) -> dict[str, Any]:
         result.update(regression_report(y_true, y_pred))
         return result
     names = pre.class_names or [str(k) for k in range(max(pre.n_outputs, 2))]
-    y_true = true_classes(model.task, split.y)  # type: ignore[arg-type]
-    y_pred = predicted_classes(model.task, output)  # type: ignore[arg-type]
+    y_true = true_classes(model.task, split.y)
+    y_pred = predicted_classes(model.task, output)
     result.update(classification_report(y_true, y_pred, names))
     return result

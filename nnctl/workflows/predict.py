@@ -11,7 +11,7 @@ import os
 import secrets
 import stat
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,18 +20,39 @@ import pandas as pd
 
 from nnctl.data import read_features_for_predict
 from nnctl.errors import DataError, UsageError
-from nnctl.store.model import Model
-from nnctl.store.runs import (
-    CHECKPOINTS,
-    CONFIG_FILE,
-    FILE_MODE,
-    METRICS_FILE,
-    RUN_FILE,
-    SUMMARY_FILE,
-)
+from nnctl.store.bundle import locate_model, model_file
+from nnctl.store.files import FILE_MODE
+from nnctl.store.model import Model, load_model
+from nnctl.store.runs import CHECKPOINTS, CONFIG_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
+from nnctl.training.metrics import predicted_classes
 
 CHUNK_ROWS = 50_000
 RECORDS = (RUN_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE)
+
+
+def predict(
+    model: Path,
+    source: str,
+    output: str,
+    *,
+    proba: bool = False,
+    keep: Sequence[str] = (),
+    runs_dir: Path | None = None,
+    before_reading: Callable[[Model], None] | None = None,
+) -> int:
+    """``nnctl predict``: the predictions of ``model`` for ``source`` as CSV in ``output``.
+
+    ``model`` is a MODEL argument (a run directory, a run's name, a checkpoint file);
+    ``before_reading`` sees the loaded model before the first row is read (the command line says
+    it reads a terminal). Returns the number of rows written.
+    """
+    located = locate_model(model, runs_dir)
+    loaded = load_model(located)
+    if before_reading is not None:
+        before_reading(loaded)
+    frames = prediction_frames(loaded, source, proba=proba, keep=keep)
+    inputs: dict[str, str | Path] = {"input": source, "model file": model_file(located)}
+    return write_predictions(frames, output, inputs=inputs)
 
 
 def prediction_frames(
@@ -91,11 +112,7 @@ def _predicted(model: Model, output: np.ndarray) -> Any:
     if model.task == "regression":
         values = pre.inverse_target(output)
         return values[:, 0] if values.shape[1] == 1 else list(map(list, values))
-    if model.task == "binary":
-        indices = (output.reshape(-1) >= 0.5).astype(np.int64)
-    else:
-        indices = np.argmax(output, axis=1)
-    return pre.labels_for(indices)
+    return pre.labels_for(predicted_classes(model.task, output))
 
 
 def write_predictions(
@@ -128,6 +145,11 @@ def write_predictions(
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"--output {output}: the folder {folder} does not exist")
+    return _write_atomically(frames, path, output, folder)
+
+
+def _write_atomically(frames: Iterator[pd.DataFrame], path: Path, output: str, folder: Path) -> int:
+    """Write the CSV to a temporary file in ``folder``, flush it to disk, rename it to ``path``."""
     # The name is chosen before the file is created, so that a Ctrl-C at any moment (even inside
     # the call that creates it) still finds the file to remove.
     tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"

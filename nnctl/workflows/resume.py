@@ -15,7 +15,8 @@ from pathlib import Path
 
 from nnctl.config.loader import Config, config_differences, load_config
 from nnctl.errors import CheckpointError, ConfigError, UsageError
-from nnctl.store.runs import CONFIG_FILE, read_record, resolve_run
+from nnctl.store.record import read_record
+from nnctl.store.runs import CONFIG_FILE, resolve_run
 
 FREE = ("training.epochs",)
 """The keys a resume may change."""

@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from nnctl.errors import CheckpointError, UsageError
-from nnctl.store.record import STOPPED, RunRecord
+from nnctl.store.files import read_json
+from nnctl.store.locks import is_locked
+from nnctl.store.metrics import read_metrics
+from nnctl.store.record import STOPPED, RunRecord, read_record
 from nnctl.store.runs import (
     CONFIG_FILE,
     METRICS_FILE,
     RUN_FILE,
     SUMMARY_FILE,
-    is_locked,
-    read_json,
-    read_metrics,
-    read_record,
     resolve_run,
+    runs_root,
 )
 
 
@@ -86,6 +86,21 @@ def summarize_run(path: Path) -> RunSummary:
         monitor=record.monitor,
         created=record.started,
     )
+
+
+def runs_in(
+    runs_dir: Path | None, on_error: Callable[[Path, Exception], None] | None = None
+) -> list[RunSummary]:
+    """``nnctl runs list``: the runs of ``runs_dir`` (else ``$NNCTL_RUNS_DIR``, else ``runs``).
+
+    A runs directory asked for by name (``--runs-dir`` or ``NNCTL_RUNS_DIR``) that is not a
+    directory is a `UsageError` (exit 2): a typo must not read as "no runs".
+    """
+    root = runs_root(runs_dir)
+    if runs_dir is not None and not root.is_dir():
+        what = "is not a directory" if root.exists() else "no such directory"
+        raise UsageError(f"--runs-dir {root}: {what}")
+    return list_runs(root, on_error)
 
 
 def list_runs(

@@ -88,7 +88,7 @@ def test_after_a_signal_any_error_is_an_interruption(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """pandas can make a ParserError (then a DataError, exit 3) of a Ctrl-C; it is still 130."""
-    from nnctl import cli
+    from nnctl.cli import main as cli
     from nnctl.errors import DataError, Interrupted
 
     monkeypatch.setattr(cli, "SIGNALS_RECEIVED", {2})

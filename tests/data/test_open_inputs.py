@@ -323,7 +323,7 @@ def test_fetch_into_a_folder_it_cannot_write_is_a_usage_error(
 
 
 def test_a_deeply_nested_run_json_is_exit_3(tmp_path: Path) -> None:
-    from nnctl.store.runs import read_json
+    from nnctl.store.files import read_json
 
     path = _write(tmp_path / "run.json", b"[" * 100_000 + b"]" * 100_000)
     with pytest.raises(CheckpointError, match=r"run.json: damaged: not readable JSON"):

@@ -23,7 +23,8 @@ import yaml
 from typer.testing import CliRunner
 
 from nnctl.cli import app
-from nnctl.store.runs import read_json, read_metrics
+from nnctl.store.files import read_json
+from nnctl.store.metrics import read_metrics
 from nnctl.workflows.predict import CHUNK_ROWS
 from tests.helpers import iris_config, nnctl_executable, run_nnctl, weights
 

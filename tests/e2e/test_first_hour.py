@@ -22,9 +22,10 @@ from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
 from nnctl.nn.optim.optimizers import get_optimizer
 from nnctl.nn.optim.schedules import get_schedule
-from nnctl.training.callbacks import EarlyStopping
 from nnctl.training.metrics import loss_scale
-from nnctl.training.trainer import Split, Trainer
+from nnctl.training.monitors import EarlyStopping
+from nnctl.training.split import Split
+from nnctl.training.trainer import Trainer
 from nnctl.workflows.train import train_run
 from tests.helpers import CONFIGS, ROOT, iris_config, run_nnctl
 

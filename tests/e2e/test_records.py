@@ -9,7 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from nnctl.store.runs import read_json, read_metrics
+from nnctl.store.files import read_json
+from nnctl.store.metrics import read_metrics
 from tests.helpers import iris_config, nnctl_executable, run_nnctl
 
 

@@ -18,7 +18,8 @@ from typing import IO
 
 import pytest
 
-from nnctl.store.runs import read_json, read_metrics
+from nnctl.store.files import read_json
+from nnctl.store.metrics import read_metrics
 from tests.helpers import DATASETS, ROOT, iris_config, nnctl_executable, run_nnctl
 
 ENV = {**os.environ, "NNCTL_DEBUG": ""}

@@ -11,14 +11,9 @@ from pathlib import Path
 import pytest
 
 from nnctl.errors import CheckpointError, UsageError
-from nnctl.store.runs import (
-    MetricsFile,
-    create_run_dir,
-    read_metrics,
-    safe_run_name,
-    write_json,
-    write_text,
-)
+from nnctl.store.files import write_json, write_text
+from nnctl.store.metrics import MetricsFile, read_metrics
+from nnctl.store.runs import create_run_dir, safe_run_name
 from nnctl.workflows.runs import list_runs
 
 

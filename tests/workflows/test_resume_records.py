@@ -24,10 +24,13 @@ from nnctl.cli import app
 from nnctl.config.loader import load_config
 from nnctl.errors import CheckpointError, Interrupted
 from nnctl.store import jsonio
-from nnctl.store.runs import atomic_writer, read_json, read_metrics
-from nnctl.training.callbacks import Callback, EarlyStopping
+from nnctl.store.files import atomic_writer, read_json
+from nnctl.store.metrics import read_metrics
+from nnctl.training.callbacks import Callback
+from nnctl.training.monitors import EarlyStopping
 from nnctl.workflows.memory import network_memory_problem
-from nnctl.workflows.train import resolve_config, train_run
+from nnctl.workflows.resume import resolve_config
+from nnctl.workflows.train import train_run
 from tests.helpers import DATASETS, iris_config, weights
 
 RECORDS = ("config.yaml", "run.json", "metrics.csv", "checkpoints/last.npz", "checkpoints/best.npz")
@@ -227,9 +230,9 @@ def test_an_explicit_checkpoint_monitor_is_kept(tmp_path: Path) -> None:
 def test_a_full_disk_while_writing_best_keeps_best_epoch_true(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nnctl.workflows.train
+    import nnctl.workflows.checkpoints
 
-    real = nnctl.workflows.train.save_bundle
+    real = nnctl.workflows.checkpoints.save_bundle
     written: list[int] = []
 
     def save(path: Path, meta: dict[str, Any], groups: Any) -> None:
@@ -240,7 +243,7 @@ def test_a_full_disk_while_writing_best_keeps_best_epoch_true(
         if path.name == "best.npz":
             written.append(meta["epoch"])
 
-    monkeypatch.setattr(nnctl.workflows.train, "save_bundle", save)
+    monkeypatch.setattr(nnctl.workflows.checkpoints, "save_bundle", save)
     with pytest.raises(CheckpointError, match="No space left on device"):
         train_run(load_config(iris_config(tmp_path, epochs=30)), runs_dir=tmp_path / "runs")
     (run,) = (tmp_path / "runs").iterdir()

@@ -14,9 +14,11 @@ from nnctl.cli import app
 from nnctl.config.loader import load_config
 from nnctl.data import load_training_data
 from nnctl.errors import ConfigError, DataError, Interrupted, TrainingDiverged
-from nnctl.store.runs import read_json, read_metrics
+from nnctl.store.files import read_json
+from nnctl.store.metrics import read_metrics
 from nnctl.training.callbacks import Callback
-from nnctl.workflows.train import resolve_config, train_run
+from nnctl.workflows.resume import resolve_config
+from nnctl.workflows.train import train_run
 from tests.helpers import CONFIGS, iris_config, weights
 
 

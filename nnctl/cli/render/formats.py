@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import math
 
-# Scores in [0, 1] (r2 at most 1): shown with four decimals so that a column of them lines up.
-ACCURACY_LIKE = frozenset({"accuracy", "precision", "recall", "f1", "r2"})
+from nnctl.training.metrics import DIRECTIONS
+
+# Scores in [0, 1] (r2 at most 1), the metrics where higher is better: shown with four decimals so
+# that a column of them lines up.
+ACCURACY_LIKE = frozenset(name for name, better in DIRECTIONS.items() if better == "max")
 
 SIGNIFICANT = 4
 SMALLEST_PLAIN = 1e-3  # below this (and not 0), scientific: 2.500e-04
