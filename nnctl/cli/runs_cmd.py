@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -36,14 +36,7 @@ def list_runs(
         return
     from nnctl.cli import render
 
-    render.print_runs([_shown(run.as_dict()) for run in found])
-
-
-def _shown(run: dict[str, Any]) -> dict[str, Any]:
-    """A run as the table shows it: a run whose process is gone reads ``stopped (killed?)``."""
-    from nnctl.store.record import STOPPED
-
-    return {**run, "status": "stopped (killed?)"} if run["status"] == STOPPED else run
+    render.print_runs([run.as_dict() for run in found])
 
 
 @app.command("show")

@@ -16,8 +16,9 @@ from nnctl.errors import ConfigError
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
 from nnctl.nn.optim.optimizers import get_optimizer
-from nnctl.nn.optim.schedules import Schedule, get_schedule
+from nnctl.nn.optim.schedules import ReduceOnPlateau, Schedule, get_schedule
 from nnctl.training.boundary import engine_errors
+from nnctl.training.metrics import direction
 from nnctl.workflows.memory import memory_hint, network_memory_problem
 
 
@@ -69,4 +70,9 @@ def build_schedule(cfg: Config) -> Schedule:
         if cfg.schedule is None:
             return get_schedule("constant", base_lr=lr, epochs=cfg.training.epochs)
         options = cfg.schedule.model_dump(exclude={"name"})
-        return get_schedule(cfg.schedule.name, base_lr=lr, epochs=cfg.training.epochs, **options)
+        schedule = get_schedule(
+            cfg.schedule.name, base_lr=lr, epochs=cfg.training.epochs, **options
+        )
+        if isinstance(schedule, ReduceOnPlateau):
+            schedule.set_direction(direction(schedule.monitor))
+        return schedule

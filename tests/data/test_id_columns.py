@@ -131,7 +131,7 @@ training: {{epochs: 1}}
 
 def test_the_unseen_hint_of_an_identifier_does_not_suggest_ignore(tmp_path: Path) -> None:
     path = _file(tmp_path)
-    with pytest.raises(DataError) as caught:
+    with pytest.raises(DataError) as caught, pytest.warns(NnctlWarning, match="column 'id'"):
         load_training_data(_cfg(path, features=["id", "x1"]))  # type: ignore[arg-type]
     assert "column 'id'" in caught.value.message and "was not in the training data" in str(
         caught.value

@@ -12,7 +12,7 @@ import pytest
 from datahelp import DATASETS, make_config, write_text
 
 from nnctl.data import inspect, load_training_data
-from nnctl.errors import DataError
+from nnctl.errors import DataError, NnctlWarning
 
 
 def test_iris_classification() -> None:
@@ -83,7 +83,9 @@ def test_normalizations_keep_constant_columns_finite(tmp_path: Path, normalize: 
 def test_features_subset_and_integer_labels(tmp_path: Path) -> None:
     rows = ["a,b,c,y"] + [f"{i},{i * 2},x,{i % 3 + 1}" for i in range(30)]
     path = write_text(tmp_path / "f.csv", "\n".join(rows) + "\n")
-    ds = load_training_data(make_config({"train": path, "target": "y", "features": ["b", "a"]}))
+    with pytest.warns(NnctlWarning, match="an identifier") as warned:  # a and b: 30 values each
+        ds = load_training_data(make_config({"train": path, "target": "y", "features": ["b", "a"]}))
+    assert len(warned) == 2
     assert ds.preprocessor.feature_columns == ["b", "a"]
     assert ds.preprocessor.class_names == ["1", "2", "3"]
     assert ds.preprocessor.labels_for([0, 2]).tolist() == [1, 3]

@@ -9,6 +9,7 @@ import pytest
 from nnctl.config.loader import load_config
 from nnctl.errors import ConfigError, UsageError
 from nnctl.store.record import read_record
+from nnctl.workflows.build import build_schedule
 from nnctl.workflows.evaluate import evaluate
 from nnctl.workflows.records import SUMMARY_KEYS
 from nnctl.workflows.runs import runs_in
@@ -52,3 +53,13 @@ def test_train_then_evaluate_and_the_summary_follow_the_record(tmp_path: Path) -
     assert report["model"].endswith("best.npz") and report["task"] == "classification"
     assert report["data"] == f"test split of {result.path}"
     assert report["loss"] == pytest.approx(summary["test"]["loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize(("monitor", "kept"), [("val_accuracy", True), ("val_loss", False)])
+def test_reduce_on_plateau_follows_the_monitors_direction(tmp_path: Path, monitor: str, kept: bool):
+    """The engine knows no metrics: the workflow gives the schedule its monitor's direction."""
+    extra = f"schedule: {{name: reduce_on_plateau, monitor: {monitor}, patience: 0}}"
+    schedule = build_schedule(load_config(iris_config(tmp_path, extra=extra)))
+    schedule.on_epoch_end(0, {monitor: 0.5})
+    schedule.on_epoch_end(1, {monitor: 0.6})  # higher: better for accuracy, worse for a loss
+    assert schedule.lr(2) == pytest.approx(0.01 if kept else 0.001)

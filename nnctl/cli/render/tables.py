@@ -18,6 +18,7 @@ from rich.table import Table
 
 from nnctl.cli.render.consoles import stderr_console, stdout_console
 from nnctl.cli.render.formats import format_metric
+from nnctl.store.record import STOPPED
 
 
 def print_table(
@@ -159,7 +160,8 @@ def _run_row(run: Mapping[str, Any]) -> list[str]:
         value = format_metric(run["best_value"], run["monitor"])
         best = f"{run['monitor']} {value} (epoch {run['best_epoch']})"
     created = str(run["created"])[:16].replace("T", " ")
-    return [run["name"], run["status"], str(run["epochs"]), best, created]
+    status = "stopped (killed?)" if run["status"] == STOPPED else run["status"]  # its process gone
+    return [run["name"], status, str(run["epochs"]), best, created]
 
 
 def _runs_table(

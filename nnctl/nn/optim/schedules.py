@@ -32,8 +32,6 @@ from typing import ClassVar
 from nnctl.nn.errors import EngineConfigError
 from nnctl.nn.registry import unknown_name
 
-_HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "r2")
-
 
 def _require(ok: bool, message: str) -> None:
     if not ok:
@@ -153,9 +151,10 @@ class ReduceOnPlateau(Schedule):
     Notes
     -----
     After each epoch, ``logs[monitor]`` improves if it beats the best so far by more than
-    ``min_delta`` (lower is better, except for names ending in accuracy, precision, recall, f1 or
-    r2). After ``patience`` epochs in a row without improvement, ``lr = max(lr * factor, min_lr)``
-    and the count restarts, as in Keras's ``ReduceLROnPlateau``.
+    ``min_delta``: lower is better unless `set_direction` says ``max`` (the engine knows no
+    metrics; the workflow that builds the schedule gives the monitor's direction). After
+    ``patience`` epochs in a row without improvement, ``lr = max(lr * factor, min_lr)`` and the
+    count restarts, as in Keras's ``ReduceLROnPlateau``.
     """
 
     name = "reduce_on_plateau"
@@ -183,8 +182,14 @@ class ReduceOnPlateau(Schedule):
         _require(min_lr >= 0, f"schedule 'reduce_on_plateau': min_lr must be >= 0, got {min_lr}")
         self.monitor, self.factor, self.patience = monitor, float(factor), int(patience)
         self.min_delta, self.min_lr = float(min_delta), float(min_lr)
-        self.sign = -1.0 if monitor.endswith(_HIGHER_IS_BETTER) else 1.0
+        self.sign = 1.0  # minimize; see set_direction
         self.current_lr, self.best, self.has_best, self.wait = self.base_lr, 0.0, False, 0
+
+    def set_direction(self, direction: str) -> None:
+        """Whether a smaller (``min``) or a larger (``max``) value of the monitor is better."""
+        if direction not in ("min", "max"):
+            raise EngineConfigError(f"direction must be 'min' or 'max', got {direction!r}")
+        self.sign = -1.0 if direction == "max" else 1.0
 
     def lr(self, epoch: int) -> float:
         return self.current_lr

@@ -48,6 +48,7 @@ def test_reduce_on_plateau_waits_patience_epochs():
 
 def test_reduce_on_plateau_maximizes_accuracy_and_round_trips_its_state():
     s = get_schedule("reduce_on_plateau", base_lr=1.0, monitor="val_accuracy", patience=0)
+    s.set_direction("max")  # what the workflow passes for accuracy (training.metrics.direction)
     s.on_epoch_end(0, {"val_accuracy": 0.5})
     s.on_epoch_end(1, {"val_accuracy": 0.6})  # better: higher
     assert s.lr(2) == 1.0
