@@ -20,7 +20,18 @@ import typer
 from typer.core import TyperGroup
 
 from nnctl import __version__
-from nnctl.cli import data_cmd, evaluate, predict, runs_cmd, schema, streams, train, validate
+from nnctl.cli import (
+    data_cmd,
+    evaluate,
+    inspect,
+    predict,
+    runs_cmd,
+    schema,
+    streams,
+    trace,
+    train,
+    validate,
+)
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
 
 #: The signals (SIGINT, SIGTERM) received while the current command runs.
@@ -167,5 +178,7 @@ app.command("evaluate")(evaluate.evaluate)
 app.command("predict")(predict.predict)
 app.command("validate")(validate.validate)
 app.command("schema")(schema.schema)
+app.command("inspect")(inspect.inspect)
+app.command("trace")(trace.trace)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")

@@ -17,6 +17,7 @@ from nnctl.data.load import (
     load_training_data,
     read_features_for_predict,
     read_split,
+    run_split,
     test_split,
 )
 from nnctl.data.preprocess import Preprocessor
@@ -31,5 +32,6 @@ __all__ = [
     "load_training_data",
     "read_features_for_predict",
     "read_split",
+    "run_split",
     "test_split",
 ]

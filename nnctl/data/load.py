@@ -161,29 +161,67 @@ def test_split(pre: Preprocessor, cfg: Config, dtype: type[np.floating]) -> Spli
     The rows are those training held out (the split depends only on the seed and the targets);
     they are prepared with ``pre``, never with a preprocessor fitted again, so a training file
     that changed since (another column, other labels) gives an error naming the file, not a
-    crash or silently renumbered classes. ``None`` when the config has no test fraction.
+    crash or silently renumbered classes. ``None`` when the config has no test fraction (and no
+    ``data.test`` file: then that file's rows, `run_split`).
+    """
+    found = run_split(pre, cfg, "test", dtype)
+    return None if found is None else found.split
+
+
+ROLES = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class RunSplit:
+    """One split of a run's data as its model sees it, and where its rows come from.
+
+    ``raw`` (CSV only, else None) holds the rows as read, in the split's order, with the model's
+    columns; ``rows`` their positions in ``source`` (None: every row of ``source``, in order).
+    """
+
+    split: Split
+    source: Path
+    raw: pd.DataFrame | None
+    rows: NDArray[np.intp] | None
+
+
+def run_split(
+    pre: Preprocessor, cfg: Config, role: str, dtype: type[np.floating]
+) -> RunSplit | None:
+    """The run's ``role`` split (``train``, ``validation``, ``test``), as training made it.
+
+    A ``data.validation`` or ``data.test`` file is read whole; otherwise the rows are the ones
+    the seeded split of the training file gives ``role`` (`split_targets`), prepared with the
+    model's preprocessor ``pre``. ``None`` when the split has no rows.
     """
     data = cfg.data
+    own_file = role != "train" and getattr(data, role) is not None
+    path: Path = getattr(data, role) if own_file else data.train
+    labels: Path | None = getattr(data, f"{role}_labels") if own_file else data.train_labels
     if pre.input == "idx":
-        raw, labels = read_idx_pair(data.train, data.train_labels, "train")
-        check_image_shape(data.train, raw, pre.image_shape)
-        rows = split_targets(labels, cfg, str(data.train_labels)).test
-        if not len(rows):
+        images, values = read_idx_pair(path, labels, role)
+        check_image_shape(path, images, pre.image_shape)
+        rows = None if own_file else getattr(split_targets(values, cfg, str(labels)), role)
+        if rows is not None and not len(rows):
             return None
-        X = pre.transform_images(images_in_order(raw, rows, dtype))
-        return Split(X, pre.target.encode(labels[rows], str(data.train_labels), dtype))
+        X = pre.transform_images(images_in_order(images, rows, dtype))
+        values = values if rows is None else values[rows]
+        return RunSplit(Split(X, pre.target.encode(values, str(labels), dtype)), path, None, rows)
     columns = CsvColumns(
         numeric=pre.numeric_columns,
         categorical=[c.column for c in pre.categories],
         target=pre.target_column,
     )
-    frame = read_table(data.train, columns, pre.delimiter, dtype)
+    frame = read_table(path, columns, pre.delimiter, dtype)
     targets = frame[str(pre.target_column)].to_numpy(dtype=object)
-    rows = split_targets(targets, cfg, str(data.train)).test
-    if not len(rows):
+    rows = None if own_file else getattr(split_targets(targets, cfg, str(path)), role)
+    if rows is not None and not len(rows):
         return None
-    X = pre.transform_features(frame, dtype, str(data.train))[rows]
-    return Split(X, pre.target.encode(targets, str(data.train), dtype)[rows])
+    X = pre.transform_features(frame, dtype, str(path))
+    y = pre.target.encode(targets, str(path), dtype)
+    if rows is not None:
+        X, y, frame = X[rows], y[rows], frame.iloc[rows].reset_index(drop=True)
+    return RunSplit(Split(X, y), path, frame, rows)
 
 
 def read_features_for_predict(
@@ -219,10 +257,12 @@ def read_features_for_predict(
 __all__ = [
     "Datasets",
     "Fitted",
+    "RunSplit",
     "Split",
     "load_eval_data",
     "load_training_data",
     "read_features_for_predict",
     "read_split",
+    "run_split",
     "test_split",
 ]

@@ -85,6 +85,32 @@ INITIALIZERS: dict[str, Initializer] = {
 }
 
 
+#: ``std(fan_in, fan_out)`` of each initializer's distribution: ``limit / sqrt(3)`` for a uniform
+#: ``U(-limit, limit)``, the normal's own ``std``.
+_STDS: dict[str, Callable[[int, int], float]] = {
+    "glorot_uniform": lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out)),
+    "glorot_normal": lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out)),
+    "he_uniform": lambda fan_in, fan_out: math.sqrt(2.0 / fan_in),
+    "he_normal": lambda fan_in, fan_out: math.sqrt(2.0 / fan_in),
+    "lecun_normal": lambda fan_in, fan_out: math.sqrt(1.0 / fan_in),
+    "zeros": lambda fan_in, fan_out: 0.0,
+}
+
+
+def init_std(name: str, n_in: int, units: int) -> float:
+    """The standard deviation of the weights initializer ``name`` draws for ``W (n_in, units)``.
+
+    Notes
+    -----
+    Glorot: ``sqrt(2 / (n_in + units))``; He: ``sqrt(2 / n_in)``; LeCun normal:
+    ``sqrt(1 / n_in)``; zeros: 0. The uniform ones draw ``U(-limit, limit)``, whose std is
+    ``limit / sqrt(3)``: the same as their normal namesakes'.
+    """
+    if name not in _STDS:
+        raise unknown_name("initializer", name, list(_STDS))
+    return _STDS[name](n_in, units)
+
+
 def default_initializer(activation: str) -> str:
     """``he_uniform`` for the ReLU family (relu, leaky_relu, elu, gelu), else ``glorot_uniform``."""
     return "he_uniform" if activation in RELU_FAMILY else "glorot_uniform"

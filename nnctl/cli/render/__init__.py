@@ -9,6 +9,7 @@ Commands call these functions as ``render.X``; the library never prints.
 """
 
 from nnctl.cli.render.consoles import NnctlConsole, stderr_console, stdout_console
+from nnctl.cli.render.inspect import print_inspection, print_trace
 from nnctl.cli.render.progress import (
     TrainingProgress,
     describe_files,
@@ -30,10 +31,12 @@ __all__ = [
     "download_progress",
     "loading_status",
     "print_evaluation",
+    "print_inspection",
     "print_run_details",
     "print_run_summary",
     "print_runs",
     "print_table",
+    "print_trace",
     "stderr_console",
     "stdout_console",
 ]

@@ -1,0 +1,67 @@
+"""``nnctl trace``: one input through the network, layer by layer."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def trace(
+    model: Annotated[
+        Path,
+        typer.Argument(
+            metavar="MODEL",
+            help="A run directory, a run's name in runs/, or a checkpoint file.",
+            readable=False,
+        ),
+    ],
+    row: Annotated[int, typer.Option("--row", metavar="N", help="The row, counting from 0.")],
+    split: Annotated[
+        str | None,
+        typer.Option("--split", help="A split of the run: test (default), validation, train."),
+    ] = None,
+    input_: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            metavar="FILE",
+            help="A CSV or IDX images file instead of a split.",
+            readable=False,
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", metavar="K", help="Units per layer and terms per unit shown.")
+    ] = 5,
+    backward: Annotated[
+        bool, typer.Option("--backward", help="Gradients of the row's loss, one SGD step.")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
+    ] = None,
+) -> None:
+    """Follow one input through the network: z = x @ W + b and a = f(z) for each layer.
+
+    Shows the raw row, the prepared inputs, for up to K units per layer the K largest terms
+    x_i * W_ij of z_j, the output probabilities (or value), the predicted and true label and the
+    row's loss. --backward adds dL/dz, dL/dW, dL/db and one SGD step on a copy.
+
+    Example: nnctl trace runs/iris-20260101-120000 --row 0 --split test --backward
+    """
+    from nnctl.inspection.trace import trace_row
+
+    report = trace_row(
+        model, row, split=split, input_path=input_, top=top, backward=backward, runs_dir=runs_dir
+    )
+    if json_:
+        from nnctl.store import jsonio
+
+        sys.stdout.write(jsonio.dumps(report) + "\n")
+    else:
+        from nnctl.cli import render
+
+        render.print_trace(report)
