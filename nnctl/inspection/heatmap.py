@@ -19,7 +19,7 @@ def block_average(W: np.ndarray, max_rows: int, max_cols: int) -> dict[str, Any]
     Cell ``[r, c]`` is ``mean(W[row_edges[r]:row_edges[r+1], col_edges[c]:col_edges[c+1]])``;
     a matrix that fits is returned as it is (blocks of one). Returns ``values`` (nested lists),
     ``row_edges`` and ``col_edges`` (the first input and unit of each block, and the end),
-    and ``limit``, ``max(|W|)``, the scale of the colours.
+    and ``limit``, the largest ``|cell|``, the scale of the colours.
     """
     rows, cols = edges(W.shape[0], max_rows), edges(W.shape[1], max_cols)
     values = np.asarray(W, dtype=np.float64)
@@ -29,7 +29,7 @@ def block_average(W: np.ndarray, max_rows: int, max_cols: int) -> dict[str, Any]
         "values": blocks.tolist(),
         "row_edges": rows.tolist(),
         "col_edges": cols.tolist(),
-        "limit": float(np.abs(values).max()),
+        "limit": float(np.abs(blocks).max()),
     }
 
 
