@@ -1,8 +1,8 @@
 """``nnctl trace``: one input through the network, layer by layer, as numbers a learner can check.
 
 For each dense layer ``z = x @ W + b`` and ``a = f(z)``; for up to ``top`` units (those with the
-largest ``|z|``; in the output layer the largest ``|a|``, the likeliest classes) the ``top`` largest terms ``x[i] * W[i, j]`` of ``z[j]``, the sum of the other
-terms and the bias, so that ``z[j] = sum(terms) + rest + b[j]``. Units are marked ``inactive``
+largest ``|z|``; in the output layer the largest ``|a|``, the likeliest classes) the ``top``
+largest terms ``x[i] * W[i, j]`` of ``z[j]``, the sum of the other terms and the bias, so that ``z[j] = sum(terms) + rest + b[j]``. Units are marked ``inactive``
 (relu family, ``z <= 0``) or ``saturated`` (sigmoid, tanh: within 0.01 of a bound; see
 `nnctl.inspection.stats`). The forward pass is the network's own (eval mode), so the output is
 what ``nnctl predict --proba`` gives for the row.
@@ -84,7 +84,8 @@ def forward_layers(
             "formula": f"z = x @ W + b, a = {name}(z); W {layer.n_in}x{layer.units}",
             "z": z.tolist(),
             "a": a.tolist(),
-            "units": [unit_terms(layer, inputs, z, a, j, labels, top) for j in _largest(ranked, top)],
+            "units": [unit_terms(layer, inputs, z, a, j, labels, top)
+                      for j in _largest(ranked, top)],
         })  # fmt: skip
         inputs = a
     return layers
