@@ -3,7 +3,8 @@
 For each dense layer ``z = x @ W + b`` and ``a = f(z)``; for up to ``top`` units (those with the
 largest ``|z|``; in the output layer the largest ``|a|``, the likeliest classes) the ``top``
 largest terms ``x[i] * W[i, j]`` of ``z[j]``, the sum of the other terms and the bias, so
-that ``z[j] = sum(terms) + rest + b[j]``. Units are marked ``inactive`` (relu family, ``z <= 0``) or ``saturated`` (sigmoid, tanh: within 0.01 of a bound; see
+that ``z[j] = sum(terms) + rest + b[j]``. Units are marked ``inactive`` (relu family,
+``z <= 0``) or ``saturated`` (sigmoid, tanh: within 0.01 of a bound; see
 `nnctl.inspection.stats`). The forward pass is the network's own (eval mode), so the output is
 what ``nnctl predict --proba`` gives for the row.
 """
