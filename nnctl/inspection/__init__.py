@@ -1,0 +1,1 @@
+"""Looking inside a network: inspect, layer statistics, trace, gradcheck, doctor."""
