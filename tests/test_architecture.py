@@ -20,7 +20,7 @@ PACKAGE = ROOT / "nnctl"
 MAX_LINES = 400
 
 #: Each part and the parts it may import (besides itself). Imports run one way, downwards:
-#: errors, _platform < nn < training < config < data < store < workflows < cli.
+#: errors, _platform < nn < training < config < data < store < inspection < workflows < cli.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_platform": set(),

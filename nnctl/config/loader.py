@@ -4,7 +4,7 @@
 result into `Config`; every mistake in the file, all of them at once, becomes one line of a
 `ConfigError` naming the file, line, column and key path. `Config` is the whole file; each of its
 sections has its own module (`nnctl.config.data`, `model`, `loss`, `optimizer`, `schedule`,
-`training`), and the checks across sections are in `nnctl.config.checks`.
+`training`, `diagnostics`), and the checks across sections are in `nnctl.config.checks`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from nnctl.config import checks, yaml_source
 from nnctl.config.data import DataConfig
+from nnctl.config.diagnostics import DiagnosticsConfig
 from nnctl.config.keys import KeyPath, dotted, raise_problems
 from nnctl.config.loss import Loss, MetricName, task_of
 from nnctl.config.messages import locate_problems, translate_errors
@@ -66,6 +67,9 @@ class Config(Section):
         description="How the learning rate changes per epoch; null: it stays constant.",
     )
     training: TrainingConfig = Field(default=TrainingConfig(), description="The training loop.")
+    diagnostics: DiagnosticsConfig = Field(
+        default=DiagnosticsConfig(), description="What the run records about its network."
+    )
 
     @property
     def loss_name(self) -> str:

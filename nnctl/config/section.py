@@ -2,7 +2,7 @@
 
 The sections themselves mirror the YAML: `nnctl.config.data` (``data:``), `nnctl.config.model`
 (``model:``), `nnctl.config.loss` (``loss:`` and ``metrics:``), `nnctl.config.optimizer`,
-`nnctl.config.schedule` and `nnctl.config.training`; the whole file is
+`nnctl.config.schedule`, `nnctl.config.training` and `nnctl.config.diagnostics`; the whole file is
 `nnctl.config.loader.Config`.
 """
 

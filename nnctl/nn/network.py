@@ -20,7 +20,7 @@ two cores; `tests/nn/fast` checks that both give the same numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -286,8 +286,19 @@ class Network:
         """The mean loss over a whole data set (no dropout), computed in batches."""
         return self.evaluate(X, y, batch_size)[0]
 
-    def evaluate(self, X: Array, y: Array, batch_size: int = 1024) -> tuple[float, Array]:
-        """The mean loss and the outputs (a new array) of a whole data set, in one pass."""
+    def evaluate(
+        self,
+        X: Array,
+        y: Array,
+        batch_size: int = 1024,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> tuple[float, Array]:
+        """The mean loss and the outputs (a new array) of a whole data set, in one pass.
+
+        ``on_batch(start, stop)``, when given, is called after each batch's forward pass, while
+        every layer's ``output`` holds its activations of rows ``start:stop`` (what
+        `nnctl.inspection.layer_stats` reads, without a second pass).
+        """
         X, y = np.asarray(X), np.asarray(y)
         out = self._outputs(X.shape[0])
         total = 0.0
@@ -298,6 +309,8 @@ class Network:
                 assert Z is not None
                 total += self.loss.value(Z, A, y[start : start + batch_size]) * A.shape[0]
                 out[start : start + batch_size] = A
+                if on_batch is not None:
+                    on_batch(start, start + A.shape[0])
         return total / max(1, len(X)), out
 
     def _outputs(self, n: int) -> Array:

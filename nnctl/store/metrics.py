@@ -25,7 +25,11 @@ class MetricsFile:
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Add one epoch's row and write the file."""
-        self.rows.append(dict(row))
+        self.extend([row])
+
+    def extend(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Add some rows (an epoch's, one per layer, in ``layer_stats.csv``) and write the file."""
+        self.rows.extend(dict(row) for row in rows)
         buffer = io.StringIO()
         writer = csv.DictWriter(
             buffer, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n"

@@ -19,6 +19,7 @@ DEFAULT_RUNS_DIR = "runs"
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
+LAYER_STATS_FILE = "layer_stats.csv"
 SUMMARY_FILE = "summary.json"
 CHECKPOINTS = "checkpoints"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -1,10 +1,11 @@
 """Callbacks: what happens around the training loop, kept out of it.
 
 `fit` calls every callback at the same points, as Keras does: ``on_train_begin``,
-``on_epoch_begin(epoch, logs)``, ``on_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)`` and
-``on_train_end(logs)``. ``epoch`` is 1-based, as people count epochs. The ``logs`` of an epoch hold
-``loss``, the configured metrics, their ``val_`` versions, ``lr`` and, once the metrics writer has
-run, ``seconds``. A callback that must survive a resume has ``state_dict``/``load_state_dict``.
+``on_epoch_begin(epoch, logs)``, ``on_batch_end(batch, logs)``, ``on_validation_batch_end(batch,
+logs)`` (Keras's ``on_test_batch_end``), ``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``.
+``epoch`` is 1-based, as people count epochs. The ``logs`` of an epoch hold ``loss``, the
+configured metrics, their ``val_`` versions, ``lr`` and, once the metrics writer has run,
+``seconds``. A callback that must survive a resume has ``state_dict``/``load_state_dict``.
 The callbacks that watch a monitored value (early stopping, the checkpointer) are in
 `nnctl.training.monitors`.
 """
@@ -32,6 +33,10 @@ class Callback:
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         pass
+
+    def on_validation_batch_end(self, batch: int, logs: Logs) -> None:
+        """After each batch of an epoch's validation pass (``logs``: its rows ``start``,
+        ``stop``); the network's layers hold that batch's activations (``layer.output``)."""
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         pass

@@ -17,7 +17,7 @@ checkpoint continues bit for bit as if it had never stopped.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -48,6 +48,8 @@ class Hooks(Protocol):
     def on_epoch_begin(self, epoch: int, logs: Logs) -> None: ...
 
     def on_batch_end(self, batch: int, logs: Logs) -> None: ...
+
+    def on_validation_batch_end(self, batch: int, logs: Logs) -> None: ...
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None: ...
 
@@ -127,6 +129,7 @@ class Trainer:
         self.stop_reason: str | None = None
         self.interrupt_requested = False
         self.epoch_started = time.perf_counter()
+        self._validation_batches = 0
         self._batch_X = np.empty((self.batch_size, train.X.shape[1]), dtype=train.X.dtype)
         self._batch_y = np.empty((self.batch_size, *train.y.shape[1:]), dtype=train.y.dtype)
 
@@ -161,7 +164,9 @@ class Trainer:
             callback.on_epoch_begin(epoch, logs)
         logs = self._train_batches(epoch, lr)
         if self.validation is not None:
-            logs.update(self.evaluate(self.validation, prefix="val_"))
+            self._validation_batches = 0
+            observe = self._validation_batch_end
+            logs.update(self.evaluate(self.validation, prefix="val_", on_batch=observe))
         logs["lr"] = lr
         self.schedule.on_epoch_end(epoch - 1, logs)
         self.epoch = epoch  # the epoch is complete: callbacks may checkpoint it
@@ -199,10 +204,22 @@ class Trainer:
                 )
         return {"loss": total / n * self.loss_scale, **self.accumulator.result(self.metrics)}
 
-    def evaluate(self, split: Split, prefix: str = "") -> dict[str, float]:
-        """Loss and metrics of the network on ``split`` (no dropout), keys prefixed."""
+    def _validation_batch_end(self, start: int, stop: int) -> None:
+        """Hand each callback a batch of the validation pass (the layers hold its activations)."""
+        logs: Logs = {"start": start, "stop": stop}
+        for callback in self.callbacks:
+            callback.on_validation_batch_end(self._validation_batches, logs)
+        self._validation_batches += 1
+
+    def evaluate(
+        self, split: Split, prefix: str = "", on_batch: Callable[[int, int], None] | None = None
+    ) -> dict[str, float]:
+        """Loss and metrics of the network on ``split`` (no dropout), keys prefixed.
+
+        ``on_batch(start, stop)`` is called after each batch's forward pass (`Network.evaluate`).
+        """
         with one_blas_thread():
-            loss, output = self.network.evaluate(split.X, split.y)
+            loss, output = self.network.evaluate(split.X, split.y, on_batch=on_batch)
         accumulator = MetricAccumulator(
             self.task, self.accumulator.n_classes, self.accumulator.target_scale
         )

@@ -19,15 +19,18 @@ import numpy as np
 
 from nnctl.config.loader import Config, config_to_yaml
 from nnctl.data import Datasets, load_training_data
+from nnctl.inspection.layer_stats import LayerStatsWriter, probe_split
 from nnctl.nn.network import Network
 from nnctl.store.bundle import is_checkpoint_file, load_bundle
 from nnctl.store.files import write_json, write_text
+from nnctl.store.layer_stats import layer_stats_file, resumed_rows
 from nnctl.store.locks import run_lock
 from nnctl.store.metrics import MetricsFile
 from nnctl.store.record import RunRecord
 from nnctl.store.runs import (
     CHECKPOINTS,
     CONFIG_FILE,
+    LAYER_STATS_FILE,
     METRICS_FILE,
     SUMMARY_FILE,
     create_run_dir,
@@ -124,19 +127,32 @@ def _train_in(
     )
     metrics_file = MetricsFile(run / METRICS_FILE, metrics_columns(list(cfg.metrics), has_val))
     recorder = RunRecorder(run, record, checkpointer)
-    callbacks = [*_early_stopping(cfg, has_val), checkpointer, MetricsWriter(metrics_file)]
+    stats_file = layer_stats_file(run / LAYER_STATS_FILE)
+    callbacks = [*_early_stopping(cfg, has_val), *_layer_stats(cfg, data, stats_file)]
+    callbacks += [checkpointer, MetricsWriter(metrics_file)]
     callbacks += [recorder] if progress is None else [recorder, progress]
     trainer = _trainer(cfg, data, network, shuffle_seed, callbacks)
     checkpoints = RunCheckpoints(run, trainer, data.preprocessor, cfg.task)
     checkpointer.save = checkpoints.save
     if resume is not None:
         checkpoints.restore(metrics_file, cfg)
+        stats_file.rows = resumed_rows(stats_file.path, trainer.epoch)  # like metrics.csv's
     # On resume, the new training.epochs (the one change allowed), so that the records agree.
     write_text(run / CONFIG_FILE, config_to_yaml(cfg))
     recorder.write(status="running")
     test_metrics = fit_recorded(trainer, recorder, lambda: _test_metrics(trainer, data, run))
     recorder.write(status="completed", stop_reason=trainer.stop_reason, ended=now())
     return RunResult(path=run, record=record, test_metrics=test_metrics)
+
+
+def _layer_stats(cfg: Config, data: Datasets, file: MetricsFile) -> list[Callback]:
+    """The writer of ``layer_stats.csv``, unless ``diagnostics.layer_stats`` is false.
+
+    Before the checkpointer, so that an epoch's rows are on disk before its checkpoint.
+    """
+    if not cfg.diagnostics.layer_stats:
+        return []
+    return [LayerStatsWriter(file, probe_split(data.train, cfg.seed))]
 
 
 def _early_stopping(cfg: Config, has_validation: bool) -> list[Callback]:
