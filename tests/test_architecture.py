@@ -20,7 +20,7 @@ PACKAGE = ROOT / "nnctl"
 MAX_LINES = 400
 
 #: Each part and the parts it may import (besides itself). Imports run one way, downwards:
-#: errors, _platform < nn < training < config < data < store < workflows < cli.
+#: errors, _platform < nn < training < config < data < store < inspection < workflows < cli.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_platform": set(),
@@ -29,8 +29,19 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors", "nn", "training"},
     "data": {"errors", "_platform", "config", "training"},
     "store": {"errors", "_platform", "nn", "training", "config", "data"},
-    "workflows": {"errors", "_platform", "nn", "training", "config", "data", "store"},
-    "cli": {"errors", "_platform", "nn", "training", "config", "data", "store", "workflows"},
+    "inspection": {"errors", "_platform", "nn", "training", "config", "data", "store"},
+    "workflows": {"errors", "_platform", "nn", "training", "config", "data", "store", "inspection"},
+    "cli": {
+        "errors",
+        "_platform",
+        "nn",
+        "training",
+        "config",
+        "data",
+        "store",
+        "inspection",
+        "workflows",
+    },
 }
 #: Modules directly under nnctl/ that are not a part of their own.
 TOP = {"__init__", "__main__"}

@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from nnctl import __version__
 from nnctl.cli import data_cmd, evaluate, predict, runs_cmd, schema, streams, train, validate
+from nnctl.cli import gradcheck as gradcheck_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
 
 #: The signals (SIGINT, SIGTERM) received while the current command runs.
@@ -169,3 +170,4 @@ app.command("validate")(validate.validate)
 app.command("schema")(schema.schema)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")
+app.command("gradcheck")(gradcheck_cmd.gradcheck)

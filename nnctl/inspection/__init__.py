@@ -1,0 +1,1 @@
+"""Seeing inside a network: inspect, layer statistics, trace, gradcheck, doctor (DESIGN.md)."""
