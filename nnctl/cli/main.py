@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from nnctl import __version__
 from nnctl.cli import data_cmd, evaluate, predict, runs_cmd, schema, streams, train, validate
+from nnctl.cli import doctor as doctor_cmd
 from nnctl.cli import gradcheck as gradcheck_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
 
@@ -171,3 +172,4 @@ app.command("schema")(schema.schema)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")
 app.command("gradcheck")(gradcheck_cmd.gradcheck)
+app.command("doctor")(doctor_cmd.doctor)

@@ -10,7 +10,7 @@ Commands call these functions as ``render.X``; the library never prints.
 """
 
 from nnctl.cli.render.consoles import NnctlConsole, stderr_console, stdout_console
-from nnctl.cli.render.diagnostics import print_gradcheck
+from nnctl.cli.render.diagnostics import print_findings, print_gradcheck, print_warnings
 from nnctl.cli.render.progress import (
     TrainingProgress,
     describe_files,
@@ -32,11 +32,13 @@ __all__ = [
     "download_progress",
     "loading_status",
     "print_evaluation",
+    "print_findings",
     "print_gradcheck",
     "print_run_details",
     "print_run_summary",
     "print_runs",
     "print_table",
+    "print_warnings",
     "stderr_console",
     "stdout_console",
 ]

@@ -3,7 +3,7 @@ findings (and the warnings ``nnctl runs show`` repeats)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nnctl.cli.render.consoles import stdout_console
@@ -59,3 +59,43 @@ def print_gradcheck(report: Mapping[str, Any]) -> None:
 def _power(value: float) -> str:
     """``1e-07`` as ``1e-7``."""
     return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def print_findings(report: Mapping[str, Any]) -> None:
+    """``nnctl doctor``'s findings: warnings first, each with its evidence, rule and source."""
+    console = stdout_console()
+    findings = sorted(report["findings"], key=lambda f: f["severity"] != "warn")
+    n_warn = sum(f["severity"] == "warn" for f in findings)
+    console.print(f"doctor: {report['run']}: {n_warn} warning{'s' if n_warn != 1 else ''}, "
+                  f"{len(findings) - n_warn} info", soft_wrap=True)  # fmt: skip
+    for finding in findings:
+        rule = finding["rule"]
+        lines = [f"\n{finding['severity']:<4}  {rule['name']}: {finding['message']}"]
+        evidence = ", ".join(f"{k} {_value(v)}" for k, v in finding["evidence"].items())
+        if evidence:
+            lines.append(f"      evidence: {evidence}")
+        if rule["threshold"]:
+            lines.append(f"      rule: {rule['threshold']}")
+            lines.append(f"      source: {rule['source']}")
+        console.print("\n".join(lines), soft_wrap=True)
+
+
+def print_warnings(findings: Sequence[Mapping[str, Any]]) -> None:
+    """The ``warn`` findings of a run, one line each (``nnctl runs show``); nothing if none."""
+    warnings = [f for f in findings if f["severity"] == "warn"]
+    if not warnings:
+        return
+    console = stdout_console()
+    lines = ["doctor's warnings (details: nnctl doctor RUN):"]
+    lines += [f"  warn  {f['rule']['name']}: {f['message']}" for f in warnings]
+    console.print("\n".join(lines), soft_wrap=True)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return str(value)
