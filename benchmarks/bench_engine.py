@@ -50,10 +50,26 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--repeat", type=int, default=5, help="timed rounds after the warm-up (best and median)"
     )
+    parser.add_argument(
+        "--scaling",
+        type=int,
+        metavar="ROUNDS",
+        help="run the benchmark on one core and on two, alternating, ROUNDS times each, and print "
+        "both with each contender's 1 -> 2 core gain",
+    )
+    parser.add_argument(
+        "--layouts",
+        action="store_true",
+        help="nnctl's step alone, in one process: helper thread, one thread, OpenBLAS's threads",
+    )
+    parser.add_argument("--cpus", type=int, nargs="+", help=argparse.SUPPRESS)  # child: affinity
+    parser.add_argument("--json", type=str, help=argparse.SUPPRESS)  # child: write times here
     return parser.parse_args()
 
 
 ARGS = parse_args()
+if ARGS.cpus:
+    os.sched_setaffinity(0, ARGS.cpus)  # before any thread pool starts
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(ARGS.threads)  # before NumPy (and PyTorch) start their thread pools
 
@@ -209,10 +225,97 @@ def time_products() -> None:
         print(f"| {name} ({m} x {k} x {n}) | {us[0]:.0f} | {us[1]:.0f} | {us[0] / us[1]:.2f} |")
 
 
+def scaling(rounds: int) -> None:
+    """The benchmark on one core (affinity CPU 0, one thread) and on two, in alternating child
+    processes; per batch, each contender's median epoch and its gain from the second core."""
+    import json
+    import subprocess
+    import tempfile
+
+    passed = [a for a in sys.argv[1:] if not a.startswith("--scaling")]
+    if "--scaling" in sys.argv:
+        i = sys.argv.index("--scaling")
+        passed = sys.argv[1:i] + sys.argv[i + 2 :]
+    runs: dict[int, list[dict[str, dict[str, list[float]]]]] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            for cores in (1, 2) if r % 2 == 0 else (2, 1):
+                out = f"{tmp}/{r}-{cores}.json"
+                extra = ["--threads", "1", "--cpus", "0"] if cores == 1 else ["--threads", "2"]
+                command = [sys.executable, __file__, *passed, *extra, "--json", out]
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                with open(out, encoding="utf-8") as f:
+                    runs[cores].append(json.load(f))
+    print_scaling(runs)
+
+
+def print_scaling(runs: dict[int, list[dict[str, dict[str, list[float]]]]]) -> None:
+    def median(cores: int, batch: str, name: str) -> float | None:
+        times = [t for run in runs[cores] for t in run[batch].get(name, [])]
+        return statistics.median(times) if times else None
+
+    print("Seconds per epoch, median over all rounds; gain = 1 core / 2 cores:\n")
+    print("| batch | nnctl 1 core | torch 1 core | nnctl 2 cores | torch 2 cores "
+          "| nnctl gain | torch gain | nnctl / torch, 2 cores |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for batch in runs[1][0]:
+        n1, n2 = median(1, batch, "nnctl"), median(2, batch, "nnctl")
+        t1 = [m for name in ("torch", "torch fused") if (m := median(1, batch, name)) is not None]
+        t2 = [m for name in ("torch", "torch fused") if (m := median(2, batch, name)) is not None]
+        assert n1 is not None and n2 is not None
+        if not t1:
+            print(f"| {batch} | {n1:.3f} | - | {n2:.3f} | - | {n1 / n2:.2f} | - | - |")
+            continue
+        best1, best2 = min(t1), min(t2)
+        print(f"| {batch} | {n1:.3f} | {best1:.3f} | {n2:.3f} | {best2:.3f} | {n1 / n2:.2f} "
+              f"| {best1 / best2:.2f} | {n2 / best2:.2f} |")  # fmt: skip
+    print("\ntorch: the faster of Adam() and Adam(fused=True) at that core count.")
+
+
+def layouts() -> None:
+    """Microseconds per nnctl step in one process, layouts alternated: the helper thread with
+    BLAS on one thread (training's), one thread, and no helper with OpenBLAS's own two threads."""
+    from nnctl import _platform
+    from nnctl.nn.fast.threads import Helper
+
+    helper, rng = Helper(), np.random.default_rng(0)
+    print("| batch | helper + 1 BLAS thread | one thread | OpenBLAS 2 threads |")
+    print("|---:|---:|---:|---:|")
+    for batch in ARGS.batch_sizes:
+        X, y = rng.random((batch, 784), dtype=np.float32), rng.integers(0, 10, batch)
+        net, steps = build_nnctl(784, LAYERS, True), max(20, 20_000 // batch)
+        kinds = {"helper": (helper, 1), "one": (None, 1), "blas": (None, 2)}
+        us: dict[str, list[float]] = {k: [] for k in kinds}
+        for r in range(2 * ARGS.repeat):
+            for kind in list(kinds) if r % 2 == 0 else list(kinds)[::-1]:
+                net.fast.helper = kinds[kind][0]  # type: ignore[union-attr]
+                _platform.set_blas_threads(kinds[kind][1])
+                start = time.perf_counter()
+                for _ in range(steps):
+                    net.train_step(X, y)
+                us[kind].append((time.perf_counter() - start) / steps * 1e6)
+        one = statistics.median(us["one"])
+        cells = [f"{statistics.median(v):.0f} us (x{one / statistics.median(v):.2f})"
+                 for v in us.values()]  # fmt: skip
+        print(f"| {batch} | {' | '.join(cells)} |")
+    start, n = time.perf_counter(), 20_000
+    for _ in range(n):
+        helper.run_split(lambda: None, lambda: None)
+    print(f"\nhelper hand-off, empty tasks: {(time.perf_counter() - start) / n * 1e6:.1f} us")
+
+
 def main() -> None:
-    print(describe(), flush=True)
+    if ARGS.scaling:
+        print(describe(), flush=True)
+        scaling(ARGS.scaling)
+        return
+    if not ARGS.json:
+        print(describe(), flush=True)
     if ARGS.products:
         time_products()
+        return
+    if ARGS.layouts:
+        layouts()
         return
     X, y = make_data(ARGS.samples)
     ftz = not ARGS.no_ftz
@@ -231,6 +334,12 @@ def main() -> None:
             contenders["torch"] = torch_contender(X, y, b, fused=False)
             contenders["torch fused"] = torch_contender(X, y, b, fused=True)
         results[b] = race(contenders, ARGS.repeat)
+    if ARGS.json:
+        import json
+
+        with open(ARGS.json, "w", encoding="utf-8") as f:
+            json.dump({str(b): times for b, times in results.items()}, f)
+        return
     tiny = time_tiny_step(ARGS.tiny_steps, ftz)
     print("Seconds per epoch, best of the rounds (median in brackets):\n")
     print("| batch | nnctl | torch Adam | torch Adam fused | nnctl / best torch | round by round |")

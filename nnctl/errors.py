@@ -14,6 +14,7 @@ EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_DATA = 3
 EXIT_DIVERGED = 4
+EXIT_CHECK_FAILED = 5
 EXIT_INTERRUPTED = 130
 
 
@@ -74,6 +75,13 @@ class TrainingDiverged(NnctlError):
     """The loss or a parameter became NaN or infinite during training (exit 4)."""
 
     exit_code = EXIT_DIVERGED
+
+
+class CheckFailed(NnctlError):
+    """A check ran and found a problem: a gradient that disagrees with its finite differences
+    (``nnctl gradcheck``), shown after the report (exit 5)."""
+
+    exit_code = EXIT_CHECK_FAILED
 
 
 class Interrupted(NnctlError):

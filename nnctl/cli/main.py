@@ -32,6 +32,8 @@ from nnctl.cli import (
     train,
     validate,
 )
+from nnctl.cli import doctor as doctor_cmd
+from nnctl.cli import gradcheck as gradcheck_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
 
 #: The signals (SIGINT, SIGTERM) received while the current command runs.
@@ -180,5 +182,7 @@ app.command("validate")(validate.validate)
 app.command("schema")(schema.schema)
 app.command("inspect")(inspect.inspect)
 app.command("trace")(trace.trace)
+app.command("gradcheck")(gradcheck_cmd.gradcheck)
+app.command("doctor")(doctor_cmd.doctor)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")

@@ -53,7 +53,7 @@ def show_run(
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show a run's config summary, final metrics and files.
+    """Show a run's config summary, final metrics, files and nnctl doctor's warnings.
 
     Example: nnctl runs show runs/iris-20260101-120000
     """
@@ -67,3 +67,4 @@ def show_run(
     from nnctl.cli import render
 
     render.print_run_details(details)
+    render.print_warnings(details["warnings"])

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nnctl.errors import CheckpointError, UsageError
+from nnctl.errors import CheckpointError, NnctlError, UsageError
+from nnctl.inspection.doctor import diagnose, warnings
 from nnctl.store.files import read_json
 from nnctl.store.locks import is_locked
 from nnctl.store.metrics import read_metrics
@@ -122,7 +123,8 @@ def list_runs(
 
 
 def describe_run(path: Path, runs_dir: Path | None = None) -> dict[str, Any]:
-    """What ``nnctl runs show`` prints: run.json, a config summary, final metrics and the files.
+    """What ``nnctl runs show`` prints: run.json, a config summary, final metrics, the files and
+    ``nnctl doctor``'s warnings.
 
     A damaged ``run.json``, ``config.yaml``, ``metrics.csv`` or ``summary.json`` is a
     `CheckpointError` (exit 3) that names the file and what is wrong with it.
@@ -144,7 +146,16 @@ def describe_run(path: Path, runs_dir: Path | None = None) -> dict[str, Any]:
         "last_epoch": _numbers(rows[-1]) if rows else None,
         "test": summary,
         "files": [{"path": str(p.relative_to(run)), "bytes": p.stat().st_size} for p in files],
+        "warnings": doctor_warnings(run),
     }
+
+
+def doctor_warnings(run: Path) -> list[dict[str, Any]]:
+    """``nnctl doctor``'s ``warn`` findings of ``run`` (none when its files cannot be read)."""
+    try:
+        return warnings(diagnose(run))
+    except NnctlError:
+        return []
 
 
 STOPPED_REASON = (

@@ -1,4 +1,4 @@
-"""Backpropagation against central finite differences, in float64.
+"""Whole arrays against central finite differences, in float64.
 
 Each ``check_*`` function computes the analytic gradients of a scalar ``L`` (the ones the engine's
 backward passes give) and the numerical ones, ``(L(x + h) - L(x - h)) / 2h`` for each entry ``x``
@@ -14,7 +14,7 @@ float64 with ``h = 1e-6``; 1 for unrelated ones). The tests and ``nnctl gradchec
   checks every parameter (`as_float64` makes a float64 copy of a float32 network).
 
 Inputs at a kink (relu at 0, mae at a zero residual) give a large error there: keep them at least
-``h`` away.
+``h`` away (`nnctl.nn.gradcheck.entries` finds the entries where they are not).
 """
 
 from __future__ import annotations

@@ -1,0 +1,101 @@
+"""The reports of nnctl's checks on stdout: ``nnctl gradcheck``'s tensors, ``nnctl doctor``'s
+findings (and the warnings ``nnctl runs show`` repeats)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nnctl.cli.render.consoles import stdout_console
+from nnctl.cli.render.tables import print_table
+
+_GRADCHECK_COLUMNS = ("tensor", "term", "shape", "entries", "max rel. error", "band", "kinks")
+
+
+def print_gradcheck(report: Mapping[str, Any]) -> None:
+    """``nnctl gradcheck``'s table: one row per tensor, then the worst entries of failing ones."""
+    console = stdout_console()
+    inputs = report["inputs"]
+    console.print(
+        f"gradient check of {report['source']}\n"
+        f"rows:   {inputs['description']}\n"
+        f"how:    float64, dropout off, central differences with h = {report['h']:g}; "
+        f"loss on these rows {report['loss']:.4g}\n",
+        soft_wrap=True,
+    )
+    rows = [
+        [tensor["name"], tensor["term"].replace("_", " "), "x".join(map(str, tensor["shape"])),
+         str(tensor["checked"]), f"{tensor['error']:.1e}", tensor["band"], str(tensor["kinks"])]
+        for tensor in report["tensors"]
+    ]  # fmt: skip
+    print_table(None, _GRADCHECK_COLUMNS, rows, right_align=(3, 4, 6))
+    for tensor in report["tensors"]:
+        worst = tensor["worst"]
+        if tensor["band"] not in ("excellent", "fine") and worst is not None:
+            index = ", ".join(map(str, worst["index"]))
+            console.print(
+                f"worst of {tensor['name']} ({tensor['term'].replace('_', ' ')}): [{index}] "
+                f"backprop {worst['analytic']:.6g}, finite difference {worst['numeric']:.6g}",
+                soft_wrap=True,
+            )
+    bands = report["bands"]
+    lines = [
+        f"weight decay: {report['weight_decay']['note']}",
+        f"bands (CS231n): below {_power(bands['excellent'])} excellent, below "
+        f"{_power(bands['fine'])} fine, up to {_power(bands['suspect'])} suspect, above wrong",
+    ]
+    if report["kinks"]:
+        lines.append(
+            f"kinks: {report['kinks']} entries' differences crossed a kink (a relu's input or "
+            "mae's residual changed sign within h): there the finite difference averages two "
+            "slopes, so they are shown, not counted"
+        )
+    if report["inputs"]["random"]:
+        lines.append("note: the rows are random, not data: the check is of the math, not the run")
+    lines.append(f"result: {report['verdict']}")
+    console.print("\n" + "\n".join(lines), soft_wrap=True)
+
+
+def _power(value: float) -> str:
+    """``1e-07`` as ``1e-7``."""
+    return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def print_findings(report: Mapping[str, Any]) -> None:
+    """``nnctl doctor``'s findings: warnings first, each with its evidence, rule and source."""
+    console = stdout_console()
+    findings = sorted(report["findings"], key=lambda f: f["severity"] != "warn")
+    n_warn = sum(f["severity"] == "warn" for f in findings)
+    console.print(f"doctor: {report['run']}: {n_warn} warning{'s' if n_warn != 1 else ''}, "
+                  f"{len(findings) - n_warn} info", soft_wrap=True)  # fmt: skip
+    for finding in findings:
+        rule = finding["rule"]
+        lines = [f"\n{finding['severity']:<4}  {rule['name']}: {finding['message']}"]
+        evidence = ", ".join(f"{k} {_value(v)}" for k, v in finding["evidence"].items())
+        if evidence:
+            lines.append(f"      evidence: {evidence}")
+        if rule["threshold"]:
+            lines.append(f"      rule: {rule['threshold']}")
+            lines.append(f"      source: {rule['source']}")
+        console.print("\n".join(lines), soft_wrap=True)
+
+
+def print_warnings(findings: Sequence[Mapping[str, Any]]) -> None:
+    """The ``warn`` findings of a run, one line each (``nnctl runs show``); nothing if none."""
+    warnings = [f for f in findings if f["severity"] == "warn"]
+    if not warnings:
+        return
+    console = stdout_console()
+    lines = ["doctor's warnings (details: nnctl doctor RUN):"]
+    lines += [f"  warn  {f['rule']['name']}: {f['message']}" for f in warnings]
+    console.print("\n".join(lines), soft_wrap=True)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return str(value)

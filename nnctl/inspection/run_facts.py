@@ -1,0 +1,136 @@
+"""What ``nnctl doctor`` reads of a run: its metrics, its layer statistics, its task and classes.
+
+``metrics.csv`` and ``layer_stats.csv`` are read as numbers (an empty cell: None); the task, the
+loss, the number of classes and each layer's activation come from ``config.yaml``, and a regression
+target's standard deviation from the run's checkpoint (the logged loss is in the target's units).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nnctl.config.loss import task_of
+from nnctl.errors import NnctlError
+from nnctl.nn.losses import LOSSES
+from nnctl.store.bundle import is_checkpoint_file
+from nnctl.store.metrics import read_metrics
+from nnctl.store.model import load_model
+from nnctl.store.runs import CHECKPOINTS, CONFIG_FILE, METRICS_FILE
+
+LAYER_STATS_FILE = "layer_stats.csv"
+
+Row = dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """A run as the doctor's rules see it.
+
+    Attributes
+    ----------
+    metrics : list of Row
+        ``metrics.csv``, one row per epoch (``epoch``, ``train_loss``, ``val_loss``, ...).
+    layer_stats : list of Row or None
+        ``layer_stats.csv`` (``epoch``, ``layer``, ``grad_norm``, ...), None when the run has none.
+    task, loss : str or None
+        ``classification``, ``binary`` or ``regression``; the loss's name (None: unreadable config).
+    n_classes : int or None
+        The softmax output's units for classification.
+    target_std : float
+        A regression target's standard deviation (None without a readable checkpoint; 1.0 for
+        the other tasks).
+    activations : list of str
+        Each layer's activation.
+    """
+
+    run: Path
+    metrics: list[Row]
+    layer_stats: list[Row] | None
+    task: str | None = None
+    loss: str | None = None
+    n_classes: int | None = None
+    target_std: float | None = 1.0
+    activations: list[str] = field(default_factory=list)
+
+    def column(self, name: str) -> list[float]:
+        """A ``metrics.csv`` column with its empty cells left out."""
+        return [v for row in self.metrics if (v := row.get(name)) is not None]
+
+    def layers(self) -> dict[int, list[Row]]:
+        """``layer_stats.csv``'s rows by layer index, in epoch order."""
+        by_layer: dict[int, list[Row]] = {}
+        for row in self.layer_stats or []:
+            by_layer.setdefault(int(row["layer"] or 0), []).append(row)
+        return by_layer
+
+
+def _numbers(rows: list[dict[str, str]]) -> list[Row]:
+    def number(text: str) -> float | None:
+        try:
+            return float(text) if text.strip() else None
+        except ValueError:
+            return None
+
+    return [{key: number(value) for key, value in row.items()} for row in rows]
+
+
+def read_run(run: Path) -> RunFacts:
+    """Read ``run``'s facts; a damaged ``metrics.csv`` or ``layer_stats.csv`` is a
+    `nnctl.errors.CheckpointError` naming the file. A config or checkpoint that cannot be read
+    leaves the task or the target's scale unknown (the rules that need them say so)."""
+    metrics = _numbers(read_metrics(run / METRICS_FILE))
+    stats_path = run / LAYER_STATS_FILE
+    stats = _numbers(read_metrics(stats_path)) if stats_path.is_file() else None
+    model = _model_facts(run / CONFIG_FILE)
+    if model is None:
+        return RunFacts(run, metrics, stats)
+    loss, units, activations = model
+    task = task_of(loss)
+    std = _target_std(run) if task == "regression" else 1.0
+    classes = units if task == "classification" else None
+    return RunFacts(run, metrics, stats, task, loss, classes, std, activations)
+
+
+def _model_facts(path: Path) -> tuple[str, int, list[str]] | None:
+    """The loss, the output units and the activations of a run's ``config.yaml``.
+
+    Read as plain YAML, not validated, so that a run's config from another nnctl version (with a
+    section this one does not know) still gives them; None when they are not there.
+    """
+    import yaml
+
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        layers = config["model"]["layers"]
+        loss = config["loss"]
+        loss = loss["name"] if isinstance(loss, dict) else loss
+        activations = [str(_name(layer.get("activation", "linear"))) for layer in layers]
+        if loss not in LOSSES:
+            return None
+        return str(loss), int(layers[-1]["units"]), activations
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError, IndexError,
+            ValueError, AttributeError):  # fmt: skip
+        return None
+
+
+def _name(value: object) -> object:
+    return value.get("name") if isinstance(value, dict) else value  # fmt: skip
+
+
+def _target_std(run: Path) -> float | None:
+    """The regression target's standard deviation, from the run's best (else last) checkpoint."""
+    for name in ("best.npz", "last.npz"):
+        path = run / CHECKPOINTS / name
+        if is_checkpoint_file(path):
+            try:
+                return float(load_model(path).preprocessor.target.std)
+            except NnctlError:
+                continue
+    return None
+
+
+def as_mapping(row: Row) -> Mapping[str, float | None]:
+    """A row as evidence: only its filled cells."""
+    return {key: value for key, value in row.items() if value is not None}
