@@ -5,7 +5,8 @@ clip, update. `FastStep.train_step` computes the same in the pieces the machine 
 
 - all of it runs with the CPU's flush-to-zero mode on (`nnctl.nn.fast.fpu`), and a network of at
   least ``SPLIT_MIN_SIZE`` parameters keeps BLAS on one thread while a helper thread of ours
-  (`nnctl.nn.fast.threads`) takes half of each piece;
+  (`nnctl.nn.fast.threads`) takes half of each piece of a batch of ``HELPER_MIN_ROWS`` rows or
+  more;
 - a batch of at most ``SMALL_BATCH`` rows: forward and backward as one; then the helper fills half
   of the first layer's ``dW`` and updates those parameters while the caller does the rest;
 - a larger batch: the helper runs the forward and backward passes (up to each layer's ``dZ``) of
@@ -41,6 +42,13 @@ Array = np.ndarray
 #: between two threads; larger ones also split their rows. Halves of a small batch make matrix
 #: products too thin to gain from a second core.
 SMALL_BATCH = 64
+
+#: Batches of fewer rows run every piece on the calling thread: handing a piece to the helper
+#: and waking it costs about 60 us on a two-vCPU virtual machine, more than a small batch's half
+#: of the update saves (an epoch of batch 32 took 4-6% longer with the helper than without,
+#: batch 48 the same, batch 64 6% less; `benchmarks/README.md`). The pieces are the same either
+#: way, so is every byte.
+HELPER_MIN_ROWS = 48
 
 
 class SteppedNetwork(Protocol):
@@ -88,7 +96,7 @@ class FastStep:
         """`Network.train_step`'s forward, loss, backward, check, clip and update; the loss."""
         net = self.network
         shared = net.params.size >= SPLIT_MIN_SIZE
-        helper = self.helper if shared else None
+        helper = self.helper if shared and len(X) >= HELPER_MIN_ROWS else None
         threads = (blas_threads() or 0) if helper is not None else 0
         if threads > 1:
             set_blas_threads(1)  # each piece's products on one BLAS thread, as without a helper

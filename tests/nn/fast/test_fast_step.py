@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 from nnctl import _platform
-from nnctl.nn.fast.step import SMALL_BATCH
+from nnctl.nn.fast.step import HELPER_MIN_ROWS, SMALL_BATCH
 from nnctl.nn.fast.threads import Helper
 from nnctl.nn.layers.dense import Dense
+from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
 from nnctl.nn.optim.base import SPLIT_MIN_SIZE
 from nnctl.nn.optim.optimizers import get_optimizer
@@ -102,3 +103,29 @@ def test_a_shared_step_gives_the_references_numbers(loss, activation, units, n, 
     fast.fast.helper = Helper() if helper else None
     tolerance = {"rtol": 1e-12, "atol": 1e-14} if n > SMALL_BATCH else {}
     steps(fast, reference, *data(300, n, loss, units), **tolerance)
+
+
+class _Refusing:
+    """A helper that fails the step if it is handed any work."""
+
+    def run_split(self, first, second):
+        raise AssertionError("a batch below HELPER_MIN_ROWS was handed to the helper")
+
+
+@pytest.mark.parametrize("n", [1, HELPER_MIN_ROWS - 1])
+def test_a_small_batch_is_not_handed_to_the_helper_and_gives_the_same_bytes(n):
+    """Below HELPER_MIN_ROWS the caller runs every piece itself: no hand-off, the same numbers."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((n, 300)), rng.integers(0, 10, n)
+    nets = []
+    for helper in (_Refusing(), None):
+        net = Network.build(300, [{"units": 256, "activation": "relu"},
+                                  {"units": 10, "activation": "softmax"}],
+                            get_loss("categorical_crossentropy"), np.random.default_rng(1),
+                            np.float64)  # fmt: skip
+        assert net.params.size >= SPLIT_MIN_SIZE  # a network whose step is shared
+        net.attach_optimizer(get_optimizer("adam", learning_rate=1e-3))
+        net.fast.helper = helper
+        net.train_step(X, y)
+        nets.append(net.params.data.copy())
+    np.testing.assert_array_equal(nets[0], nets[1])
