@@ -44,3 +44,9 @@ def validate(
         table.title, table.columns, table.rows, right_align=table.numeric, footer=table.footer
     )
     typer.echo(checked.inputs)
+    stats = checked.config.diagnostics.layer_stats
+    typer.echo(
+        "diagnostics: "
+        + ("layer_stats.csv each epoch" if stats else "no layer_stats.csv")
+        + f" (diagnostics.layer_stats: {'true' if stats else 'false'})"
+    )

@@ -15,7 +15,7 @@ from typing import Any
 from nnctl.inspection import rules_layers as layers
 from nnctl.inspection import rules_metrics as metrics
 from nnctl.inspection.findings import CS231N_1, CS231N_3, Rule
-from nnctl.inspection.run_facts import LAYER_STATS_FILE, read_run
+from nnctl.inspection.run_facts import LAYER_STATS_FILE, layer_stats_turned_off, read_run
 from nnctl.store.runs import resolve_run
 
 RULES: tuple[Rule, ...] = (
@@ -93,11 +93,13 @@ def diagnose(run: Path, runs_dir: Path | None = None) -> dict[str, Any]:
             )
     if facts.layer_stats is None:
         skipped = [rule.name for rule in RULES if rule.needs_layer_stats]
+        why = ("its config turns it off: diagnostics.layer_stats: false"
+               if layer_stats_turned_off(path) else "a run from before nnctl wrote it")  # fmt: skip
         findings.append(
             {
                 "severity": "info",
                 "rule": {"name": "layer_stats", "threshold": "", "source": ""},
-                "message": f"The run has no {LAYER_STATS_FILE} (a run from before nnctl wrote it): "
+                "message": f"The run has no {LAYER_STATS_FILE} ({why}): "
                 f"the rules {', '.join(skipped)} were skipped.",
                 "evidence": {"missing": LAYER_STATS_FILE, "skipped": skipped},
             }

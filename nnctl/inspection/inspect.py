@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.errors import UsageError
+from nnctl.data.load import ROLES
+from nnctl.errors import DataError, UsageError
 from nnctl.inspection.heatmap import block_average, top_inputs
 from nnctl.inspection.sources import Opened, file_chunks, is_split_name, open_model, split_of
 from nnctl.inspection.stats import ActivationStats, tensor_stats
@@ -93,6 +94,11 @@ def activation_stats(opened: Opened, data: str) -> tuple[list[ActivationStats], 
     if is_split_name(data):
         chunks = iter([split_of(opened, data, "--data").split.X])
         described = f"{data} split of {opened.run}"
+    elif data != "-" and not Path(data).exists():
+        raise DataError(
+            f"--data {data}: expected a split of the run ({', '.join(ROLES)}) or a data file; "
+            "found neither (no such file)"
+        )
     else:
         chunks = (X for _, X in file_chunks(opened, Path(data)))
         described = data
@@ -103,7 +109,7 @@ def activation_stats(opened: Opened, data: str) -> tuple[list[ActivationStats], 
                 assert layer.Z is not None and layer.output is not None
                 stat.add(layer.Z, layer.output)
     if stats[0].rows == 0:
-        raise UsageError(f"--data {data}: has no rows")
+        raise DataError(f"--data {data}: expected at least one row of data, found none")
     return stats, described
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from nnctl.data.encoding import is_missing
-from nnctl.errors import UsageError
+from nnctl.errors import DataError, UsageError
 from nnctl.inspection.sources import Opened, file_chunks, plain, split_of
 
 
@@ -74,6 +74,8 @@ def _file_row(opened: Opened, path: Path, row: int) -> PickedRow:
                                       opened.dtype)  # fmt: skip
             return PickedRow(str(path), row, x, _raw(values), y)
         seen += len(X)
+    if seen == 0:
+        raise DataError(f"--input {path}: expected at least one row of data, found none")
     raise UsageError(f"--row {row}: {path} has {seen} rows (0 to {seen - 1})")
 
 

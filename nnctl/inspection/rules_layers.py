@@ -10,7 +10,8 @@ from __future__ import annotations
 import statistics
 
 from nnctl.inspection.findings import Found, info, warn
-from nnctl.inspection.run_facts import RunFacts
+from nnctl.inspection.run_facts import LAYER_STATS_FILE, RunFacts, is_finite
+from nnctl.nn.activations import RELU_FAMILY
 
 DEAD_FRACTION = 0.40
 UPDATE_RATIO = (1e-4, 1e-2)
@@ -24,7 +25,7 @@ def dead_units(facts: RunFacts) -> list[Found]:
         dead = [
             (int(r["epoch"] or 0), r["dead_fraction"])
             for r in rows
-            if r.get("dead_fraction") is not None
+            if is_finite(r.get("dead_fraction"))
         ]
         if not dead:
             continue
@@ -46,7 +47,11 @@ def dead_units(facts: RunFacts) -> list[Found]:
     if found:
         return found
     if not checked:
-        return info("no relu-family layer: dead units not counted")
+        if not facts.layer_stats:
+            return info(f"{LAYER_STATS_FILE} has no rows yet: dead units not counted")
+        if facts.activations and not set(facts.activations) & RELU_FAMILY:
+            return info("no relu-family layer: dead units not counted")
+        return info("no dead fractions logged: dead units not counted")
     return info(f"No relu layer has more than {DEAD_FRACTION:.0%} dead units.", layers=checked)
 
 
@@ -55,7 +60,7 @@ def update_ratios(facts: RunFacts) -> list[Found]:
     low, high = UPDATE_RATIO
     found, medians = [], {}
     for layer, rows in facts.layers().items():
-        ratios = [v for r in rows if (v := r.get("update_ratio")) is not None]
+        ratios = [v for r in rows if is_finite(v := r.get("update_ratio"))]
         if not ratios:
             continue
         median = statistics.median(ratios)
@@ -88,6 +93,8 @@ def update_ratios(facts: RunFacts) -> list[Found]:
 def gradient_flow(facts: RunFacts) -> list[Found]:
     """The first layer's gradient norm against the last's: vanishing or exploding gradients."""
     layers = facts.layers()
+    if not layers:
+        return info(f"{LAYER_STATS_FILE} has no rows yet: gradient flow not judged")
     if len(layers) < 2:
         return info("a single layer: gradient flow between layers not judged")
     first, last = layers[min(layers)], layers[max(layers)]
@@ -95,7 +102,7 @@ def gradient_flow(facts: RunFacts) -> list[Found]:
         (int(a["epoch"] or 0), a["grad_norm"], b["grad_norm"])
         for a, b in zip(first, last, strict=False)
     ]
-    ratios = [(e, g1 / g2) for e, g1, g2 in pairs if g1 is not None and g2]
+    ratios = [(e, g1 / g2) for e, g1, g2 in pairs if is_finite(g1) and is_finite(g2) and g2]
     if not ratios:
         return info("no gradient norms logged: not checked")
     median = statistics.median(r for _, r in ratios)

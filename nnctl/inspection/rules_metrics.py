@@ -8,7 +8,7 @@ import math
 import statistics
 
 from nnctl.inspection.findings import Found, info, warn
-from nnctl.inspection.run_facts import RunFacts
+from nnctl.inspection.run_facts import RunFacts, is_finite
 from nnctl.training.metrics import loss_scale
 
 #: The expected loss of a network that knows nothing yet, by loss, on the standardized target
@@ -27,6 +27,8 @@ def initial_loss(facts: RunFacts) -> list[Found]:
     losses = facts.column("train_loss")
     if not losses or facts.loss is None:
         return info("no training loss logged, or the config is unreadable: not checked")
+    if not is_finite(facts.metrics[0].get("train_loss")):
+        return info("epoch 1's training loss is not a finite number: not checked")
     if facts.task == "classification" and facts.n_classes:
         chance, what = math.log(facts.n_classes), f"ln {facts.n_classes}"
         meaning = f"guessing uniformly among {facts.n_classes} classes"
@@ -65,8 +67,42 @@ def initial_loss(facts: RunFacts) -> list[Found]:
     )
 
 
+def _diverged(facts: RunFacts) -> list[Found]:
+    """A warning when the run diverged: a nan or inf loss logged, or ``run.json`` says so."""
+    for row in facts.metrics:
+        bad = [k for k in ("train_loss", "val_loss") if k in row and row[k] is not None
+               and not is_finite(row[k])]  # fmt: skip
+        if bad:
+            epoch = int(row["epoch"] or 0)
+            return [
+                warn(
+                    f"The run diverged: its {bad[0]} is {row[bad[0]]} at epoch {epoch} (not a "
+                    "number a network can learn from). The learning rate is the usual cause: "
+                    "lower it, or normalize the inputs.",
+                    epoch=epoch,
+                    column=bad[0],
+                    value=str(row[bad[0]]),
+                )
+            ]
+    if facts.status == "diverged":
+        epochs = len(facts.metrics)
+        return [
+            warn(
+                f"The run diverged after {epochs} complete epoch{'s' if epochs != 1 else ''}: "
+                "the loss stopped being a finite number (run.json). The learning rate is the "
+                "usual cause: lower it, or normalize the inputs.",
+                status="diverged",
+                epochs=epochs,
+            )
+        ]
+    return []
+
+
 def learning_rate(facts: RunFacts) -> list[Found]:
-    """A training loss that oscillates (rises a lot) or does not fall: the learning rate."""
+    """A loss that diverged, oscillates (rises a lot) or does not fall: the learning rate."""
+    diverged = _diverged(facts)
+    if diverged:
+        return diverged
     losses = facts.column("train_loss")
     if len(losses) < 5:
         return info(
@@ -113,9 +149,7 @@ def _smooth(values: list[float], window: int) -> list[float]:
 def overfitting(facts: RunFacts) -> list[Found]:
     """A validation loss that rises again while the training loss keeps falling: a growing gap."""
     rows = [
-        r
-        for r in facts.metrics
-        if r.get("train_loss") is not None and r.get("val_loss") is not None
+        r for r in facts.metrics if is_finite(r.get("train_loss")) and is_finite(r.get("val_loss"))
     ]
     if len(rows) < 10:
         return info("no validation loss, or fewer than 10 epochs of it: overfitting not judged")

@@ -1,25 +1,34 @@
 """What ``nnctl doctor`` reads of a run: its metrics, its layer statistics, its task and classes.
 
-``metrics.csv`` and ``layer_stats.csv`` are read as numbers (an empty cell: None); the task, the
-loss, the number of classes and each layer's activation come from ``config.yaml``, and a regression
-target's standard deviation from the run's checkpoint (the logged loss is in the target's units).
+``metrics.csv`` and ``layer_stats.csv`` are read as numbers (an empty cell: None; ``nan`` and
+``inf`` as themselves, for a run that diverged); a cell that is not a number, or a column a rule
+reads that is missing, is a `CheckpointError` naming the file, the line and the column. The task,
+the loss, the number of classes and each layer's activation come from ``config.yaml``, the run's
+status from ``run.json``, and a regression target's standard deviation from the run's checkpoint
+(the logged loss is in the target's units).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 from nnctl.config.loss import task_of
-from nnctl.errors import NnctlError
+from nnctl.errors import CheckpointError, NnctlError
 from nnctl.nn.losses import LOSSES
 from nnctl.store.bundle import is_checkpoint_file
+from nnctl.store.layer_stats import LAYER_STATS_COLUMNS
 from nnctl.store.metrics import read_metrics
 from nnctl.store.model import load_model
-from nnctl.store.runs import CHECKPOINTS, CONFIG_FILE, METRICS_FILE
+from nnctl.store.runs import CHECKPOINTS, CONFIG_FILE, METRICS_FILE, RUN_FILE
 
 LAYER_STATS_FILE = "layer_stats.csv"
+METRICS_COLUMNS = ("epoch", "train_loss")
+"""The columns of ``metrics.csv`` the rules need (``val_loss`` is there only with validation)."""
 
 Row = dict[str, float | None]
 
@@ -43,6 +52,8 @@ class RunFacts:
         the other tasks).
     activations : list of str
         Each layer's activation.
+    status : str or None
+        ``run.json``'s status (``diverged``, ``completed``, ...), None when unreadable.
     """
 
     run: Path
@@ -53,10 +64,11 @@ class RunFacts:
     n_classes: int | None = None
     target_std: float | None = 1.0
     activations: list[str] = field(default_factory=list)
+    status: str | None = None
 
     def column(self, name: str) -> list[float]:
-        """A ``metrics.csv`` column with its empty cells left out."""
-        return [v for row in self.metrics if (v := row.get(name)) is not None]
+        """A ``metrics.csv`` column with its empty and non-finite (nan, inf) cells left out."""
+        return [v for row in self.metrics if is_finite(v := row.get(name))]
 
     def layers(self) -> dict[int, list[Row]]:
         """``layer_stats.csv``'s rows by layer index, in epoch order."""
@@ -66,31 +78,76 @@ class RunFacts:
         return by_layer
 
 
-def _numbers(rows: list[dict[str, str]]) -> list[Row]:
-    def number(text: str) -> float | None:
-        try:
-            return float(text) if text.strip() else None
-        except ValueError:
-            return None
+def is_finite(value: float | None) -> TypeGuard[float]:
+    """Whether a cell holds a finite number (not empty, nan or inf)."""
+    return value is not None and math.isfinite(value)
 
-    return [{key: number(value) for key, value in row.items()} for row in rows]
+
+def _header(path: Path) -> list[str]:
+    """The column names on the first line of a CSV file (none for an empty file)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            first = handle.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return first.split(",") if first else []
+
+
+def _numbers(path: Path, needed: Sequence[str]) -> list[Row]:
+    """The rows of ``path`` (a ``metrics.csv`` or ``layer_stats.csv``) as numbers.
+
+    An empty cell is None; a file without one of the ``needed`` columns, or a cell that is not a
+    number, is a `CheckpointError` naming the file, the line and the column.
+    """
+    rows = read_metrics(path)
+    header = _header(path)
+    missing = [name for name in needed if header and name not in header]
+    if missing:
+        raise CheckpointError(
+            f"{path}: damaged: no column {', '.join(map(repr, missing))}; expected the columns "
+            f"{', '.join(needed)}, found {', '.join(header)}"
+        )
+    numbers = []
+    for line, row in enumerate(rows, start=2):
+        values: Row = {}
+        for key, text in row.items():
+            try:
+                values[key] = float(text) if text.strip() else None
+            except ValueError:
+                raise CheckpointError(
+                    f"{path}: damaged: line {line}, column '{key}': expected a number, "
+                    f"found {text!r}"
+                ) from None
+        numbers.append(values)
+    return numbers
 
 
 def read_run(run: Path) -> RunFacts:
     """Read ``run``'s facts; a damaged ``metrics.csv`` or ``layer_stats.csv`` is a
     `nnctl.errors.CheckpointError` naming the file. A config or checkpoint that cannot be read
     leaves the task or the target's scale unknown (the rules that need them say so)."""
-    metrics = _numbers(read_metrics(run / METRICS_FILE))
+    metrics = _numbers(run / METRICS_FILE, METRICS_COLUMNS)
     stats_path = run / LAYER_STATS_FILE
-    stats = _numbers(read_metrics(stats_path)) if stats_path.is_file() else None
+    stats = _numbers(stats_path, LAYER_STATS_COLUMNS) if stats_path.is_file() else None
+    status = _status(run / RUN_FILE)
     model = _model_facts(run / CONFIG_FILE)
     if model is None:
-        return RunFacts(run, metrics, stats)
+        return RunFacts(run, metrics, stats, status=status)
     loss, units, activations = model
     task = task_of(loss)
     std = _target_std(run) if task == "regression" else 1.0
     classes = units if task == "classification" else None
-    return RunFacts(run, metrics, stats, task, loss, classes, std, activations)
+    return RunFacts(run, metrics, stats, task, loss, classes, std, activations, status)
+
+
+def _status(path: Path) -> str | None:
+    """``run.json``'s ``status``, read as plain JSON; None when it is not there."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    status = record.get("status") if isinstance(record, dict) else None
+    return status if isinstance(status, str) else None
 
 
 def _model_facts(path: Path) -> tuple[str, int, list[str]] | None:
@@ -113,6 +170,17 @@ def _model_facts(path: Path) -> tuple[str, int, list[str]] | None:
     except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError, IndexError,
             ValueError, AttributeError):  # fmt: skip
         return None
+
+
+def layer_stats_turned_off(run: Path) -> bool:
+    """Whether the run's ``config.yaml`` says ``diagnostics: {layer_stats: false}``."""
+    import yaml
+
+    try:
+        config = yaml.safe_load((run / CONFIG_FILE).read_text(encoding="utf-8"))
+        return config["diagnostics"]["layer_stats"] is False
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError):
+        return False
 
 
 def _name(value: object) -> object:

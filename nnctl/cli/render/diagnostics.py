@@ -3,11 +3,15 @@ findings (and the warnings ``nnctl runs show`` repeats)."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
 from nnctl.cli.render.consoles import stdout_console
-from nnctl.cli.render.tables import print_table
 
 _GRADCHECK_COLUMNS = ("tensor", "term", "shape", "entries", "max rel. error", "band", "kinks")
 
@@ -16,19 +20,19 @@ def print_gradcheck(report: Mapping[str, Any]) -> None:
     """``nnctl gradcheck``'s table: one row per tensor, then the worst entries of failing ones."""
     console = stdout_console()
     inputs = report["inputs"]
-    console.print(
+    _say(
+        console,
         f"gradient check of {report['source']}\n"
         f"rows:   {inputs['description']}\n"
         f"how:    float64, dropout off, central differences with h = {report['h']:g}; "
         f"loss on these rows {report['loss']:.4g}\n",
-        soft_wrap=True,
     )
     rows = [
         [tensor["name"], tensor["term"].replace("_", " "), "x".join(map(str, tensor["shape"])),
          str(tensor["checked"]), f"{tensor['error']:.1e}", tensor["band"], str(tensor["kinks"])]
         for tensor in report["tensors"]
     ]  # fmt: skip
-    print_table(None, _GRADCHECK_COLUMNS, rows, right_align=(3, 4, 6))
+    _print_tensors(console, rows)
     for tensor in report["tensors"]:
         worst = tensor["worst"]
         if tensor["band"] not in ("excellent", "fine") and worst is not None:
@@ -53,7 +57,35 @@ def print_gradcheck(report: Mapping[str, Any]) -> None:
     if report["inputs"]["random"]:
         lines.append("note: the rows are random, not data: the check is of the math, not the run")
     lines.append(f"result: {report['verdict']}")
-    console.print("\n" + "\n".join(lines), soft_wrap=True)
+    _say(console, "\n" + "\n".join(lines))
+
+
+def _print_tensors(console: Console, rows: Sequence[Sequence[str]]) -> None:
+    """The tensors' table; the cells are never cut (the headers wrap first)."""
+    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, collapse_padding=True)
+    for index, name in enumerate(_GRADCHECK_COLUMNS):
+        header = 0 if " " in name else len(name)  # a one-word header is not cut either
+        whole = max([header, *(len(row[index]) for row in rows)])
+        table.add_column(name, justify="right" if index in (3, 4, 6) else "left", min_width=whole)
+    for row in rows:
+        table.add_row(*row)
+    with console.capture() as captured:
+        console.print(table)
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def _say(console: Console, text: str) -> None:
+    """Print ``text``; on a terminal each line is wrapped at words to its width, the lines after
+    a line's first indented as its own indent plus 6 (piped, lines stay whole)."""
+    if not console.is_terminal:
+        console.print(text, soft_wrap=True)
+        return
+    lines = []
+    for line in text.split("\n"):
+        indent = " " * (len(line) - len(line.lstrip()))
+        lines += textwrap.wrap(line, console.width, subsequent_indent=indent + " " * 6,
+                               break_on_hyphens=False) or [""]  # fmt: skip
+    console.print("\n".join(lines), soft_wrap=True)
 
 
 def _power(value: float) -> str:
@@ -66,8 +98,8 @@ def print_findings(report: Mapping[str, Any]) -> None:
     console = stdout_console()
     findings = sorted(report["findings"], key=lambda f: f["severity"] != "warn")
     n_warn = sum(f["severity"] == "warn" for f in findings)
-    console.print(f"doctor: {report['run']}: {n_warn} warning{'s' if n_warn != 1 else ''}, "
-                  f"{len(findings) - n_warn} info", soft_wrap=True)  # fmt: skip
+    _say(console, f"doctor: {report['run']}: {n_warn} warning{'s' if n_warn != 1 else ''}, "
+                  f"{len(findings) - n_warn} info")  # fmt: skip
     for finding in findings:
         rule = finding["rule"]
         lines = [f"\n{finding['severity']:<4}  {rule['name']}: {finding['message']}"]
@@ -77,7 +109,7 @@ def print_findings(report: Mapping[str, Any]) -> None:
         if rule["threshold"]:
             lines.append(f"      rule: {rule['threshold']}")
             lines.append(f"      source: {rule['source']}")
-        console.print("\n".join(lines), soft_wrap=True)
+        _say(console, "\n".join(lines))
 
 
 def print_warnings(findings: Sequence[Mapping[str, Any]]) -> None:
@@ -88,7 +120,7 @@ def print_warnings(findings: Sequence[Mapping[str, Any]]) -> None:
     console = stdout_console()
     lines = ["doctor's warnings (details: nnctl doctor RUN):"]
     lines += [f"  warn  {f['rule']['name']}: {f['message']}" for f in warnings]
-    console.print("\n".join(lines), soft_wrap=True)
+    _say(console, "\n".join(lines))
 
 
 def _value(value: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -28,7 +29,7 @@ def _share(value: float | None) -> str:
 
 
 #: Columns of text, left-aligned; every other column holds numbers.
-TEXT_COLUMNS = frozenset({"layer", "formula", "activation", "input", "name"})
+TEXT_COLUMNS = frozenset({"layer", "formula", "activation", "input", "name", "statistic"})
 
 
 def _table(title: str, columns: Sequence[str]) -> Table:
@@ -36,6 +37,26 @@ def _table(title: str, columns: Sequence[str]) -> Table:
     for name in columns:
         table.add_column(name, justify="left" if name in TEXT_COLUMNS else "right")
     return table
+
+
+def _fitted(
+    console: Console, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]
+) -> Table:
+    """A table of one row per layer, or, when that is wider than the console, its transpose.
+
+    The transpose has one row per statistic and one column per layer (``rows[i][0]`` names
+    the layer), so that a narrow terminal shows every number whole instead of cutting it.
+    """
+    table = _table(title, columns)
+    for row in rows:
+        table.add_row(*row)
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    if natural <= console.width:
+        return table
+    flipped = _table(title, ["statistic", *(f"layer {row[0]}" for row in rows)])
+    for at, name in enumerate(columns[1:], start=1):
+        flipped.add_row(name, *(row[at] for row in rows))
+    return flipped
 
 
 def print_inspection(report: Mapping[str, Any], console: Console | None = None) -> None:
@@ -52,14 +73,15 @@ def print_inspection(report: Mapping[str, Any], console: Console | None = None) 
     console.print(
         "nnctl's W is inputs x units (a row x times W); textbooks write W x, W units x inputs."
     )
-    weights = _table("weights W and biases b", ["layer", "W mean", "W std", "init std",
-                     "W min", "W max", "|W|", "b mean", "b std", "|b|"])  # fmt: skip
+    columns = ["layer", "W mean", "W std", "init std", "W min", "W max", "|W|", "b mean",
+               "b std", "|b|"]  # fmt: skip
+    cells = []
     for row in layers:
         w, b = row["weights"], row["bias"]
         values = (w["mean"], w["std"], row["init_std"], w["min"], w["max"], w["norm"],
                   b["mean"], b["std"], b["norm"])  # fmt: skip
-        weights.add_row(str(row["index"]), *map(_num, values))
-    console.print(weights)
+        cells.append([str(row["index"]), *map(_num, values)])
+    console.print(_fitted(console, "weights W and biases b", columns, cells))
     if report.get("data") is not None:
         _print_activations(console, report)
     _print_footer(console, report)
@@ -69,12 +91,13 @@ def print_inspection(report: Mapping[str, Any], console: Console | None = None) 
 
 def _print_activations(console: Console, report: Mapping[str, Any]) -> None:
     console.print(f"data: {report['data']} ({report['n_rows']:,} rows)", soft_wrap=True)
-    table = _table("activations a", ["layer", "activation", "a mean", "a std", "dead", "saturated"])
+    columns = ["layer", "activation", "a mean", "a std", "dead", "saturated"]
+    cells = []
     for row in report["layers"]:
         acts = row["activations"]
-        table.add_row(str(row["index"]), row["activation"], _num(acts["mean"]), _num(acts["std"]),
-                      _share(row["dead_fraction"]), _share(row["saturated_fraction"]))  # fmt: skip
-    console.print(table)
+        cells.append([str(row["index"]), row["activation"], _num(acts["mean"]), _num(acts["std"]),
+                      _share(row["dead_fraction"]), _share(row["saturated_fraction"])])  # fmt: skip
+    console.print(_fitted(console, "activations a", columns, cells))
     console.print("dead: relu family, z never > 0 on the data; saturated: sigmoid or tanh, "
                   "within 0.01 of a bound on > 99% of the rows")  # fmt: skip
 
