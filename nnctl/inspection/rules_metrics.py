@@ -76,8 +76,8 @@ def _diverged(facts: RunFacts) -> list[Found]:
             epoch = int(row["epoch"] or 0)
             return [
                 warn(
-                    f"The run diverged: its {bad[0]} is {row[bad[0]]} at epoch {epoch} (not a "
-                    "number a network can learn from). The learning rate is the usual cause: "
+                    f"The run diverged: its {bad[0]} is not a finite number at epoch {epoch} "
+                    "(the loss overflowed). The learning rate is the usual cause: "
                     "lower it, or normalize the inputs.",
                     epoch=epoch,
                     column=bad[0],

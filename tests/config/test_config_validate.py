@@ -70,8 +70,9 @@ def test_validate_no_data_prints_the_table_without_the_data(
         ["0", "16", "relu", "(None,", "16)", "?"],
         ["1", "3", "softmax", "(None,", "3)", "51"],
     ]
-    assert lines[-2].split() == ["total", "?"]
-    assert lines[-1] == (
+    assert lines[-3].split() == ["total", "?"]
+    assert lines[-1] == "diagnostics: layer_stats.csv each epoch (diagnostics.layer_stats: true)"
+    assert lines[-2] == (
         "inputs: ? features, numeric columns standardized to mean 0, std 1 "
         "(normalize: standard, the default for CSV)"
     )
@@ -88,7 +89,7 @@ def test_validate_uses_the_data_for_the_input_width(
     assert ["0", "8", "relu", "(None,", "8)", "40"] in [
         line.split() for line in result.stdout.splitlines()
     ]
-    assert result.stdout.splitlines()[-2].split() == ["total", "67"]
+    assert result.stdout.splitlines()[-3].split() == ["total", "67"]
 
 
 def test_validate_checks_the_output_layer_against_the_classes(

@@ -82,18 +82,18 @@ def test_csv_columns_are_still_standardized_by_default() -> None:
 def test_validate_shows_the_resolved_preprocessing() -> None:
     result = run_nnctl("validate", CONFIGS / "digits.yaml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == (
+    assert result.stdout.splitlines()[-2] == (
         "inputs: 64 pixels in [0, 1] (normalize: none, the default for images)"
     )
     result = run_nnctl("validate", CONFIGS / "digits.yaml", "--set", "data.normalize=standard")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == (
+    assert result.stdout.splitlines()[-2] == (
         "inputs: 64 pixels in [0, 1], then each pixel standardized to mean 0, std 1 "
         "(normalize: standard; for images the default is none)"
     )
     result = run_nnctl("validate", CONFIGS / "iris.yaml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == (
+    assert result.stdout.splitlines()[-2] == (
         "inputs: 4 features, numeric columns standardized to mean 0, std 1 "
         "(normalize: standard, the default for CSV)"
     )
