@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 
 from nnctl.inspection.findings import Found, info, warn
-from nnctl.inspection.run_facts import LAYER_STATS_FILE, RunFacts, is_finite
+from nnctl.inspection.run_facts import LAYER_STATS_FILE, Row, RunFacts, is_finite
 from nnctl.nn.activations import RELU_FAMILY
 
 DEAD_FRACTION = 0.40
@@ -55,6 +55,21 @@ def dead_units(facts: RunFacts) -> list[Found]:
     return info(f"No relu layer has more than {DEAD_FRACTION:.0%} dead units.", layers=checked)
 
 
+#: Weights whose std has grown past this many times its value at initialization have been
+#: blown up by steps too large; their small updates then come from saturation, not a low rate.
+WEIGHT_GROWTH = 10.0
+
+
+def _growth(rows: list[Row]) -> float | None:
+    """The last epoch's ``w_std`` over epoch 0's, or None when either is missing."""
+    stds = [(r.get("epoch"), r.get("w_std")) for r in rows]
+    first = [s for e, s in stds if e == 0 and is_finite(s)]
+    last = [s for _, s in stds if is_finite(s)]
+    if not first or not last or not first[0] > 0:
+        return None
+    return last[-1] / first[0]
+
+
 def update_ratios(facts: RunFacts) -> list[Found]:
     """Layers whose median update ratio ``||dW|| / ||W||`` is outside ``[1e-4, 1e-2]``."""
     low, high = UPDATE_RATIO
@@ -69,6 +84,13 @@ def update_ratios(facts: RunFacts) -> list[Found]:
             size = "small: the weights barely move" if median < low else "large: each step "
             size += "" if median < low else "changes the weights by more than 1%"
             hint = "raise the learning rate" if median < low else "lower the learning rate"
+            grown = _growth(rows)
+            if median < low and grown is not None and grown > WEIGHT_GROWTH:
+                hint = (
+                    f"lower the learning rate: the weights grew to {grown:.0f} times their "
+                    "initial spread, so the outputs saturate and the gradients vanish (a higher "
+                    "rate would make it worse)"
+                )
             found.append(
                 warn(
                     f"Layer {layer}: the update ratio ||dW|| / ||W|| (the last step of each "

@@ -182,3 +182,15 @@ def test_a_far_too_high_learning_rate_warns(tmp_path: Path) -> None:
     assert "doctor's warnings" in done.stdout and "warn  " in done.stdout
     shown = json.loads(run_nnctl("runs", "show", run, "--json").stdout)
     assert shown["warnings"] == warnings(diagnose(run))
+
+
+def test_tiny_updates_of_weights_blown_up_advise_a_lower_rate(tmp_path: Path) -> None:
+    """Weights grown 20x from their start barely move because the outputs saturate: the advice
+    is a lower learning rate, not the higher one tiny updates alone would suggest."""
+    rows = [row.replace(",0.5,5,", ",10.0,5,", 1) if not row.startswith("0,") else row
+            for row in layer_rows(5, ratio=5e-6)]  # fmt: skip
+    found = by_rule(make_run(tmp_path, FALLING, None, rows))["update_ratio"]
+    first = found[0]
+    assert first["evidence"]["layer"] == 0
+    assert "lower the learning rate" in first["message"] and "20 times" in first["message"]
+    assert "raise" in found[1]["message"]  # layer 1's weights kept their spread
