@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.options import JsonOption, RunsDirOption
+
 
 def doctor(
     run: Annotated[
@@ -16,11 +18,8 @@ def doctor(
             metavar="RUN", help="A run directory, or a run's name in runs/.", readable=False
         ),
     ],
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
-    ] = None,
+    json_: JsonOption = False,
+    runs_dir: RunsDirOption = None,
 ) -> None:
     """Diagnose a training run from metrics.csv and layer_stats.csv.
 

@@ -8,16 +8,11 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.options import JsonOption, ModelArgument, RunsDirOption
+
 
 def evaluate(
-    model: Annotated[
-        Path,
-        typer.Argument(
-            metavar="MODEL",
-            help="A run directory, a run's name in runs/, or a checkpoint file.",
-            readable=False,
-        ),
-    ],
+    model: ModelArgument,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -28,11 +23,8 @@ def evaluate(
         Path | None,
         typer.Option("--labels", help="IDX labels file that goes with --data.", readable=False),
     ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
-    ] = None,
+    json_: JsonOption = False,
+    runs_dir: RunsDirOption = None,
 ) -> None:
     """Compute the loss and metrics of a trained model.
 

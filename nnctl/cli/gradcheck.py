@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.options import JsonOption, RunsDirOption
+
 
 def gradcheck(
     target: Annotated[
@@ -26,11 +28,8 @@ def gradcheck(
         int,
         typer.Option("--per-param", min=1, help="Entries checked in every weight and bias tensor."),
     ] = 10,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
-    ] = None,
+    json_: JsonOption = False,
+    runs_dir: RunsDirOption = None,
 ) -> None:
     """Check backpropagation's gradients against central finite differences.
 

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from nnctl.cli.options import JsonOption, ModelArgument, RunsDirOption
+
 
 def inspect(
-    model: Annotated[
-        Path,
-        typer.Argument(
-            metavar="MODEL",
-            help="A run directory, a run's name in runs/, or a checkpoint file.",
-            readable=False,
-        ),
-    ],
+    model: ModelArgument,
     data: Annotated[
         str | None,
         typer.Option(
@@ -31,11 +25,8 @@ def inspect(
         int | None,
         typer.Option("--layer", metavar="I", help="Show layer I's weights as a heatmap."),
     ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
-    ] = None,
+    json_: JsonOption = False,
+    runs_dir: RunsDirOption = None,
 ) -> None:
     """Show each layer: its formula and shapes, its weights and biases, its activations.
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from nnctl.cli.options import ModelArgument, RunsDirOption
 from nnctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -15,14 +15,7 @@ if TYPE_CHECKING:
 
 
 def predict(
-    model: Annotated[
-        Path,
-        typer.Argument(
-            metavar="MODEL",
-            help="A run directory, a run's name in runs/, or a checkpoint file.",
-            readable=False,
-        ),
-    ],
+    model: ModelArgument,
     input_arg: Annotated[
         str | None, typer.Argument(metavar="INPUT", help="Same as --input.", show_default=False)
     ] = None,
@@ -39,10 +32,7 @@ def predict(
         list[str] | None,
         typer.Option("--keep", metavar="COLUMN", help="Input column to pass through (an id)."),
     ] = None,
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
-    ] = None,
+    runs_dir: RunsDirOption = None,
 ) -> None:
     """Predict labels (or values) for new rows, in the original label names and units.
 

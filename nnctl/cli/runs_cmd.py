@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.options import JsonOption, RunsDirOption
+
 app = typer.Typer(help="List and inspect run directories.", no_args_is_help=True)
 
 
@@ -47,11 +49,8 @@ def show_run(
             metavar="RUN", help="A run directory, or a run's name in runs/.", readable=False
         ),
     ],
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
-    ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    runs_dir: RunsDirOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """Show a run's config summary, final metrics, files and nnctl doctor's warnings.
 

@@ -8,16 +8,11 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.options import JsonOption, ModelArgument, RunsDirOption
+
 
 def trace(
-    model: Annotated[
-        Path,
-        typer.Argument(
-            metavar="MODEL",
-            help="A run directory, a run's name in runs/, or a checkpoint file.",
-            readable=False,
-        ),
-    ],
+    model: ModelArgument,
     row: Annotated[int, typer.Option("--row", metavar="N", help="The row, counting from 0.")],
     split: Annotated[
         str | None,
@@ -38,11 +33,8 @@ def trace(
     backward: Annotated[
         bool, typer.Option("--backward", help="Gradients of the row's loss, one SGD step.")
     ] = False,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
-    ] = None,
+    json_: JsonOption = False,
+    runs_dir: RunsDirOption = None,
 ) -> None:
     """Follow one input through the network: z = x @ W + b and a = f(z) for each layer.
 
