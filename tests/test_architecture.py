@@ -20,28 +20,35 @@ PACKAGE = ROOT / "nnctl"
 MAX_LINES = 400
 
 #: Each part and the parts it may import (besides itself). Imports run one way, downwards:
-#: errors, _platform < nn < training < config < data < store < inspection < workflows < cli.
+#: errors, _platform < extras < nn < training < config < data < store < inspection < workflows
+#: < export, serve, sweep < cli. ``extras`` imports an optional feature's library (matplotlib,
+#: onnx, ...) or says which extra to install; the engine never needs one.
+_BELOW_WORKFLOWS = {
+    "errors",
+    "_platform",
+    "extras",
+    "nn",
+    "training",
+    "config",
+    "data",
+    "store",
+    "inspection",
+}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_platform": set(),
+    "extras": {"errors"},
     "nn": {"_platform"},
     "training": {"errors", "_platform", "nn"},
     "config": {"errors", "nn", "training"},
     "data": {"errors", "_platform", "config", "training"},
     "store": {"errors", "_platform", "nn", "training", "config", "data"},
-    "inspection": {"errors", "_platform", "nn", "training", "config", "data", "store"},
-    "workflows": {"errors", "_platform", "nn", "training", "config", "data", "store", "inspection"},
-    "cli": {
-        "errors",
-        "_platform",
-        "nn",
-        "training",
-        "config",
-        "data",
-        "store",
-        "inspection",
-        "workflows",
-    },
+    "inspection": {"errors", "_platform", "extras", "nn", "training", "config", "data", "store"},
+    "workflows": _BELOW_WORKFLOWS,
+    "export": _BELOW_WORKFLOWS | {"workflows"},
+    "serve": _BELOW_WORKFLOWS | {"workflows"},
+    "sweep": _BELOW_WORKFLOWS | {"workflows"},
+    "cli": _BELOW_WORKFLOWS | {"workflows", "export", "serve", "sweep"},
 }
 #: Modules directly under nnctl/ that are not a part of their own.
 TOP = {"__init__", "__main__"}
@@ -183,13 +190,34 @@ def test_only_cli_render_imports_rich():
     assert not wrong, "Rich imported outside nnctl/cli/render/: " + ", ".join(wrong)
 
 
-@pytest.mark.parametrize("heavy", ["numpy", "pandas", "pydantic", "rich", "yaml"])
+#: The core's heavy libraries, and every extra's: a command imports them when it runs.
+HEAVY = ["numpy", "pandas", "pydantic", "rich", "yaml"]
+EXTRA_LIBRARIES = ["matplotlib", "onnx", "onnxruntime", "starlette", "uvicorn", "optuna", "psycopg"]
+
+
+@pytest.mark.parametrize("heavy", HEAVY + EXTRA_LIBRARIES)
 def test_importing_the_cli_pulls_no_heavy_library(heavy: str):
     code = f"import sys, nnctl.cli; print({heavy!r} in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "False", f"`import nnctl.cli` imports {heavy}"
+
+
+def test_only_nnctl_extras_names_an_extra_at_the_top_of_a_module():
+    """An extra's library is imported inside the function that needs it, never at a module's top,
+    so that a module imported by another command does not need the extra."""
+    wrong = []
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0):
+                names = (
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                )
+                if any(external(n or "") in EXTRA_LIBRARIES for n in names):
+                    wrong.append(f"{name}:{node.lineno}")
+    assert not wrong, "an extra's library imported at the top of a module: " + ", ".join(wrong)
 
 
 def test_no_module_over_the_size_limit():

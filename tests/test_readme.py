@@ -78,7 +78,7 @@ def test_the_quickstart_is_the_two_commands() -> None:
     # In a virtual environment: a system Python under PEP 668 (Debian, Ubuntu) refuses
     # `pip install` ("externally-managed-environment").
     train = ".venv/bin/nnctl train configs/digits.yaml"
-    assert f"```sh\n{INSTALL} && {train}\n.venv/bin/python -m pytest\n```" in README
+    assert f"```sh\n{INSTALL} && {train}\nscripts/test\n```" in README
 
 
 def test_ci_installs_as_the_readme_says() -> None:
@@ -90,3 +90,6 @@ def test_ci_installs_as_the_readme_says() -> None:
     )
     assert in_ci in ci
     assert "pip install --upgrade" not in ci  # what a user does not do, CI does not either
+    # ... and CI tests with the README's test command, which provisions what the tests need
+    assert "\nscripts/test -q\n" in ci
+    assert "pytest" not in ci
