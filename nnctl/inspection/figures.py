@@ -130,6 +130,7 @@ def draw_loss(axes: Axes, runs: Sequence[RunCurves], log_y: bool = False) -> Non
     for index, run in enumerate(runs):
         _lines(axes, runs, index, run.loss)
         _best(axes, runs, index, run.loss, mark=True)
+    _run_legend(axes, runs, ["train", "validation"], best=True)
     loss = _common({run.loss_name for run in runs})
     log_y = log_y and log_scale_suits("loss", [c for run in runs for c in run.loss])
     _finish(axes, runs, "loss" + (f" ({loss})" if loss else ""), log_y)
@@ -143,6 +144,7 @@ def draw_metric(axes: Axes, runs: Sequence[RunCurves], name: str, log_y: bool = 
         _lines(axes, runs, index, curves)
         _best(axes, runs, index, curves, mark=False)
         every.extend(curves)
+    _run_legend(axes, runs, ["train", "validation"], best=False)
     _finish(axes, runs, name, log_y and log_scale_suits(name, every))
 
 
@@ -169,8 +171,9 @@ def draw_update_ratio(axes: Axes, runs: Sequence[RunCurves]) -> None:
         for layer, curve in enumerate(run.update_ratio or []):
             colour = COLOURS[(index if several else layer) % len(COLOURS)]
             style = _LINESTYLES[layer % len(_LINESTYLES)] if several else "-"
-            label = f"{run.name} {curve.label}" if several else curve.label
-            _plot(axes, curve, label, colour, style)
+            _plot(axes, curve, None if several else curve.label, colour, style)
+    layers = max((len(run.update_ratio or []) for run in runs), default=0)
+    _run_legend(axes, runs, [f"layer {k}" for k in range(layers)], best=False)
     axes.axhline(UPDATE_RATIO_REFERENCE, color="#555555", linestyle="--", linewidth=1,
                  label=f"{UPDATE_RATIO_REFERENCE:g} (rule of thumb)")  # fmt: skip
     _finish(axes, runs, "update ratio ||dW|| / ||W||", log_y=True)
@@ -202,12 +205,27 @@ def _lines(axes: Axes, runs: Sequence[RunCurves], index: int, curves: Sequence[C
     for split, curve in enumerate(curves):
         colour = COLOURS[(index if several else split) % len(COLOURS)]
         style = _LINESTYLES[split % len(_LINESTYLES)] if several else "-"
-        label = f"{runs[index].name} {curve.label}" if several else curve.label
-        _plot(axes, curve, label, colour, style)
+        _plot(axes, curve, None if several else curve.label, colour, style)
 
 
-def _plot(axes: Axes, curve: Curve, label: str, colour: str, style: str) -> None:
+def _plot(axes: Axes, curve: Curve, label: str | None, colour: str, style: str) -> None:
     axes.plot(curve.x, curve.y, label=label, color=colour, linestyle=style, linewidth=1.5)
+
+
+def _run_legend(axes: Axes, runs: Sequence[RunCurves], kinds: Sequence[str], best: bool) -> None:
+    """Several runs' legend: a colour per run (with its best epoch), a line style per kind.
+
+    Entries drawn as empty lines, so that ``n`` runs of ``k`` curves need ``n + k`` entries and
+    not ``n x k``; one run's curves are labelled as they are drawn instead.
+    """
+    if len(runs) == 1:
+        return
+    for index, run in enumerate(runs):
+        label = run.name + (f" (best epoch {run.best_epoch})" if best and run.best_epoch else "")
+        axes.plot([], [], color=COLOURS[index % len(COLOURS)], linewidth=3, label=label)
+    for index, kind in enumerate(kinds):
+        style = _LINESTYLES[index % len(_LINESTYLES)]
+        axes.plot([], [], color="#444444", linestyle=style, linewidth=1.5, label=kind)
 
 
 def _best(
@@ -225,7 +243,7 @@ def _best(
     curve = next((c for c in curves if c.label == chosen), curves[-1])
     for x, y in curve.finite():
         if x == run.best_epoch:
-            label = f"best epoch {x}" + (f" ({run.name})" if len(runs) > 1 else "")
+            label = f"best epoch {x}" if len(runs) == 1 else None
             axes.plot([x], [y], "o", color=colour, markersize=5, label=label)
 
 
