@@ -48,7 +48,8 @@ def test_the_loss_chart_marks_the_best_epoch(iris_run: Path) -> None:
 def test_several_runs_are_named_in_the_legend(iris_run: Path) -> None:
     runs = [read_curves(iris_run), read_curves(iris_run)]
     labels = figures.loss_figure(runs).axes[0].get_legend_handles_labels()[1]
-    assert f"{iris_run.name} train" in labels and f"{iris_run.name} validation" in labels
+    best = f"{iris_run.name} (best epoch {runs[0].best_epoch})"
+    assert labels == [best, best, "train", "validation"]  # a colour per run, a style per split
 
 
 def test_svg_parses_and_repeats(iris_run: Path) -> None:

@@ -91,17 +91,24 @@ def line_chart(
         canvas.horizontal(ref_y)
     for index, pts in enumerate(points):
         canvas.draw(pts, index)
-    rows = canvas.rows()
+    out = _framed(canvas.rows(), ticks, label_width, style)
+    axis_name = "epoch".rjust(label_width) if label_width >= 5 else " " * label_width
+    out.append(Text(axis_name + " " + _x_labels(x_low, x_high, plot_width)))
+    out.extend(_legend(lines, marks, reference, style, width))
+    for text in out:
+        text.rstrip()  # no trailing blanks where the lines end early
+    return out
+
+
+def _framed(rows: list[Text], ticks: dict[int, str], label_width: int, style: Style) -> list[Text]:
+    """The canvas's rows with the y axis and its tick labels on the left, the x axis below."""
     out = []
     for row, text in enumerate(rows):
         tick = ticks.get(row)
         axis = ("+" if style.ascii else "┤") if tick is not None else ("|" if style.ascii else "│")
         out.append(Text((tick or "").rjust(label_width) + axis) + text)
     corner, rule = ("+", "-") if style.ascii else ("└", "─")
-    out.append(Text(" " * label_width + corner + rule * plot_width))
-    axis_name = "epoch".rjust(label_width) if label_width >= 5 else " " * label_width
-    out.append(Text(axis_name + " " + _x_labels(x_low, x_high, plot_width)))
-    out.extend(_legend(lines, marks, reference, style, width))
+    out.append(Text(" " * label_width + corner + rule * len(rows[0] if rows else "")))
     return out
 
 
@@ -176,6 +183,13 @@ def _legend(
         if len(current) > 2 and len(current) + 3 + len(entry) > width:
             rows.append(current)
             current = Text("  ")
+        if len(current) == 2 and len(entry) > width - 2:  # longer than a row: folded
+            room = max(1, width - 4)
+            first, *rest = entry.divide(range(width - 2, len(entry), room))
+            rows.append(current + first)
+            rows.extend(Text("    ") + part for part in rest[:-1])
+            current = Text("    ") + rest[-1]
+            continue
         current = current + ("   " if len(current) > 2 else "") + entry
     rows.append(current)
     return rows

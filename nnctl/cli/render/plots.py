@@ -60,12 +60,12 @@ def print_plot(plot: Plot, log_y: bool = False, console: Console | None = None) 
     for index, block in enumerate(blocks):
         if index:
             console.print()
-        for row in block:
-            console.print(row, soft_wrap=True)
+        for row in block:  # a chart's rows fit; a long title or legend entry wraps
+            console.print(row, overflow="fold")
     frame = box.ASCII if style.ascii else box.SIMPLE
     for confusion in plot.confusions if "confusion" in plot.kinds else []:
         console.print()
-        console.print(Text(confusion.title.replace("\n", ", "), style="bold"), soft_wrap=True)
+        console.print(Text(confusion.title.replace("\n", ", "), style="bold"), overflow="fold")
         table = confusion_table(confusion.matrix, confusion.labels, frame)
         table.title = None
         console.print(table)
