@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from nnctl import extras
 from nnctl.inspection.curves import (
     UPDATE_RATIO_REFERENCE,
     Confusion,
@@ -38,6 +39,8 @@ COLOURS = (
 _LINESTYLES = ("-", "--", ":", "-.")
 
 
+#: Curves of at most this many epochs get a dot at each epoch.
+_FEW_EPOCHS = 25
 #: One chart's size in inches (at 100 dpi: 640 x 400 pixels).
 PANEL = (6.4, 4.0)
 
@@ -209,7 +212,10 @@ def _lines(axes: Axes, runs: Sequence[RunCurves], index: int, curves: Sequence[C
 
 
 def _plot(axes: Axes, curve: Curve, label: str | None, colour: str, style: str) -> None:
-    axes.plot(curve.x, curve.y, label=label, color=colour, linestyle=style, linewidth=1.5)
+    """One curve; with few epochs each is a dot too (one epoch would be no line at all)."""
+    marker = "o" if len(curve.x) <= _FEW_EPOCHS else None
+    axes.plot(curve.x, curve.y, label=label, color=colour, linestyle=style, linewidth=1.5,
+              marker=marker, markersize=3)  # fmt: skip
 
 
 def _run_legend(axes: Axes, runs: Sequence[RunCurves], kinds: Sequence[str], best: bool) -> None:
@@ -251,6 +257,13 @@ def _finish(axes: Axes, runs: Sequence[RunCurves], title: str, log_y: bool) -> N
     """Title (with the run's name for one run), axis labels, grid, legend, log scale."""
     axes.set_title(f"{title} - {runs[0].name}" if len(runs) == 1 else title, fontsize=10)
     axes.set_xlabel("epoch")
+    ticker = extras.load("matplotlib.ticker", "plot")
+    epochs = ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10])  # whole numbers, round ones
+    axes.xaxis.set_major_locator(epochs)
+    low, high = axes.get_xlim()
+    if high - low < 2:  # one or two epochs: room for whole numbers on either side
+        middle = round((low + high) / 2)
+        axes.set_xlim(middle - 1.5, middle + 1.5)
     if log_y:
         axes.set_yscale("log")
     axes.grid(True, color="#dddddd", linewidth=0.6)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from nnctl.errors import NnctlError, UsageError
 from nnctl.inspection.curves import KINDS, Confusion, RunCurves, read_curves
 from nnctl.inspection.run_facts import layer_stats_turned_off
@@ -104,7 +106,7 @@ def save_plot(plot: Plot, output: Path, log_y: bool = False) -> None:
 
 _TITLES = {
     "loss": "loss",
-    "metrics": "metrics (the config's metrics list is empty)",
+    "metrics": "metrics",
     "lr": "learning rate",
     "update_ratio": "update ratios",
     "confusion": "confusion matrix",
@@ -146,7 +148,8 @@ def _confusions(runs: Sequence[RunCurves], default: bool, notes: list[str]) -> l
         if _missing(run, "confusion") is not None:
             continue
         try:
-            report = evaluate(run.path, None, None)
+            with np.errstate(all="ignore"):  # a diverged run's overflows: its matrix says enough
+                report = evaluate(run.path, None, None)
         except NnctlError as error:
             if not default:
                 raise
