@@ -15,7 +15,7 @@ def plot(
     runs: Annotated[
         list[Path],
         typer.Argument(
-            metavar="RUN...",
+            metavar="RUN",
             help="Run directories, or runs' names in runs/; several are compared on one chart.",
             readable=False,
         ),
