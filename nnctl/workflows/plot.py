@@ -99,7 +99,10 @@ def save_plot(plot: Plot, output: Path, log_y: bool = False) -> None:
     """
     from nnctl.inspection import figures, pictures
 
-    pictures.format_of(output)  # a wrong suffix is said before anything is drawn
+    pictures.format_of(output)  # a wrong suffix or folder is said before anything is drawn
+    folder = output.parent
+    if not folder.is_dir():
+        raise UsageError(f"-o {output}: no such directory {folder}")
     figure = figures.plot_figure(plot.runs, plot.kinds, plot.confusions, log_y)
     pictures.save_figure(figure, output)
 

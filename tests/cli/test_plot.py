@@ -158,6 +158,15 @@ def test_an_unknown_suffix_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_missing_folder_is_named(
+    runner: CliRunner, runs: dict[str, Path], tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["plot", str(runs["iris"]), "-o", str(tmp_path / "no" / "a.png")])
+    assert result.exit_code == 2
+    folder = tmp_path / "no"
+    assert result.stderr == f"nnctl: error: -o {folder / 'a.png'}: no such directory {folder}\n"
+
+
 def test_a_run_with_no_epochs_yet(runner: CliRunner, runs: dict[str, Path], tmp_path: Path) -> None:
     run = tmp_path / "empty"
     shutil.copytree(runs["iris"], run)
