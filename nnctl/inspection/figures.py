@@ -264,8 +264,11 @@ def _finish(axes: Axes, runs: Sequence[RunCurves], title: str, log_y: bool) -> N
     if high - low < 2:  # one or two epochs: room for whole numbers on either side
         middle = round((low + high) / 2)
         axes.set_xlim(middle - 1.5, middle + 1.5)
-    if log_y:
+    if log_y:  # ticks at 1, 2, 3 and 5 of each power of ten, written as plain numbers
         axes.set_yscale("log")
+        axes.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+        axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.yaxis.set_minor_formatter(ticker.NullFormatter())
     axes.grid(True, color="#dddddd", linewidth=0.6)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize=8, frameon=False)

@@ -140,8 +140,13 @@ def _y_ticks(low: float, high: float, height: int, log_y: bool) -> dict[int, str
     labels = {}
     for row in rows:
         value = high - (high - low) * row / max(1, height - 1)
-        labels[row] = f"{10**value if log_y else value:.3g}"
+        labels[row] = _number(10**value if log_y else value)
     return labels
+
+
+def _number(value: float) -> str:
+    """A tick label: 3 significant digits; thousands to millions whole (12466, not 1.25e+04)."""
+    return f"{value:.0f}" if 1000 <= abs(value) < 1e7 else f"{value:.3g}"
 
 
 def _x_labels(low: float, high: float, width: int) -> str:
