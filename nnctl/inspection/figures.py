@@ -147,7 +147,7 @@ def draw_metric(axes: Axes, runs: Sequence[RunCurves], name: str, log_y: bool = 
         _lines(axes, runs, index, curves)
         _best(axes, runs, index, curves, mark=False)
         every.extend(curves)
-    _run_legend(axes, runs, ["train", "validation"], best=False)
+    _run_legend(axes, runs, ["train", "validation"], False, lambda run: run.metrics.get(name))
     _finish(axes, runs, name, log_y and log_scale_suits(name, every))
 
 
@@ -176,7 +176,7 @@ def draw_update_ratio(axes: Axes, runs: Sequence[RunCurves]) -> None:
             style = _LINESTYLES[layer % len(_LINESTYLES)] if several else "-"
             _plot(axes, curve, None if several else curve.label, colour, style)
     layers = max((len(run.update_ratio or []) for run in runs), default=0)
-    _run_legend(axes, runs, [f"layer {k}" for k in range(layers)], best=False)
+    _run_legend(axes, runs, [f"layer {k}" for k in range(layers)], False, lambda r: r.update_ratio)
     axes.axhline(UPDATE_RATIO_REFERENCE, color="#555555", linestyle="--", linewidth=1,
                  label=f"{UPDATE_RATIO_REFERENCE:g} (rule of thumb)")  # fmt: skip
     _finish(axes, runs, "update ratio ||dW|| / ||W||", log_y=True)
@@ -218,8 +218,15 @@ def _plot(axes: Axes, curve: Curve, label: str | None, colour: str, style: str) 
               marker=marker, markersize=3)  # fmt: skip
 
 
-def _run_legend(axes: Axes, runs: Sequence[RunCurves], kinds: Sequence[str], best: bool) -> None:
-    """Several runs' legend: a colour per run (with its best epoch), a line style per kind.
+def _run_legend(
+    axes: Axes,
+    runs: Sequence[RunCurves],
+    kinds: Sequence[str],
+    best: bool,
+    drawn: Callable[[RunCurves], object] = lambda run: True,
+) -> None:
+    """Several runs' legend: a colour per run ``drawn`` on the chart (with its best epoch), a line
+    style per kind.
 
     Entries drawn as empty lines, so that ``n`` runs of ``k`` curves need ``n + k`` entries and
     not ``n x k``; one run's curves are labelled as they are drawn instead.
@@ -227,6 +234,8 @@ def _run_legend(axes: Axes, runs: Sequence[RunCurves], kinds: Sequence[str], bes
     if len(runs) == 1:
         return
     for index, run in enumerate(runs):
+        if not drawn(run):
+            continue
         label = run.name + (f" (best epoch {run.best_epoch})" if best and run.best_epoch else "")
         axes.plot([], [], color=COLOURS[index % len(COLOURS)], linewidth=3, label=label)
     for index, kind in enumerate(kinds):
