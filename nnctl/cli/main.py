@@ -24,6 +24,7 @@ from nnctl.cli import (
     data_cmd,
     evaluate,
     inspect,
+    plot,
     predict,
     runs_cmd,
     schema,
@@ -184,5 +185,6 @@ app.command("inspect")(inspect.inspect)
 app.command("trace")(trace.trace)
 app.command("gradcheck")(gradcheck_cmd.gradcheck)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("plot")(plot.plot)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")
