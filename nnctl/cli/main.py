@@ -27,6 +27,7 @@ from nnctl.cli import (
     predict,
     runs_cmd,
     schema,
+    serve,
     streams,
     trace,
     train,
@@ -184,5 +185,6 @@ app.command("inspect")(inspect.inspect)
 app.command("trace")(trace.trace)
 app.command("gradcheck")(gradcheck_cmd.gradcheck)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("serve")(serve.serve)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")
