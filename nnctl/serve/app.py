@@ -74,9 +74,11 @@ class Predictor:
             )
         if len(rows) == 0:
             return []
-        X = rows_to_features(self.model, rows)
-        with self.lock:
-            output = self.model.network.predict(X)
+        # Numbers too large for the model give infinity or NaN, answered as null: no warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            X = rows_to_features(self.model, rows)
+            with self.lock:
+                output = self.model.network.predict(X)
         frame = output_frame(self.model, output, proba=rows.proba)
         if not rows.proba or self.model.task == "regression":
             return [json_value(v) for v in frame.iloc[:, 0].to_numpy()]

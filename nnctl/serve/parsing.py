@@ -163,7 +163,9 @@ def _frame(model: Model, key: str, value: Any) -> pd.DataFrame:
         if not isinstance(rows, list):
             raise malformed(f"{key} must be a list of rows, found {_kind(rows)}")
         columns = model.preprocessor.feature_columns
-        if rows and all(isinstance(row, dict) for row in rows):
+        if not rows:
+            return pd.DataFrame()
+        if all(isinstance(row, dict) for row in rows):
             return _typed(model, _records(key, rows))
         if key == "dataframe_records":
             raise malformed("dataframe_records must be a list of objects ({column: value})")
