@@ -80,12 +80,21 @@ class Predictor:
             with self.lock:
                 output = self.model.network.predict(X)
         frame = output_frame(self.model, output, proba=rows.proba)
+        columns = [json_column(frame[name].to_numpy()) for name in frame.columns]
         if not rows.proba or self.model.task == "regression":
-            return [json_value(v) for v in frame.iloc[:, 0].to_numpy()]
-        columns = [(name, frame[name].to_numpy()) for name in frame.columns]
-        return [
-            {name: json_value(values[i]) for name, values in columns} for i in range(len(frame))
-        ]
+            return columns[0]
+        names = [str(name) for name in frame.columns]
+        return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def json_column(values: np.ndarray) -> list[Any]:
+    """`json_value` of each value of a column, a whole float column at once (the fast path)."""
+    if values.dtype.kind != "f":
+        return [v if isinstance(v, str | int) else json_value(v) for v in values.tolist()]
+    numbers: list[Any] = list(map(float, values.astype(str).tolist()))
+    if not np.isfinite(values).all():
+        numbers = [v if math.isfinite(v) else None for v in numbers]
+    return numbers
 
 
 def json_value(value: Any) -> Any:
