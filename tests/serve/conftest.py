@@ -160,3 +160,28 @@ def iris_server(serve_iris: Path) -> Iterator[Server]:
     if server.process.poll() is None:
         server.process.send_signal(signal.SIGTERM)
         server.process.wait(30)
+
+
+@pytest.fixture(scope="session")
+def serve_idx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model of 24 IDX images of 4 x 4 pixels, two classes."""
+    import struct
+
+    folder = tmp_path_factory.mktemp("serve-idx")
+    n = 24
+    pixels = bytes((7 * i) % 256 for i in range(n * 4 * 4))
+    (folder / "images").write_bytes(struct.pack(">IIII", 0x803, n, 4, 4) + pixels)
+    (folder / "labels").write_bytes(struct.pack(">II", 0x801, n) + bytes(i % 2 for i in range(n)))
+    config = write_config(
+        folder,
+        """
+version: 1
+data: {train: images, train_labels: labels}
+model:
+  layers:
+    - {units: 2, activation: softmax}
+loss: categorical_crossentropy
+training: {epochs: 2, batch_size: 8}
+""",
+    )
+    return _trained(folder, config)
