@@ -6,11 +6,12 @@ The JSON bodies are MLflow's scoring formats::
     {"dataframe_records": [{"a": 1, "b": 2}, {"a": 3, "b": 4}]}
     {"instances": [{"a": 1, "b": 2}]}     or, in the order of /metadata's inputs, [[1, 2]]
 
-with an optional ``"params": {"proba": true}``. A ``text/csv`` body is read by pandas as predict
-reads a CSV file (the same delimiter, text columns as text), its parameters in the query string
-(``?proba=true``). Either way the rows become a `pandas.DataFrame` that `rows_to_features` turns
-into the network's input with the model's own `~nnctl.data.Preprocessor.transform_features`, so
-a value the model cannot use gets the message predict gives, naming the column and the row.
+with an optional ``"params": {"proba": true}`` (or, without it, ``?proba=true``). A ``text/csv``
+body is read by pandas as predict reads a CSV file (the same delimiter, text columns as text), its
+parameters in the query string (``?proba=true``). Either way the rows become a
+`pandas.DataFrame` that `rows_to_features` turns into the network's input with the model's own
+`~nnctl.data.Preprocessor.transform_features`, so a value the model cannot use gets the message
+predict gives, naming the column and the row.
 
 A body that is not what it claims to be is a `RequestError` (400); a content type other than
 JSON or CSV is 415; rows the model cannot use (`~nnctl.errors.DataError` from the preprocessor)
@@ -80,7 +81,7 @@ def parse_request(
     """The rows and parameters of a ``POST /invocations``; raises `RequestError`."""
     kind = media_type(content_type)
     if kind in JSON_TYPES:
-        return _parse_json(model, body)
+        return _parse_json(model, body, query)
     if kind in CSV_TYPES:
         if model.preprocessor.input == "idx":
             raise RequestError(
@@ -117,7 +118,7 @@ def parse_params(params: Any, where: str) -> bool:
     return value
 
 
-def _parse_json(model: Model, body: bytes) -> Rows:
+def _parse_json(model: Model, body: bytes, query: Mapping[str, str]) -> Rows:
     try:
         document = json.loads(body, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as error:
@@ -131,7 +132,10 @@ def _parse_json(model: Model, body: bytes) -> Rows:
         raise malformed(
             f"the body must hold one of {', '.join(FORMATS)} (and optionally params); found {found}"
         )
-    proba = parse_params(document.get("params"), "params")
+    if "params" in document or not query:
+        proba = parse_params(document.get("params"), "params")
+    else:  # ?proba=true, as for CSV
+        proba = parse_params(dict(query), "the query string")
     key = present[0]
     if model.preprocessor.input == "idx":
         if key != "instances":

@@ -192,6 +192,14 @@ def test_bodies_and_rows_over_the_limits_are_413(serve_iris, client_for):
     assert streamed.status_code == 413
 
 
+def test_proba_in_the_query_string_for_json_too(serve_iris, client_for):
+    client = client_for(serve_iris)
+    body = {"instances": [[5.1, 3.5, 1.4, 0.2]]}
+    [row] = client.post("/invocations?proba=true", json=body).json()["predictions"]
+    assert row["species"] == "setosa" and "proba_setosa" in row
+    assert client.post("/invocations?probas=1", json=body).status_code == 400
+
+
 def test_no_rows_no_predictions(serve_iris, client_for):
     answer = client_for(serve_iris).post("/invocations", json={"dataframe_records": []})
     assert answer.json() == {"predictions": []}
