@@ -52,12 +52,7 @@ def serve(
     uvicorn = extras.load("uvicorn", "serve")
     extras.load("starlette", "serve")
     limits = limits or Limits()
-    if workers < 1:
-        raise UsageError(f"--workers {workers}: expected 1 or more processes")
-    if not 0 <= port <= 65535:
-        raise UsageError(f"--port {port}: expected 0 (any free port) to 65535")
-    if limits.max_bytes < 1 or limits.max_rows < 1:
-        raise UsageError("--max-bytes and --max-rows must be 1 or more")
+    _check_options(port, workers, limits)
     path = model_file(locate_model(model, runs_dir))
     loaded = load_model(path)
     options: dict[str, Any] = {
@@ -88,6 +83,15 @@ def serve(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
+
+
+def _check_options(port: int, workers: int, limits: Limits) -> None:
+    if workers < 1:
+        raise UsageError(f"--workers {workers}: expected 1 or more processes")
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: expected 0 (any free port) to 65535")
+    if limits.max_bytes < 1 or limits.max_rows < 1:
+        raise UsageError("--max-bytes and --max-rows must be 1 or more")
 
 
 def _supervise(config: Any, sock: socket.socket, ready: Callable[[], None]) -> None:
