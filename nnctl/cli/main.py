@@ -28,6 +28,7 @@ from nnctl.cli import (
     predict,
     runs_cmd,
     schema,
+    serve,
     streams,
     trace,
     train,
@@ -186,5 +187,6 @@ app.command("trace")(trace.trace)
 app.command("gradcheck")(gradcheck_cmd.gradcheck)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("plot")(plot.plot)
+app.command("serve")(serve.serve)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")
