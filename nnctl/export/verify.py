@@ -24,7 +24,7 @@ from nnctl.store.model import Model
 from nnctl.training.metrics import predicted_classes
 
 RTOL, ATOL = 1e-5, 1e-6
-UNSEEN = "\x00nnctl-unseen\x00"
+UNSEEN = "nnctl-unseen-category"
 Feeds = dict[str, NDArray[Any]]
 
 
@@ -60,7 +60,7 @@ def check_rows(model: Model, n: int = 64, seed: int = 0) -> Feeds:
     if all(c.fill is not None for c in pre.categories) and pre.categories:
         extra.append(MISSING_TEXT)
     if pre.unseen_categories == "ignore" and pre.categories:
-        extra.append(UNSEEN)
+        extra.append(UNSEEN + "-" * max(len(v) for c in pre.categories for v in c.vocabulary))
     for value in extra:
         numeric.append(shift.copy())
         words.append([value] * len(vocab))
