@@ -46,7 +46,8 @@ def export(
         for k, v in summary["max_difference"].items()
     )
     sys.stderr.write(
-        f"checked in onnxruntime on {summary['rows_checked']} rows against nnctl "
+        f"checked in onnxruntime on {summary['rows_checked']} rows "
+        f"({summary['test_rows_checked']} of the test split) against nnctl "
         f"(largest difference: {worst})\n"
     )
     sys.stdout.write(f"{done.path}\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from nnctl.errors import CheckFailed, NnctlWarning, UsageError
 from nnctl.export.graph import IR_VERSION, OPSET, Graph
 from nnctl.export.network import add_network, add_outputs
 from nnctl.export.preprocess import MISSING_TEXT, Input, add_preprocessing, graph_inputs
+from nnctl.export.rows import joined, test_rows
 from nnctl.export.verify import Verified, check_rows, verify
 from nnctl.extras import load
 from nnctl.store.bundle import locate_model, model_file
@@ -46,6 +47,7 @@ class Exported:
             "opset": OPSET,
             "ir_version": IR_VERSION,
             "rows_checked": self.verified.rows,
+            "test_rows_checked": self.verified.test_rows,
             "max_difference": self.verified.differences,
         }
 
@@ -89,7 +91,9 @@ def export_onnx(
         raise CheckFailed(f"onnx.checker refuses the graph: {error}; nothing was written") from None
     data = proto.SerializeToString()
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-    verified = verify(loaded, session, check_rows(loaded))
+    test = test_rows(loaded, located)
+    verified = verify(loaded, session, joined(test, check_rows(loaded)))
+    verified = replace(verified, test_rows=len(next(iter(test.values()))) if test else 0)
     with atomic_writer(output, "wb") as handle:
         handle.write(data)
     return Exported(path=output, inputs=inputs, outputs=outputs, verified=verified)

@@ -34,6 +34,7 @@ class Verified:
 
     rows: int
     differences: dict[str, float]
+    test_rows: int = 0
 
 
 def check_rows(model: Model, n: int = 64, seed: int = 0) -> Feeds:

@@ -149,3 +149,27 @@ def test_what_the_graph_cannot_enforce_is_what_the_warning_says(
     ignoring = replace(model, preprocessor=replace(model.preprocessor, unseen_categories="ignore"))
     zeros = nnctl_answers(ignoring, {"numeric": numeric[1:], "text": text[1:]})
     np.testing.assert_allclose(probabilities[1:], zeros["probabilities"], rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_is_checked_on_its_test_split_and_a_lone_checkpoint_without(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    import shutil
+
+    from nnctl.config.loader import load_config
+    from nnctl.workflows.train import train_run
+    from tests.helpers import iris_config
+
+    run = train_run(load_config(iris_config(tmp_path, epochs=2)), runs_dir=tmp_path / "runs").path
+    result = runner.invoke(app, ["export", str(run), "-o", str(tmp_path / "a.onnx"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["test_rows_checked"] == 22  # 15% of iris's 150 rows
+    assert summary["rows_checked"] == 22 + 66
+    alone = tmp_path / "alone.npz"
+    shutil.copy(run / "checkpoints" / "best.npz", alone)
+    result = runner.invoke(app, ["export", str(alone), "-o", str(tmp_path / "b.onnx"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["test_rows_checked"] == 0
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "a.onnx")).metadata_props}
+    assert meta["nnctl.run"] == f"{run.name}/checkpoints/best.npz"
