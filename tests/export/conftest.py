@@ -41,6 +41,7 @@ def build_model(
     idx: bool = False,
     seed: int = 0,
     params: dict[str, float] | None = None,
+    numeric_columns: bool = True,
 ) -> Model:
     """Save a tiny model's bundle in ``folder`` and load it back; see the module docstring."""
     rng = np.random.default_rng(seed)
@@ -67,8 +68,8 @@ def build_model(
                        std=3.0 if task == "regression" else 1.0, column="y")  # fmt: skip
     pre = Preprocessor(
         input="idx" if idx else "csv",
-        numeric_columns=[] if idx else [f"x{j}" for j in range(k)],
-        numeric=numeric,
+        numeric_columns=[] if idx or not numeric_columns else [f"x{j}" for j in range(k)],
+        numeric=numeric if numeric_columns else NumericTransform(*[np.zeros(0)] * 3),
         categories=categories,
         target=target,
         target_column=None if idx else "y",

@@ -39,8 +39,10 @@ def predicted_by_nnctl(model: Model, feeds: dict[str, np.ndarray], folder: Path)
         pixels = feeds["pixels"].astype(np.uint8).reshape(-1, *(pre.image_shape or ()))
         write_idx(path, pixels)
     else:
-        numeric = feeds["numeric"].astype(np.float64)
+        n = len(next(iter(feeds.values())))
+        numeric = feeds.get("numeric", np.empty((n, 0))).astype(np.float64)
         frame = pd.DataFrame({c: numeric[:, j] for j, c in enumerate(pre.numeric_columns)})
+        frame.index = pd.RangeIndex(n)
         for j, category in enumerate(pre.categories):
             frame[category.column] = feeds["text"][:, j]
         path = folder / "rows.csv"
@@ -105,6 +107,7 @@ PREPROCESSING = {
     "onehot-unseen-ignore": {"text": True, "unseen": "ignore"},
     "onehot-unseen-error": {"text": True, "unseen": "error"},
     "onehot-missing-filled": {"text": True, "missing": "most_frequent"},
+    "onehot-only": {"text": True, "numeric_columns": False},
     "idx-pixels": {"idx": True, "normalize": "none"},
     "idx-standard": {"idx": True, "normalize": "standard"},
 }
