@@ -79,9 +79,10 @@ def nnctl_answers(model: Model, feeds: Feeds) -> dict[str, NDArray[Any]]:
     if pre.input == "idx":
         X = pre.transform_images(np.divide(feeds["pixels"], dtype.type(255), dtype=dtype))
     else:
-        numeric = feeds.get("numeric", np.empty((len(feeds["text"]), 0)))
+        n = len(next(iter(feeds.values())))
+        numeric = feeds.get("numeric", np.empty((n, 0)))
         frame = pd.DataFrame({c: numeric[:, j] for j, c in enumerate(pre.numeric_columns)})
-        frame.index = pd.RangeIndex(len(numeric))
+        frame.index = pd.RangeIndex(n)
         for j, category in enumerate(pre.categories):
             column = feeds["text"][:, j]
             frame[category.column] = [None if v == MISSING_TEXT else v for v in column]
