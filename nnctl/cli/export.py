@@ -45,6 +45,7 @@ def export(
     sys.stderr.write(
         f"checked in onnxruntime on {summary['rows_checked']} rows "
         f"({summary['test_rows_checked']} of the test split) against nnctl "
-        f"(labels equal, largest difference: {worst})\n"
+        f"({'labels equal, ' if 'label' in summary['outputs'] else ''}"
+        f"largest difference: {worst})\n"
     )
     sys.stdout.write(f"{done.path}\n")
