@@ -33,6 +33,7 @@ from nnctl.cli import (
     validate,
 )
 from nnctl.cli import doctor as doctor_cmd
+from nnctl.cli import draw as draw_cmd
 from nnctl.cli import gradcheck as gradcheck_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
 
@@ -184,5 +185,6 @@ app.command("inspect")(inspect.inspect)
 app.command("trace")(trace.trace)
 app.command("gradcheck")(gradcheck_cmd.gradcheck)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("draw")(draw_cmd.draw)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")

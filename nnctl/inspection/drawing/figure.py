@@ -39,9 +39,11 @@ INCH_PER_UNIT = 0.42
 #: A neuron's radius, in the distance between two neurons.
 RADIUS = 0.3
 #: An image input's width, in the same units.
-IMAGE_WIDTH = 2.6
+IMAGE_WIDTH = 3.4
 #: Text sizes in points: labels, the small numbers (bias, activation), titles.
-LABEL, SMALL, TITLE = 8.0, 5.5, 8.0
+LABEL, SMALL, TITLE = 8.0, 5.0, 8.0
+#: The narrowest figure, in inches: room for the legend.
+MIN_WIDTH_INCHES = 6.4
 
 
 def network_figure(
@@ -83,9 +85,11 @@ def network_figure(
 def layout_figure(layout: Layout) -> Figure:
     """A `Layout` drawn: the lines under the neurons, labels beside them, the legend below."""
     xmin, xmax, ymin, ymax = _extent(layout)
-    figure = pictures.new_figure(
-        (xmax - xmin) * INCH_PER_UNIT + 0.3, (ymax - ymin) * INCH_PER_UNIT + 1.0
-    )
+    width = (xmax - xmin) * INCH_PER_UNIT + 0.3
+    if width < MIN_WIDTH_INCHES:  # widen the box both ways, the drawing stays in the middle
+        extra = (MIN_WIDTH_INCHES - width) / INCH_PER_UNIT / 2
+        xmin, xmax, width = xmin - extra, xmax + extra, MIN_WIDTH_INCHES
+    figure = pictures.new_figure(width, (ymax - ymin) * INCH_PER_UNIT + 1.0)
     ax = figure.add_subplot()
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -109,7 +113,7 @@ def layout_figure(layout: Layout) -> Figure:
     top = (layout.rows - 1) / 2
     last = len(layout.columns) - 1
     for column in layout.columns:
-        ax.text(column.x, top + 0.75, column.title, ha="center", va="bottom", fontsize=TITLE)
+        ax.text(column.x, top + 0.65, column.title, ha="center", va="bottom", fontsize=TITLE)
         if column.image is not None:
             _draw_image(ax, column, layout.columns[1].units)
         _draw_neurons(
@@ -137,13 +141,13 @@ def _extent(layout: Layout) -> tuple[float, float, float, float]:
     first, last = layout.columns[0], layout.columns[-1]
     left = max((len(u.label or "") for u in first.units), default=0) * 0.17 + 0.6
     if first.image is not None:
-        left = IMAGE_WIDTH + 0.3
+        left = IMAGE_WIDTH / 2 + 0.3
     right = max((len(u.label or "") for u in last.units), default=0) * 0.17 + 0.8
     half = layout.rows / 2
     if first.image is not None:
         h, w = first.image.shape
         half = max(half, IMAGE_WIDTH * h / w / 2 + 0.3)
-    return -left, last.x + right, -half, half + 2.0
+    return -left, last.x + right, -half, half + 1.5
 
 
 def _draw_neurons(ax: Axes, column: Column, side: int) -> None:
@@ -167,7 +171,7 @@ def _draw_neurons(ax: Axes, column: Column, side: int) -> None:
             ax.text(
                 column.x,
                 unit.y,
-                f"{unit.value:.2g}",
+                short(unit.value),
                 ha="center",
                 va="center",
                 fontsize=SMALL,
@@ -178,7 +182,7 @@ def _draw_neurons(ax: Axes, column: Column, side: int) -> None:
             ax.text(
                 column.x,
                 unit.y - RADIUS - 0.02,
-                f"b {unit.bias:+.2f}",
+                f"b {_signed(unit.bias)}",
                 ha="center",
                 va="top",
                 fontsize=SMALL,
@@ -196,6 +200,20 @@ def _draw_neurons(ax: Axes, column: Column, side: int) -> None:
             )
 
 
+def short(value: float) -> str:
+    """A number in at most five characters, for inside a circle: ``0.42``, ``-3.1``, ``152``."""
+    size = abs(value)
+    if size >= 99.5:
+        return f"{value:.2g}" if size >= 1e4 else f"{value:.0f}"
+    return f"{value:.1f}" if size >= 9.95 else f"{value:.2f}"
+
+
+def _signed(value: float) -> str:
+    """``+0.12``, ``-0.05``; ``0.00`` for what rounds to zero (no ``-0.00``)."""
+    text = f"{value:+.2f}"
+    return "0.00" if text in ("+0.00", "-0.00") else text
+
+
 def _fill(unit: Unit, scale: float) -> Any:
     """White without a row; else blue (positive) or orange (negative), as deep as ``|a|``."""
     if unit.value is None or scale <= 0:
@@ -211,7 +229,7 @@ def _draw_image(ax: Axes, column: Column, first: list[Unit]) -> None:
     assert column.image is not None
     h, w = column.image.shape
     height = IMAGE_WIDTH * h / w
-    right = -0.3
+    right = IMAGE_WIDTH / 2
     ax.imshow(
         column.image,
         cmap="gray_r",
@@ -240,8 +258,8 @@ def _legend(figure: Figure, row: bool) -> None:
     handles = [
         lines.Line2D([], [], color=POSITIVE, lw=MAX_WIDTH * 0.6, label="weight > 0"),
         lines.Line2D([], [], color=NEGATIVE, lw=MAX_WIDTH * 0.6, label="weight < 0"),
-        lines.Line2D([], [], color="none", label="width: |W| / largest |W| of the two layers"),
-        lines.Line2D([], [], color="none", label="b: the neuron's bias"),
+        lines.Line2D([], [], color="none", label="width: |W| / largest |W| between the two layers"),
+        lines.Line2D([], [], color="none", label="b: bias"),
     ]
     if row:
         handles.append(
@@ -253,7 +271,7 @@ def _legend(figure: Figure, row: bool) -> None:
                 markersize=8,
                 markerfacecolor=POSITIVE,
                 markeredgecolor="#333333",
-                label="fill: activation for the row",
+                label="fill: activation a = f(z) for the row",
             )
         )
     figure.legend(

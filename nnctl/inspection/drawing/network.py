@@ -87,7 +87,10 @@ def network_layout(
                 W, index, columns[index].units, columns[index + 1].units
             )
     rows = max(len(c.units) + (1 if c.hidden else 0) for c in columns)
-    return Layout(columns, connections, rows, opened.model.task, _caption(picked, output))
+    caption = _caption(
+        row, input_path.name if input_path else f"the {split or 'test'} split", output
+    )
+    return Layout(columns, connections, rows, opened.model.task, caption)
 
 
 def _dense_layers(opened: Opened) -> list[Dense]:
@@ -160,10 +163,14 @@ def _output_labels(opened: Opened, output: dict[str, Any] | None) -> list[str]:
     return [f"{c}  {p:.2f}" for c, p in zip(classes, output["probabilities"], strict=True)]
 
 
-def _caption(picked: PickedRow | None, output: dict[str, Any] | None) -> str:
-    if picked is None or output is None:
+def _caption(row: int | None, source: str, output: dict[str, Any] | None) -> str:
+    """``row 3 of the test split: predicted setosa, true setosa`` (empty without a row)."""
+    if row is None or output is None:
         return ""
-    text = f"row {picked.row} of {picked.source}: predicted {output['label']}"
-    if output["true_label"] is not None:
-        text += f", true {output['true_label']}"
-    return text
+    predicted, true = output["label"], output["true_label"]
+    text = f"row {row} of {source}: predicted {_label(predicted)}"
+    return text if true is None else f"{text}, true {_label(true)}"
+
+
+def _label(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
