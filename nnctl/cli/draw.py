@@ -61,9 +61,9 @@ def draw(
         model, output, row=row, max_units=max_units, split=split, input_path=input_,
         runs_dir=runs_dir,
     )  # fmt: skip
-    if drawn.path is None:
-        sys.stdout.write(drawn.data.decode("utf-8"))
-        return
     more = f", {drawn.hidden} more not drawn" if drawn.hidden else ""
     sys.stderr.write(f"drew {drawn.neurons} neurons and {drawn.connections} connections{more}\n")
-    sys.stdout.write(f"{drawn.path}\n")
+    if drawn.path is None:
+        sys.stdout.write(drawn.data.decode("utf-8"))
+    else:
+        sys.stdout.write(f"{drawn.path}\n")

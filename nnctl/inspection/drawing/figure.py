@@ -151,53 +151,34 @@ def _extent(layout: Layout) -> tuple[float, float, float, float]:
 
 
 def _draw_neurons(ax: Axes, column: Column, side: int) -> None:
-    """Circles (filled by the row's activation), the bias below each, the labels beside them."""
+    """Circles (filled by the row's activation), the bias below each, the labels beside them.
+
+    ``side`` is where the labels go: -1 left (the inputs), 1 right (the outputs, the likeliest
+    in bold), 0 none.
+    """
     patches = extras.load("matplotlib.patches", "plot")
-    scale = max((abs(u.value) for u in column.units if u.value is not None), default=0.0)
+    values = [u.value for u in column.units if u.value is not None]
+    scale = max((abs(v) for v in values), default=0.0)
+    best = max(values, default=None)
+    x = column.x
     for unit in column.units:
-        ax.add_patch(
-            patches.Circle(
-                (column.x, unit.y),
-                RADIUS,
-                facecolor=_fill(unit, scale),
-                edgecolor="#333333",
-                lw=0.8,
-                zorder=3,
-                gid=f"neuron-{unit.layer}-{unit.index}",
-            )
-        )
+        gid = f"neuron-{unit.layer}-{unit.index}"
+        fill = _fill(unit, scale)
+        ax.add_patch(patches.Circle((x, unit.y), RADIUS, facecolor=fill, edgecolor="#333333",
+                                    lw=0.8, zorder=3, gid=gid))  # fmt: skip
+        small: dict[str, Any] = {"ha": "center", "fontsize": SMALL, "zorder": 4}
         if unit.value is not None:
             dark = scale > 0 and abs(unit.value) / scale > 0.6
-            ax.text(
-                column.x,
-                unit.y,
-                short(unit.value),
-                ha="center",
-                va="center",
-                fontsize=SMALL,
-                color="white" if dark else "black",
-                zorder=4,
-            )
+            ax.text(x, unit.y, short(unit.value), va="center",
+                    color="white" if dark else "black", **small)  # fmt: skip
         if unit.bias is not None:
-            ax.text(
-                column.x,
-                unit.y - RADIUS - 0.02,
-                f"b {_signed(unit.bias)}",
-                ha="center",
-                va="top",
-                fontsize=SMALL,
-                zorder=4,
-                color=POSITIVE if unit.bias >= 0 else NEGATIVE,
-            )
+            ax.text(x, unit.y - RADIUS - 0.02, f"b {_signed(unit.bias)}", va="top",
+                    color=POSITIVE if unit.bias >= 0 else NEGATIVE, **small)  # fmt: skip
         if unit.label and side:
-            ax.text(
-                column.x + side * (RADIUS + 0.15),
-                unit.y,
-                unit.label,
-                fontsize=LABEL,
-                ha="right" if side < 0 else "left",
-                va="center",
-            )
+            bold = side > 0 and best is not None and unit.value == best
+            ax.text(x + side * (RADIUS + 0.15), unit.y, unit.label, fontsize=LABEL,
+                    ha="right" if side < 0 else "left", va="center",
+                    fontweight="bold" if bold else "normal")  # fmt: skip
 
 
 def short(value: float) -> str:
