@@ -17,7 +17,7 @@ from nnctl.inspection.drawing import network_figure, network_layout
 from nnctl.inspection.sources import open_model
 from nnctl.inspection.trace import trace_row
 from nnctl.workflows.train import train_run
-from tests.data.datahelp import write_idx_pair
+from tests.data.datahelp import iris_like_file, write_idx_pair
 from tests.helpers import DATASETS, write_config
 
 
@@ -161,3 +161,32 @@ def test_with_a_row_the_image_is_the_rows_pixels(image_run: Path) -> None:
     assert layout.columns[0].image is not None
     assert layout.columns[0].image.ravel() == pytest.approx(x)
     assert "row's pixels" in layout.columns[0].title
+
+
+@pytest.fixture(scope="module")
+def binary_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("draw-binary")
+    data = iris_like_file(folder)
+    config = write_config(folder, f"""
+version: 1
+seed: 0
+data: {{train: {data}, target: label, test_split: 0.25}}
+model:
+  layers: [{{units: 3, activation: relu}}, {{units: 1, activation: sigmoid}}]
+loss: binary_crossentropy
+training: {{epochs: 1, batch_size: 8}}
+""")  # fmt: skip
+    return train_run(load_config(config), runs_dir=folder / "runs").path
+
+
+def test_a_binary_output_is_the_probability_of_the_second_class(binary_run: Path) -> None:
+    assert [u.label for u in network_layout(open_model(binary_run)).columns[-1].units] == ["P(dog)"]
+    layout = network_layout(open_model(binary_run), row=1)
+    p = trace_row(binary_run, 1)["output"]["probabilities"][1]
+    assert layout.columns[-1].units[0].label == f"P(dog) = {p:.2f}"
+    # the one-hot inputs are named column=category
+    assert "color=red" in [u.label for u in layout.columns[0].units]
+
+
+def test_a_pdf_is_a_pdf(iris_run: Path) -> None:
+    assert pictures.figure_bytes(network_figure(iris_run), "pdf").startswith(b"%PDF-")

@@ -26,6 +26,7 @@ from nnctl.inspection.drawing.layout import (
     Column,
     Layout,
     Unit,
+    colour_of,
 )
 from nnctl.inspection.drawing.network import network_layout
 from nnctl.inspection.sources import Opened, open_model
@@ -172,10 +173,11 @@ def _draw_neurons(ax: Axes, column: Column, side: int) -> None:
             ax.text(x, unit.y, short(unit.value), va="center",
                     color="white" if dark else "black", **small)  # fmt: skip
         if unit.bias is not None:
-            ax.text(x, unit.y - RADIUS - 0.02, f"b {_signed(unit.bias)}", va="top",
-                    color=POSITIVE if unit.bias >= 0 else NEGATIVE, **small)  # fmt: skip
+            bias = _signed(unit.bias)
+            colour = "#777777" if bias == "0.00" else colour_of(unit.bias)
+            ax.text(x, unit.y - RADIUS - 0.02, f"b {bias}", va="top", color=colour, **small)
         if unit.label and side:
-            bold = side > 0 and best is not None and unit.value == best
+            bold = side > 0 and len(values) > 1 and unit.value == best
             ax.text(x + side * (RADIUS + 0.15), unit.y, unit.label, fontsize=LABEL,
                     ha="right" if side < 0 else "left", va="center",
                     fontweight="bold" if bold else "normal")  # fmt: skip
