@@ -96,21 +96,7 @@ def layout_figure(layout: Layout) -> Figure:
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    lines = extras.load("matplotlib.lines", "plot")
-    for c in layout.connections:
-        x0 = c.layer * COLUMN_GAP + RADIUS
-        ax.add_line(
-            lines.Line2D(
-                [x0, x0 + COLUMN_GAP - 2 * RADIUS],
-                [c.y0, c.y1],
-                lw=c.width,
-                color=c.colour,
-                alpha=0.8,
-                solid_capstyle="butt",
-                zorder=1,
-                gid=f"connection-{c.layer}-{c.i}-{c.j}",
-            )
-        )
+    _draw_connections(ax, layout)
     top = (layout.rows - 1) / 2
     last = len(layout.columns) - 1
     for column in layout.columns:
@@ -135,6 +121,25 @@ def layout_figure(layout: Layout) -> Figure:
     if layout.caption:
         figure.suptitle(layout.caption, fontsize=LABEL)
     return figure
+
+
+def _draw_connections(ax: Axes, layout: Layout) -> None:
+    """One line per weight, from the edge of one circle to the edge of the other."""
+    lines = extras.load("matplotlib.lines", "plot")
+    for c in layout.connections:
+        x0 = c.layer * COLUMN_GAP + RADIUS
+        ax.add_line(
+            lines.Line2D(
+                [x0, x0 + COLUMN_GAP - 2 * RADIUS],
+                [c.y0, c.y1],
+                lw=c.width,
+                color=c.colour,
+                alpha=0.8,
+                solid_capstyle="butt",
+                zorder=1,
+                gid=f"connection-{c.layer}-{c.i}-{c.j}",
+            )
+        )
 
 
 def _extent(layout: Layout) -> tuple[float, float, float, float]:

@@ -62,24 +62,9 @@ def network_layout(
     labels = _output_labels(opened, output)
     for index, layer in enumerate(layers, start=1):
         last = index == len(layers)
-        shown = strongest(strengths[index], max_units)
-        ys, more_y = heights(len(shown), len(shown) < layer.units)
-        units = [
-            Unit(
-                index,
-                j,
-                y,
-                float(layer.b[j]),
-                None if values is None else float(values[index][j]),
-                labels[j] if last else None,
-            )
-            for j, y in zip(shown, ys, strict=True)
-        ]
-        name = "output" if last else f"hidden {index}"
-        title = f"{name}\n{layer.units} {layer.activation.name}"
-        columns.append(
-            Column(index, index * COLUMN_GAP, title, units, layer.units - len(shown), more_y)
-        )
+        layer_values = None if values is None else values[index]
+        columns.append(_layer_column(layer, index, last, strengths[index], layer_values,
+                                     labels if last else None, max_units))  # fmt: skip
     connections = []
     for index, W in enumerate(weights):
         if columns[index].image is None:
@@ -91,6 +76,25 @@ def network_layout(
         row, input_path.name if input_path else f"the {split or 'test'} split", output
     )
     return Layout(columns, connections, rows, opened.model.task, caption)
+
+
+def _layer_column(
+    layer: Dense,
+    index: int,
+    last: bool,
+    strength: np.ndarray,
+    values: np.ndarray | None,
+    labels: list[str] | None,
+    max_units: int,
+) -> Column:
+    """Layer ``index`` (from 1): its strongest units with their biases, activations, labels."""
+    shown = strongest(strength, max_units)
+    ys, more_y = heights(len(shown), len(shown) < layer.units)
+    units = [Unit(index, j, y, float(layer.b[j]), None if values is None else float(values[j]),
+                  None if labels is None else labels[j])
+             for j, y in zip(shown, ys, strict=True)]  # fmt: skip
+    title = f"{'output' if last else f'hidden {index}'}\n{layer.units} {layer.activation.name}"
+    return Column(index, index * COLUMN_GAP, title, units, layer.units - len(shown), more_y)
 
 
 def _dense_layers(opened: Opened) -> list[Dense]:
