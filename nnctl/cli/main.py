@@ -35,6 +35,7 @@ from nnctl.cli import (
     validate,
 )
 from nnctl.cli import doctor as doctor_cmd
+from nnctl.cli import draw as draw_cmd
 from nnctl.cli import export as export_cmd
 from nnctl.cli import gradcheck as gradcheck_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
@@ -190,5 +191,6 @@ app.command("doctor")(doctor_cmd.doctor)
 app.command("plot")(plot.plot)
 app.command("serve")(serve.serve)
 app.command("export")(export_cmd.export)
+app.command("draw")(draw_cmd.draw)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")
