@@ -34,6 +34,7 @@ from nnctl.cli import (
 )
 from nnctl.cli import doctor as doctor_cmd
 from nnctl.cli import gradcheck as gradcheck_cmd
+from nnctl.cli import report as report_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
 
 #: The signals (SIGINT, SIGTERM) received while the current command runs.
@@ -184,5 +185,6 @@ app.command("inspect")(inspect.inspect)
 app.command("trace")(trace.trace)
 app.command("gradcheck")(gradcheck_cmd.gradcheck)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("report")(report_cmd.report)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")

@@ -114,7 +114,10 @@ def most_wrong(opened: Opened, split: Split, raw: object, rows: np.ndarray | Non
             score = output[np.arange(len(output)), truth]
         order = np.argsort(score, kind="stable")[:N_WRONG]
         texts = [(str(names[truth[i]]), str(names[guess[i]])) for i in order]
-    return [_wrong(opened, split, raw, rows, int(i), t, float(score[i])) for i, t in zip(order, texts, strict=True)]
+    return [
+        _wrong(opened, split, raw, rows, int(i), t, float(score[i]))
+        for i, t in zip(order, texts, strict=True)
+    ]
 
 
 def _wrong(
@@ -130,5 +133,12 @@ def _wrong(
         image = np.asarray(split.X[i], dtype=np.float64).reshape(tuple(shape[-2:]))
     elif raw is not None:
         record = raw.iloc[i]  # type: ignore[attr-defined]
-        values = {str(k): str(v) for k, v in record.items()}
+        values = {str(k): _cell(v) for k, v in record.items()}
     return Wrong(number, texts[0], texts[1], score, image=image, values=values)
+
+
+def _cell(value: object) -> str:
+    """A CSV cell as text; a float with the 7 digits a float32 holds (131.4, not 131.39999)."""
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.7g}"
+    return str(value)

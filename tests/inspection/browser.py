@@ -12,6 +12,7 @@ sleeps.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -129,10 +130,8 @@ class Browser:
             self._process.kill()
             self._process.wait(timeout=15)
         for fd in (self._to_browser, self._from_browser):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._profile.cleanup()
 
     def send(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
@@ -228,7 +227,9 @@ def _record(visit: PageVisit, event: dict[str, Any]) -> None:
         if not url.startswith(LOCAL_SCHEMES):
             visit.requests.append(url)
     elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-        visit.errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
+        visit.errors.append(
+            " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
+        )
     elif method == "Runtime.exceptionThrown":
         details = params["exceptionDetails"]
         visit.errors.append(str(details.get("exception", {}).get("description", details["text"])))

@@ -62,6 +62,7 @@ def number(value: Any, digits: int = 4) -> str:
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], digits: int = 4) -> str:
     """A table: ``headers`` escaped, numbers right-aligned, every cell escaped."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    head = f"<tr>{head}</tr>" if any(headers) else ""
     body = []
     for row in rows:
         cells = "".join(
@@ -71,7 +72,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], digits: int = 4
             for cell in row
         )
         body.append(f"<tr>{cells}</tr>")
-    return f'<div class="scroll"><table><tr>{head}</tr>{"".join(body)}</table></div>'
+    return f'<div class="scroll"><table>{head}{"".join(body)}</table></div>'
 
 
 def picture(png: bytes, alt: str, caption: str) -> str:
@@ -101,7 +102,7 @@ def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]]) ->
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "img-src data:; style-src 'unsafe-inline'\">"
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header>"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nnctl.inspection import figures
 from nnctl.inspection.report import tables
 from nnctl.inspection.report.html import page, paragraph, picture
@@ -20,7 +22,6 @@ def render_report(inputs: ReportInputs) -> str:
     """The whole HTML page about a run, as text (the same text for the same inputs)."""
     sections: list[Section] = [
         ("run", "Run", tables.overview(inputs)),
-        ("config", "Config", tables.config(inputs)),
         ("curves", "Learning curves", _curves(inputs)),
         ("scores", "Scores", tables.scores(inputs)),
     ]
@@ -35,6 +36,7 @@ def render_report(inputs: ReportInputs) -> str:
     if inputs.image_shape is not None:
         sections.append(("weights", "First layer's weights", _tiles(inputs)))
     sections.append(("wrong", "Most wrong", _wrong(inputs)))
+    sections.append(("config", "Config", tables.config(inputs)))
     record = inputs.record
     subtitle = f"{record.get('status')}, {record.get('epochs_done')} epochs, {inputs.run}"
     return page(f"nnctl report: {record.get('name')}", subtitle, sections)
@@ -64,11 +66,10 @@ def _curves(inputs: ReportInputs) -> str:
     return "".join(parts)
 
 
-def _classes(evaluation: dict[str, object]) -> str:
+def _classes(evaluation: dict[str, Any]) -> str:
     matrix = evaluation["confusion_matrix"]
-    assert isinstance(matrix, dict)
     figure = figures.confusion_figure(matrix["matrix"], matrix["labels"], "test split")
-    return tables.per_class(evaluation) + picture(  # type: ignore[arg-type]
+    return tables.per_class(evaluation) + picture(
         png(figure),
         "confusion matrix",
         "Test rows by true class (rows) and predicted class (columns); the diagonal is right. "
@@ -106,9 +107,9 @@ def _network(network_png: bytes) -> str:
 
 
 def _tiles(inputs: ReportInputs) -> str:
-    assert inputs.image_shape is not None
+    shape = inputs.image_shape or (inputs.first_weights.shape[0], 1)
     return picture(
-        png(weight_tiles_figure(inputs.first_weights, inputs.image_shape)),
+        png(weight_tiles_figure(inputs.first_weights, shape)),
         "first layer weights as images",
         "Each first-layer unit's weights over the image's pixels (red positive, blue negative). "
         "Look for strokes and blobs: smooth, shaped tiles mean units that learned features; "

@@ -33,13 +33,15 @@ def activity_figure(rows: Sequence[Row]) -> Figure:
     figure = new_figure(10.0, 3.6)
     layers = sorted({int(r["layer"] or 0) for r in rows})
     for position, (column, title) in enumerate(
-        (("dead_fraction", "dead units (relu: never positive)"),
-         ("saturated_fraction", "saturated units (sigmoid, tanh)"))  # fmt: skip
+        (
+            ("dead_fraction", "dead units (relu: never positive)"),
+            ("saturated_fraction", "saturated units (sigmoid, tanh)"),
+        )
     ):
         axes = figure.add_subplot(1, 2, position + 1)
         for layer in layers:
             points = [(r["epoch"], r[column]) for r in rows if int(r["layer"] or 0) == layer]
-            x = [p[0] for p in points]
+            x = [math.nan if p[0] is None else p[0] for p in points]
             y = [math.nan if p[1] is None else p[1] for p in points]
             if any(math.isfinite(v) for v in y):
                 colour = COLOURS[layer % len(COLOURS)]
@@ -85,7 +87,11 @@ def wrong_images_figure(wrong: Sequence[Wrong]) -> Figure:
     figure = new_figure(columns * 1.25, rows * 1.55)
     for index, item in enumerate(shown):
         axes = figure.add_subplot(rows, columns, index + 1)
-        axes.imshow(item.image if item.image is not None else np.zeros((1, 1)), cmap="gray_r", interpolation="nearest")
+        axes.imshow(
+            item.image if item.image is not None else np.zeros((1, 1)),
+            cmap="gray_r",
+            interpolation="nearest",
+        )
         axes.set_axis_off()
         axes.set_title(
             f"#{item.row}\n{item.true} -> {item.predicted}\np={item.score:.2f}", fontsize=7

@@ -18,8 +18,11 @@ def overview(inputs: ReportInputs) -> str:
         ("run directory", str(inputs.run)),
         ("status", f"{record.get('status')} ({record.get('stop_reason') or ''})"),
         ("epochs", f"{record.get('epochs_done')} of {record.get('epochs_planned')}"),
-        ("best epoch", "" if best is None else f"{best} (by {monitor}: {record.get('best_value'):.4g})"),
-        ("seed", record.get("seed")),
+        (
+            "best epoch",
+            "" if best is None else f"{best} (by {monitor}: {record.get('best_value'):.4g})",
+        ),
+        ("seed", str(record.get("seed"))),
         ("command", " ".join(record.get("command") or [])),
         ("versions", ", ".join(f"{k} {v}" for k, v in (record.get("versions") or {}).items())),
         ("started / ended", f"{record.get('started')} / {record.get('ended') or ''}"),
@@ -41,10 +44,8 @@ def scores(inputs: ReportInputs) -> str:
     if rows:
         columns = [c for c in rows[0] if c != "seconds"]
         best = inputs.record.get("best_epoch")
-        chosen = [r for r in rows if r.get("epoch") == best] + [rows[-1]]
-        unique = {id(r): r for r in chosen}.values()
-        labels = ["best" if r.get("epoch") == best else "last" for r in unique]
-        body = [[label, *(r.get(c) for c in columns)] for label, r in zip(labels, unique, strict=True)]
+        chosen = [r for r in rows if r.get("epoch") == best and r is not rows[-1]] + [rows[-1]]
+        body = [[_which(r, best, rows[-1]), *(r.get(c) for c in columns)] for r in chosen]
         parts.append("<h3>Training (metrics.csv)</h3>" + table(["", *columns], body))
     evaluation = inputs.evaluation
     if evaluation is None:
@@ -57,6 +58,14 @@ def scores(inputs: ReportInputs) -> str:
     ]
     parts.append(f"<h3>Test ({esc(evaluation['data'])})</h3>" + table(["metric", "value"], flat))
     return "".join(parts)
+
+
+def _which(row: dict[str, Any], best: Any, last: dict[str, Any]) -> str:
+    """``best``, ``last`` or ``best and last``: why the row is in the table."""
+    names = [
+        name for name, yes in (("best", row.get("epoch") == best), ("last", row is last)) if yes
+    ]
+    return " and ".join(names)
 
 
 def per_class(evaluation: dict[str, Any]) -> str:
