@@ -121,6 +121,22 @@ def _wrong(inputs: ReportInputs) -> str:
     if inputs.evaluation is None:
         return paragraph("The run has no test split: no rows to show.", "muted")
     regression = "per_class" not in inputs.evaluation
+    return _mistakes(inputs, regression) + _wrong_body(inputs, regression)
+
+
+def _mistakes(inputs: ReportInputs, regression: bool) -> str:
+    """How many of the rows shown are mistakes (classification): all right is worth saying."""
+    if regression or not inputs.wrong:
+        return ""
+    mistakes = sum(w.true != w.predicted for w in inputs.wrong)
+    if mistakes == 0:
+        return paragraph(
+            "The model classified every test row right; these are the ones it was least sure of."
+        )
+    return paragraph(f"{mistakes} of the {len(inputs.wrong)} rows shown are misclassified.")
+
+
+def _wrong_body(inputs: ReportInputs, regression: bool) -> str:
     if inputs.image_shape is not None and inputs.wrong:
         return picture(
             png(wrong_images_figure(inputs.wrong)),
