@@ -24,6 +24,7 @@ from nnctl.cli import (
     data_cmd,
     evaluate,
     inspect,
+    plot,
     predict,
     runs_cmd,
     schema,
@@ -185,6 +186,7 @@ app.command("inspect")(inspect.inspect)
 app.command("trace")(trace.trace)
 app.command("gradcheck")(gradcheck_cmd.gradcheck)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("plot")(plot.plot)
 app.command("report")(report_cmd.report)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")

@@ -5,8 +5,9 @@ metric, the learning rate), ``layer_stats.csv`` (each layer's update ratio ``||d
 ``run.json`` (the run's name, its best epoch and the value it was chosen by). Nothing here draws;
 `nnctl.inspection.figures` makes matplotlib figures of these, and the CLI terminal charts.
 
-A missing value (an empty cell, a column a run does not have at that epoch) is ``nan`` in a
-`Curve`, so that a line drawn through it breaks there instead of jumping to 0.
+A missing value (an empty cell, a column a run does not have at that epoch, the ``inf`` of a run
+that diverged) is ``nan`` in a `Curve`, so that a line drawn through it breaks there instead of
+jumping to 0 or off the chart.
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ def _curve(label: str, epochs: tuple[int, ...], rows: list[Row], column: str) ->
 
 
 def _value(cell: float | None) -> float:
-    return math.nan if cell is None else cell
+    """A cell as a value to draw: empty, ``inf`` (a run that diverged) and ``nan`` are ``nan``."""
+    return cell if cell is not None and math.isfinite(cell) else math.nan
 
 
 def _metrics(

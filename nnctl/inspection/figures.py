@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from nnctl import extras
 from nnctl.inspection.curves import (
     UPDATE_RATIO_REFERENCE,
     Confusion,
@@ -38,6 +39,8 @@ COLOURS = (
 _LINESTYLES = ("-", "--", ":", "-.")
 
 
+#: Curves of at most this many epochs get a dot at each epoch.
+_FEW_EPOCHS = 25
 #: One chart's size in inches (at 100 dpi: 640 x 400 pixels).
 PANEL = (6.4, 4.0)
 
@@ -130,6 +133,7 @@ def draw_loss(axes: Axes, runs: Sequence[RunCurves], log_y: bool = False) -> Non
     for index, run in enumerate(runs):
         _lines(axes, runs, index, run.loss)
         _best(axes, runs, index, run.loss, mark=True)
+    _run_legend(axes, runs, ["train", "validation"], best=True)
     loss = _common({run.loss_name for run in runs})
     log_y = log_y and log_scale_suits("loss", [c for run in runs for c in run.loss])
     _finish(axes, runs, "loss" + (f" ({loss})" if loss else ""), log_y)
@@ -143,6 +147,7 @@ def draw_metric(axes: Axes, runs: Sequence[RunCurves], name: str, log_y: bool = 
         _lines(axes, runs, index, curves)
         _best(axes, runs, index, curves, mark=False)
         every.extend(curves)
+    _run_legend(axes, runs, ["train", "validation"], False, lambda run: run.metrics.get(name))
     _finish(axes, runs, name, log_y and log_scale_suits(name, every))
 
 
@@ -169,8 +174,9 @@ def draw_update_ratio(axes: Axes, runs: Sequence[RunCurves]) -> None:
         for layer, curve in enumerate(run.update_ratio or []):
             colour = COLOURS[(index if several else layer) % len(COLOURS)]
             style = _LINESTYLES[layer % len(_LINESTYLES)] if several else "-"
-            label = f"{run.name} {curve.label}" if several else curve.label
-            _plot(axes, curve, label, colour, style)
+            _plot(axes, curve, None if several else curve.label, colour, style)
+    layers = max((len(run.update_ratio or []) for run in runs), default=0)
+    _run_legend(axes, runs, [f"layer {k}" for k in range(layers)], False, lambda r: r.update_ratio)
     axes.axhline(UPDATE_RATIO_REFERENCE, color="#555555", linestyle="--", linewidth=1,
                  label=f"{UPDATE_RATIO_REFERENCE:g} (rule of thumb)")  # fmt: skip
     _finish(axes, runs, "update ratio ||dW|| / ||W||", log_y=True)
@@ -202,12 +208,39 @@ def _lines(axes: Axes, runs: Sequence[RunCurves], index: int, curves: Sequence[C
     for split, curve in enumerate(curves):
         colour = COLOURS[(index if several else split) % len(COLOURS)]
         style = _LINESTYLES[split % len(_LINESTYLES)] if several else "-"
-        label = f"{runs[index].name} {curve.label}" if several else curve.label
-        _plot(axes, curve, label, colour, style)
+        _plot(axes, curve, None if several else curve.label, colour, style)
 
 
-def _plot(axes: Axes, curve: Curve, label: str, colour: str, style: str) -> None:
-    axes.plot(curve.x, curve.y, label=label, color=colour, linestyle=style, linewidth=1.5)
+def _plot(axes: Axes, curve: Curve, label: str | None, colour: str, style: str) -> None:
+    """One curve; with few epochs each is a dot too (one epoch would be no line at all)."""
+    marker = "o" if len(curve.x) <= _FEW_EPOCHS else None
+    axes.plot(curve.x, curve.y, label=label, color=colour, linestyle=style, linewidth=1.5,
+              marker=marker, markersize=3)  # fmt: skip
+
+
+def _run_legend(
+    axes: Axes,
+    runs: Sequence[RunCurves],
+    kinds: Sequence[str],
+    best: bool,
+    drawn: Callable[[RunCurves], object] = lambda run: True,
+) -> None:
+    """Several runs' legend: a colour per run ``drawn`` on the chart (with its best epoch), a line
+    style per kind.
+
+    Entries drawn as empty lines, so that ``n`` runs of ``k`` curves need ``n + k`` entries and
+    not ``n x k``; one run's curves are labelled as they are drawn instead.
+    """
+    if len(runs) == 1:
+        return
+    for index, run in enumerate(runs):
+        if not drawn(run):
+            continue
+        label = run.name + (f" (best epoch {run.best_epoch})" if best and run.best_epoch else "")
+        axes.plot([], [], color=COLOURS[index % len(COLOURS)], linewidth=3, label=label)
+    for index, kind in enumerate(kinds):
+        style = _LINESTYLES[index % len(_LINESTYLES)]
+        axes.plot([], [], color="#444444", linestyle=style, linewidth=1.5, label=kind)
 
 
 def _best(
@@ -225,7 +258,7 @@ def _best(
     curve = next((c for c in curves if c.label == chosen), curves[-1])
     for x, y in curve.finite():
         if x == run.best_epoch:
-            label = f"best epoch {x}" + (f" ({run.name})" if len(runs) > 1 else "")
+            label = f"best epoch {x}" if len(runs) == 1 else None
             axes.plot([x], [y], "o", color=colour, markersize=5, label=label)
 
 
@@ -233,8 +266,18 @@ def _finish(axes: Axes, runs: Sequence[RunCurves], title: str, log_y: bool) -> N
     """Title (with the run's name for one run), axis labels, grid, legend, log scale."""
     axes.set_title(f"{title} - {runs[0].name}" if len(runs) == 1 else title, fontsize=10)
     axes.set_xlabel("epoch")
-    if log_y:
+    ticker = extras.load("matplotlib.ticker", "plot")
+    epochs = ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10])  # whole numbers, round ones
+    axes.xaxis.set_major_locator(epochs)
+    low, high = axes.get_xlim()
+    if high - low < 2:  # one or two epochs: room for whole numbers on either side
+        middle = round((low + high) / 2)
+        axes.set_xlim(middle - 1.5, middle + 1.5)
+    if log_y:  # ticks at 1, 2, 3 and 5 of each power of ten, written as plain numbers
         axes.set_yscale("log")
+        axes.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+        axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.yaxis.set_minor_formatter(ticker.NullFormatter())
     axes.grid(True, color="#dddddd", linewidth=0.6)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize=8, frameon=False)

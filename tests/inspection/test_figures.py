@@ -48,7 +48,8 @@ def test_the_loss_chart_marks_the_best_epoch(iris_run: Path) -> None:
 def test_several_runs_are_named_in_the_legend(iris_run: Path) -> None:
     runs = [read_curves(iris_run), read_curves(iris_run)]
     labels = figures.loss_figure(runs).axes[0].get_legend_handles_labels()[1]
-    assert f"{iris_run.name} train" in labels and f"{iris_run.name} validation" in labels
+    best = f"{iris_run.name} (best epoch {runs[0].best_epoch})"
+    assert labels == [best, best, "train", "validation"]  # a colour per run, a style per split
 
 
 def test_svg_parses_and_repeats(iris_run: Path) -> None:
@@ -87,3 +88,18 @@ def test_no_pyplot(iris_run: Path) -> None:
 def test_same_run_same_bytes(iris_run: Path, fmt: str) -> None:
     make = lambda: figures.plot_figure([read_curves(iris_run)], KINDS)  # noqa: E731
     assert pictures.figure_bytes(make(), fmt) == pictures.figure_bytes(make(), fmt)
+
+
+def test_a_chart_names_only_the_runs_drawn_on_it(iris_run: Path) -> None:
+    import dataclasses
+
+    from nnctl.inspection.curves import Curve
+
+    base = read_curves(iris_run)
+    scored = dataclasses.replace(
+        base, name="scored", metrics={"accuracy": [Curve("train", (1, 2), (0.5, 0.7))]}
+    )
+    figure = figures.metrics_figure([base, scored])
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["scored", "train", "validation"]
+    assert figure.axes[0].get_title() == "accuracy"

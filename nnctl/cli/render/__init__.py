@@ -7,6 +7,7 @@ Commands call these functions as ``render.X``; the library never prints.
 - `tables`: the tables of results (validate, evaluate, runs list and show, a run's summary).
 - `formats`: how a metric's value and a duration read, the same in every table and line.
 - `diagnostics`: the reports of gradcheck and doctor.
+- `charts`: line charts on a grid of characters (braille, symbols, ASCII); `plots`: ``nnctl plot``.
 """
 
 from nnctl.cli.render.consoles import NnctlConsole, stderr_console, stdout_console

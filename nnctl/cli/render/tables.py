@@ -104,17 +104,24 @@ def print_evaluation(report: Mapping[str, Any]) -> None:
         console.print(scores)
     cm = report.get("confusion_matrix")
     if cm:
-        matrix = Table(
-            title="confusion matrix",
-            caption="rows: true class; columns: predicted class",
-            box=box.SIMPLE,
-        )
-        matrix.add_column("")
-        for label in cm["labels"]:
-            matrix.add_column(label, justify="right")
-        for label, row in zip(cm["labels"], cm["matrix"], strict=True):
-            matrix.add_row(label, *[str(v) for v in row])
-        console.print(matrix)
+        console.print(confusion_table(cm["matrix"], cm["labels"]))
+
+
+def confusion_table(
+    matrix: Sequence[Sequence[int]], labels: Sequence[str], style: box.Box = box.SIMPLE
+) -> Table:
+    """A confusion matrix as a table: a row per true class, a column per predicted class."""
+    table = Table(
+        title="confusion matrix",
+        caption="rows: true class; columns: predicted class",
+        box=style,
+    )
+    table.add_column("")
+    for label in labels:
+        table.add_column(label, justify="right")
+    for label, row in zip(labels, matrix, strict=True):
+        table.add_row(label, *[str(v) for v in row])
+    return table
 
 
 def print_runs(runs: Sequence[Mapping[str, Any]], console: Console | None = None) -> None:
