@@ -128,3 +128,31 @@ def test_regression_shows_the_rows_with_the_largest_errors(
 def test_output_that_is_not_html_is_refused(iris_run: Path) -> None:
     with pytest.raises(UsageError, match=r"expected a file ending in \.html"):
         report(iris_run, iris_run / "metrics.csv")
+
+
+def test_binary_run_without_test_split(tmp_path: Path) -> None:
+    lines = ["x,y,label"] + [
+        f"{i % 9},{(i * 7) % 11},{'yes' if i % 3 else 'no'}" for i in range(80)
+    ]
+    (tmp_path / "b.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    common = f"""
+version: 1
+data: {{train: {tmp_path / "b.csv"}, target: label, test_split: TEST}}
+model: {{layers: [{{units: 4, activation: sigmoid}}, {{units: 1, activation: sigmoid}}]}}
+loss: binary_crossentropy
+training: {{epochs: 2, batch_size: 16}}
+"""
+    with_test = write_config(tmp_path, common.replace("TEST", "0.25"), "with.yaml")
+    run = train_run(load_config(with_test), runs_dir=tmp_path / "runs").path
+    text = report(run, tmp_path / "with.html").read_text(encoding="utf-8")
+    wrong = text.split('<section id="wrong">')[1].split("</section>")[0]
+    probabilities = [
+        float(p) for p in re.findall(r'<td class="num">([0-9.e+-]+)</td>', wrong)[1::2]
+    ]
+    assert len(probabilities) == 16 and probabilities == sorted(probabilities)
+    assert all(0 <= p <= 1 for p in probabilities)
+    without = write_config(tmp_path, common.replace("TEST", "0"), "without.yaml")
+    run = train_run(load_config(without), runs_dir=tmp_path / "runs").path
+    text = report(run, tmp_path / "without.html").read_text(encoding="utf-8")
+    assert "The run has no test split: no test scores." in text
+    assert "The run has no test split: no rows to show." in text

@@ -63,6 +63,16 @@ def _curves(inputs: ReportInputs) -> str:
                 "rather than the task.",
             )
         )
+    lr = inputs.curves.lr
+    if lr is not None and not lr.is_constant():
+        parts.append(
+            picture(
+                png(figures.lr_figure(runs)),
+                "learning rate per epoch",
+                "The learning rate the schedule gave each epoch. Look for the loss's bends at the "
+                "same epochs: a drop in the rate often unlocks a lower loss.",
+            )
+        )
     return "".join(parts)
 
 
