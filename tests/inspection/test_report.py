@@ -96,7 +96,7 @@ def test_page_references_nothing_outside_itself(iris_run: Path, tmp_path: Path) 
 def test_classification_sections(iris_run: Path, tmp_path: Path) -> None:
     text = report(iris_run, tmp_path / "r.html").read_text(encoding="utf-8")
     for anchor in ("run", "config", "curves", "scores", "classes", "layers", "stats", "doctor",
-                   "wrong"):  # fmt: skip
+                   "network", "wrong"):  # fmt: skip
         assert f'<section id="{anchor}">' in text
     for word in ("precision", "recall", "f1", "support", "setosa", "1e-3", "dead", "saturated"):
         assert word in text

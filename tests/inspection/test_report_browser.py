@@ -74,8 +74,8 @@ def test_classification_report_opens_offline_with_its_pictures(
     iris_run: Path, tmp_path: Path, browser: Browser
 ) -> None:
     page = report(iris_run, tmp_path / "iris.html")
-    # loss (the run has no metrics), confusion, update ratio, dead/saturated units
-    _check_page(browser.visit(page), n_pictures=4)
+    # loss (the run has no metrics), confusion, update ratio, dead/saturated units, network
+    _check_page(browser.visit(page), n_pictures=5)
 
 
 def test_image_report_opens_offline_with_tiles_and_wrong_images(
@@ -84,5 +84,6 @@ def test_image_report_opens_offline_with_tiles_and_wrong_images(
     page = report(digits_run)
     assert page == digits_run / "report.html"
     visit = browser.visit(page)
-    # loss, accuracy, confusion, update ratio, dead/saturated, first layer's weights, most wrong
-    _check_page(visit, n_pictures=7)
+    # loss, accuracy, confusion, update ratio, dead/saturated, network, first layer's weights,
+    # most wrong
+    _check_page(visit, n_pictures=8)

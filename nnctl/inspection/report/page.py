@@ -8,6 +8,7 @@ from nnctl.inspection import figures
 from nnctl.inspection.report import tables
 from nnctl.inspection.report.html import page, paragraph, picture
 from nnctl.inspection.report.inputs import ReportInputs
+from nnctl.inspection.report.network import network_figure
 from nnctl.inspection.report.pictures import (
     activity_figure,
     png,
@@ -31,8 +32,7 @@ def render_report(inputs: ReportInputs) -> str:
     sections.append(("layers", "Layers", tables.layers(inputs.inspection)))
     sections.append(("stats", "Layer statistics", _layer_stats(inputs)))
     sections.append(("doctor", "Doctor", tables.findings(inputs.doctor)))
-    if inputs.network_png is not None:
-        sections.append(("network", "Network", _network(inputs.network_png)))
+    sections.append(("network", "Network", _network(inputs)))
     if inputs.image_shape is not None:
         sections.append(("weights", "First layer's weights", _tiles(inputs)))
     sections.append(("wrong", "Most wrong", _wrong(inputs)))
@@ -107,12 +107,20 @@ def _layer_stats(inputs: ReportInputs) -> str:
     return ratio + activity
 
 
-def _network(network_png: bytes) -> str:
+def _network(inputs: ReportInputs) -> str:
+    layers = inputs.inspection["layers"]
+    sizes = [layers[0]["n_in"]] + [layer["units"] for layer in layers]
+    labels = [f"{sizes[0]} inputs"] + [
+        f"{layer['units']} {layer['activation']}" for layer in layers
+    ]
+    drawn = inputs.network_png or png(network_figure(sizes, labels))
     return picture(
-        network_png,
+        drawn,
         "the network drawn",
-        "The network drawn layer by layer, inputs on the left. Look for a layer much narrower "
-        "than its neighbours: a bottleneck every input must pass through.",
+        "The network drawn layer by layer, inputs on the left, each column titled with its "
+        "units and activation (a column of more than 10 units shows its first and last). Look "
+        "for a layer much narrower than its neighbours: a bottleneck every input must pass "
+        "through.",
     )
 
 
