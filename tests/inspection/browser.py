@@ -84,6 +84,7 @@ class Browser:
 
     def __init__(self, timeout: float = 60.0) -> None:
         self.timeout = timeout
+        executable = chromium()
         self._profile = tempfile.TemporaryDirectory(prefix="nnctl-chromium-")
         to_child, self._to_browser = os.pipe()
         self._from_browser, from_child = os.pipe()
@@ -96,7 +97,7 @@ class Browser:
             os.dup2(ends[0], 3)
             os.dup2(ends[1], 4)
 
-        args = [chromium(), *FLAGS, f"--user-data-dir={self._profile.name}", "about:blank"]
+        args = [executable, *FLAGS, f"--user-data-dir={self._profile.name}", "about:blank"]
         self._process = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,

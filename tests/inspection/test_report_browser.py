@@ -19,7 +19,8 @@ from nnctl.config.loader import load_config
 from nnctl.workflows.report import report
 from nnctl.workflows.train import train_run
 from tests.helpers import CONFIGS
-from tests.inspection.browser import Browser, PageVisit
+from tests.inspection import browser as browser_module
+from tests.inspection.browser import Browser, BrowserError, PageVisit
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +88,10 @@ def test_image_report_opens_offline_with_tiles_and_wrong_images(
     # loss, accuracy, confusion, update ratio, dead/saturated, network, first layer's weights,
     # most wrong
     _check_page(visit, n_pictures=8)
+
+
+def test_missing_chromium_is_a_failure_not_a_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(browser_module, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(BrowserError, match="scripts/test installs it"):
+        Browser()

@@ -169,7 +169,8 @@ def _wrong_body(inputs: ReportInputs, regression: bool) -> str:
         else "lowest probability given to their true class"
     )
     note = paragraph(
-        f"The test rows with the {what}, worst first, with their cells as read from the file. "
+        f"The test rows with the {what}, worst first, with their cells as read from the file "
+        "(row: the row's number in the file, 1 = the first row after the header). "
         "Look for what they share: a range of a column, a category, a label that may be wrong.",
         "muted",
     )

@@ -38,7 +38,7 @@ def activity_figure(rows: Sequence[Row]) -> Figure:
             ("saturated_fraction", "saturated units (sigmoid, tanh)"),
         )
     ):
-        axes = figure.add_subplot(1, 2, position + 1)
+        axes = figure.add_subplot(1, 2, position + 1, sharex=figure.axes[0] if position else None)
         for layer in layers:
             points = [(r["epoch"], r[column]) for r in rows if int(r["layer"] or 0) == layer]
             x = [math.nan if p[0] is None else p[0] for p in points]
