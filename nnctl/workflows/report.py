@@ -66,9 +66,12 @@ def gather(path: Path) -> ReportInputs:
     test = run_split(model.preprocessor, cfg, "test", opened.dtype)
     evaluation = None
     wrong: list[Wrong] = []
+    fitted = None
     if test is not None:
         evaluation = evaluate_model(model, test.split) | {"data": f"test split of {path}"}
         wrong = most_wrong(opened, test.split, test.raw, test.rows)
+        if model.task == "regression":
+            fitted = regression_points(opened, test.split)
     dense = [layer for layer in model.network.layers if isinstance(layer, Dense)]
     shape = model.preprocessor.image_shape
     return ReportInputs(
@@ -84,6 +87,7 @@ def gather(path: Path) -> ReportInputs:
         first_weights=np.asarray(dense[0].W, dtype=np.float64),
         image_shape=tuple(shape[-2:]) if shape and len(shape) >= 2 else None,
         wrong=wrong,
+        regression=fitted,
     )
 
 
@@ -98,8 +102,7 @@ def most_wrong(opened: Opened, split: Split, raw: object, rows: np.ndarray | Non
     network, pre = model.network, model.preprocessor
     output = network.predict(split.X.astype(network.dtype, copy=False))
     if model.task == "regression":
-        y_true = pre.inverse_target(np.asarray(split.y)).reshape(len(output), -1)
-        y_pred = pre.inverse_target(output).reshape(len(output), -1)
+        y_true, y_pred = regression_points(opened, split, output)
         score = np.abs(y_pred - y_true).max(axis=1)
         order = np.argsort(-score, kind="stable")[:N_WRONG]
         texts = [(f"{y_true[i, 0]:.4g}", f"{y_pred[i, 0]:.4g}") for i in order]
@@ -118,6 +121,19 @@ def most_wrong(opened: Opened, split: Split, raw: object, rows: np.ndarray | Non
         _wrong(opened, split, raw, rows, int(i), t, float(score[i]))
         for i, t in zip(order, texts, strict=True)
     ]
+
+
+def regression_points(
+    opened: Opened, split: Split, output: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The true and predicted targets of ``split`` in their units, (rows, outputs) each."""
+    model = opened.model
+    network, pre = model.network, model.preprocessor
+    if output is None:
+        output = network.predict(split.X.astype(network.dtype, copy=False))
+    y_true = pre.inverse_target(np.asarray(split.y)).reshape(len(output), -1)
+    y_pred = pre.inverse_target(output).reshape(len(output), -1)
+    return np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
 
 
 def _wrong(

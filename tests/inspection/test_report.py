@@ -116,7 +116,7 @@ def test_regression_shows_the_rows_with_the_largest_errors(
     diabetes_run: Path, tmp_path: Path
 ) -> None:
     text = report(diabetes_run, tmp_path / "r.html").read_text(encoding="utf-8")
-    assert 'id="classes"' not in text
+    assert 'id="classes"' not in text and '<section id="fit">' in text
     wrong = text.split('<section id="wrong">')[1].split("</section>")[0]
     assert "|error|" in wrong and "bmi" in wrong
     numbers = re.findall(r'<td class="num">([-0-9.e+]+)</td>', wrong)  # row, |error| per row

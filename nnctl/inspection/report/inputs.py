@@ -70,6 +70,8 @@ class ReportInputs:
         The images' shape for IDX data (height, width), None for CSV.
     wrong : list of Wrong
         The test rows the model got most wrong, worst first.
+    regression : tuple of ndarray or None
+        Regression: the test split's true and predicted targets in their units (rows x outputs).
     network_png : bytes or None
         The network drawn, as a PNG, when the drawing is available.
     """
@@ -86,4 +88,5 @@ class ReportInputs:
     first_weights: np.ndarray
     image_shape: tuple[int, ...] | None
     wrong: list[Wrong]
+    regression: tuple[np.ndarray, np.ndarray] | None = None
     network_png: bytes | None = None

@@ -11,6 +11,7 @@ from nnctl.inspection.report.inputs import ReportInputs
 from nnctl.inspection.report.network import network_figure
 from nnctl.inspection.report.pictures import (
     activity_figure,
+    fit_figure,
     png,
     weight_tiles_figure,
     wrong_images_figure,
@@ -29,6 +30,8 @@ def render_report(inputs: ReportInputs) -> str:
     evaluation = inputs.evaluation
     if evaluation is not None and "per_class" in evaluation:
         sections.append(("classes", "Per class", _classes(evaluation)))
+    if inputs.regression is not None:
+        sections.append(("fit", "Predicted against true", _fit(inputs.regression)))
     sections.append(("layers", "Layers", tables.layers(inputs.inspection)))
     sections.append(("stats", "Layer statistics", _layer_stats(inputs)))
     sections.append(("doctor", "Doctor", tables.findings(inputs.doctor)))
@@ -84,6 +87,16 @@ def _classes(evaluation: dict[str, Any]) -> str:
         "confusion matrix",
         "Test rows by true class (rows) and predicted class (columns); the diagonal is right. "
         "Look for dark cells off the diagonal: the pairs of classes the model confuses.",
+    )
+
+
+def _fit(points: tuple[Any, Any]) -> str:
+    return picture(
+        png(fit_figure(*points)),
+        "predicted against true on the test split",
+        "Each test row's prediction against its true value, in the target's units; on the "
+        "dashed line they are equal. Look for rows far from the line and for a tilt: "
+        "predictions flatter than the line mean the model shrinks towards the mean.",
     )
 
 

@@ -97,3 +97,21 @@ def wrong_images_figure(wrong: Sequence[Wrong]) -> Figure:
             f"#{item.row}\n{item.true} -> {item.predicted}\np={item.score:.2f}", fontsize=7
         )
     return figure
+
+
+def fit_figure(y_true: np.ndarray, y_pred: np.ndarray) -> Figure:
+    """Predicted against true targets (the first output), with the line where they are equal."""
+    figure = new_figure(5.0, 4.6)
+    axes = figure.add_subplot()
+    truth, guess = y_true[:, 0], y_pred[:, 0]
+    low = float(min(truth.min(), guess.min()))
+    high = float(max(truth.max(), guess.max()))
+    axes.plot([low, high], [low, high], color="#555555", linestyle="--", linewidth=1,
+              label="predicted = true")  # fmt: skip
+    axes.scatter(truth, guess, s=14, color=COLOURS[0], alpha=0.75, label="test rows")
+    axes.set_xlabel("true")
+    axes.set_ylabel("predicted")
+    axes.set_title("test split: predicted against true", fontsize=10)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    return figure
