@@ -28,12 +28,15 @@ from nnctl.cli import (
     predict,
     runs_cmd,
     schema,
+    serve,
     streams,
     trace,
     train,
     validate,
 )
 from nnctl.cli import doctor as doctor_cmd
+from nnctl.cli import draw as draw_cmd
+from nnctl.cli import export as export_cmd
 from nnctl.cli import gradcheck as gradcheck_cmd
 from nnctl.cli import report as report_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
@@ -188,5 +191,8 @@ app.command("gradcheck")(gradcheck_cmd.gradcheck)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("plot")(plot.plot)
 app.command("report")(report_cmd.report)
+app.command("serve")(serve.serve)
+app.command("export")(export_cmd.export)
+app.command("draw")(draw_cmd.draw)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")

@@ -83,12 +83,27 @@ def prediction_frames(
                     f"columns found: {', '.join(map(str, raw.columns))}"
                 )
             frame[column] = raw[column].to_numpy()
-        frame[target] = _predicted(model, output)
-        if proba and model.task != "regression":
-            probabilities = _probabilities(model, output).T
-            for name, column in zip(_class_names(model), probabilities, strict=True):
-                frame[f"proba_{name}"] = column
-        yield frame
+        yield output_frame(model, output, proba=proba, frame=frame)
+
+
+def output_frame(
+    model: Model, output: np.ndarray, *, proba: bool = False, frame: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Predict's columns for the network's ``output``: the prediction, then probabilities.
+
+    The prediction column is named after the target (``label`` when it has no name) and holds
+    the original labels, or values in the target's units; with ``proba`` (classification only)
+    one ``proba_<class>`` column per class follows. The columns are added to ``frame`` when it
+    is given (the kept columns), else to a new frame. ``nnctl serve`` answers with these same
+    columns.
+    """
+    frame = pd.DataFrame(index=range(len(output))) if frame is None else frame
+    frame[model.preprocessor.target_column or "label"] = _predicted(model, output)
+    if proba and model.task != "regression":
+        probabilities = _probabilities(model, output).T
+        for name, column in zip(_class_names(model), probabilities, strict=True):
+            frame[f"proba_{name}"] = column
+    return frame
 
 
 def _name(source: str | Path) -> str:

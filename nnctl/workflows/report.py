@@ -19,7 +19,9 @@ from nnctl.data.load import run_split
 from nnctl.errors import UsageError
 from nnctl.inspection.curves import read_curves
 from nnctl.inspection.doctor import diagnose
+from nnctl.inspection.drawing import network_figure
 from nnctl.inspection.inspect import inspect_model
+from nnctl.inspection.pictures import figure_bytes
 from nnctl.inspection.report import ReportInputs, Wrong, render_report
 from nnctl.inspection.run_facts import read_run
 from nnctl.inspection.sources import Opened, open_model
@@ -88,6 +90,7 @@ def gather(path: Path) -> ReportInputs:
         image_shape=tuple(shape[-2:]) if shape and len(shape) >= 2 else None,
         wrong=wrong,
         regression=fitted,
+        network_png=figure_bytes(network_figure(opened), "png"),
     )
 
 

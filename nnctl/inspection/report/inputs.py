@@ -73,7 +73,7 @@ class ReportInputs:
     regression : tuple of ndarray or None
         Regression: the test split's true and predicted targets in their units (rows x outputs).
     network_png : bytes or None
-        The network drawn, as a PNG, when the drawing is available.
+        The network drawn (`nnctl.inspection.drawing.network_figure`), as a PNG.
     """
 
     run: Path

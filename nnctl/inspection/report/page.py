@@ -8,7 +8,6 @@ from nnctl.inspection import figures
 from nnctl.inspection.report import tables
 from nnctl.inspection.report.html import page, paragraph, picture
 from nnctl.inspection.report.inputs import ReportInputs
-from nnctl.inspection.report.network import network_figure
 from nnctl.inspection.report.pictures import (
     activity_figure,
     fit_figure,
@@ -35,7 +34,8 @@ def render_report(inputs: ReportInputs) -> str:
     sections.append(("layers", "Layers", tables.layers(inputs.inspection)))
     sections.append(("stats", "Layer statistics", _layer_stats(inputs)))
     sections.append(("doctor", "Doctor", tables.findings(inputs.doctor)))
-    sections.append(("network", "Network", _network(inputs)))
+    if inputs.network_png is not None:
+        sections.append(("network", "Network", _network(inputs.network_png)))
     if inputs.image_shape is not None:
         sections.append(("weights", "First layer's weights", _tiles(inputs)))
     sections.append(("wrong", "Most wrong", _wrong(inputs)))
@@ -120,20 +120,15 @@ def _layer_stats(inputs: ReportInputs) -> str:
     return ratio + activity
 
 
-def _network(inputs: ReportInputs) -> str:
-    layers = inputs.inspection["layers"]
-    sizes = [layers[0]["n_in"]] + [layer["units"] for layer in layers]
-    labels = [f"{sizes[0]} inputs"] + [
-        f"{layer['units']} {layer['activation']}" for layer in layers
-    ]
-    drawn = inputs.network_png or png(network_figure(sizes, labels))
+def _network(network_png: bytes) -> str:
     return picture(
-        drawn,
+        network_png,
         "the network drawn",
-        "The network drawn layer by layer, inputs on the left, each column titled with its "
-        "units and activation (a column of more than 10 units shows its first and last). Look "
-        "for a layer much narrower than its neighbours: a bottleneck every input must pass "
-        "through.",
+        "The network as nnctl draw draws it: a column of neurons per layer, one line per "
+        "weight, blue positive and orange negative, as wide as the weight is large (a big layer "
+        "shows its strongest units; an image input is each pixel's total |W|). Look for "
+        "thick lines that carry the model and for units with hardly any: those contribute "
+        "little.",
     )
 
 
