@@ -38,6 +38,7 @@ from nnctl.cli import doctor as doctor_cmd
 from nnctl.cli import draw as draw_cmd
 from nnctl.cli import export as export_cmd
 from nnctl.cli import gradcheck as gradcheck_cmd
+from nnctl.cli import report as report_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
 
 #: The signals (SIGINT, SIGTERM) received while the current command runs.
@@ -189,6 +190,7 @@ app.command("trace")(trace.trace)
 app.command("gradcheck")(gradcheck_cmd.gradcheck)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("plot")(plot.plot)
+app.command("report")(report_cmd.report)
 app.command("serve")(serve.serve)
 app.command("export")(export_cmd.export)
 app.command("draw")(draw_cmd.draw)
