@@ -34,6 +34,7 @@ from nnctl.cli import (
 )
 from nnctl.cli import doctor as doctor_cmd
 from nnctl.cli import gradcheck as gradcheck_cmd
+from nnctl.cli import sweep as sweep_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
 
 #: The signals (SIGINT, SIGTERM) received while the current command runs.
@@ -186,3 +187,4 @@ app.command("gradcheck")(gradcheck_cmd.gradcheck)
 app.command("doctor")(doctor_cmd.doctor)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(sweep_cmd.app, name="sweep")
