@@ -15,7 +15,7 @@ from nnctl.store.files import read_json, write_text
 from nnctl.sweep.results import SWEEP_FILE, best_yaml, summary, write_results
 from nnctl.sweep.spec import Sweep, check_against_base, load_sweep
 from nnctl.sweep.study import Place, open_storage, open_study, place_of
-from nnctl.sweep.workers import OnTrial, budget, requeue, spawn, work
+from nnctl.sweep.workers import OnTrial, budget, enqueue_grid, requeue, spawn, work
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ def run_sweep(
     place = place_of(sweep, runs_dir, storage)
     study = open_study(sweep, open_storage(place))
     requeue(study, place.folder)
+    enqueue_grid(study, sweep, place.folder)
     if workers == 1:
         work(sweep, place, 0, on_trial, command)
     else:

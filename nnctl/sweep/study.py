@@ -74,8 +74,11 @@ def shown_storage(url: str | None) -> str:
 def open_storage(place: Place) -> Any:
     """The Optuna storage of ``place``, creating the journal file or the database if needed."""
     optuna = extras.load("optuna", "sweep")
-    if place.url is None:
+    try:
         place.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the sweep's folder {place.folder}: {error}") from None
+    if place.url is None:
         from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
         path = str(place.journal)

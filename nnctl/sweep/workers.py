@@ -51,6 +51,24 @@ def remaining(study: Any, sweep: Sweep) -> int:
     return budget(sweep) - len(counted(study.get_trials(deepcopy=False)))
 
 
+def enqueue_grid(study: Any, sweep: Sweep, folder: Path) -> None:
+    """Put every grid point not yet in the study in it as a waiting trial (``method: grid``).
+
+    Workers take waiting trials one at a time, atomically, so that no point is trained twice;
+    Optuna's `GridSampler` alone may give two workers the same point at the same moment.
+    """
+    if sweep.method != "grid":
+        return
+    import itertools
+
+    lists = [list(p.values or ()) for p in sweep.parameters]
+    with folder_lock(folder):
+        points = list(itertools.product(*lists))[: budget(sweep)]
+        for point in points:
+            params = dict(zip((p.key for p in sweep.parameters), point, strict=True))
+            study.enqueue_trial(params, skip_if_exists=True)
+
+
 def claim(study: Any, trial: Any, sweep: Sweep) -> None:
     """Raise `Skipped` unless ``trial`` is within the budget and, on a grid, a new point."""
     frozen = study._storage.get_trial(trial._trial_id)
