@@ -1,4 +1,4 @@
-"""The sweep file: file:line errors with did-you-mean, and values checked against the base config."""
+"""The sweep file: file:line errors, did-you-mean, values checked against the base config."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sweeps on one machine: a journal file shared by worker processes, resumed after kill and Ctrl-C."""
+"""Sweeps on one machine: one journal file, worker processes, resumed after kill and Ctrl-C."""
 
 from __future__ import annotations
 
