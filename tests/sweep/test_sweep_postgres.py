@@ -22,7 +22,7 @@ def test_two_workers_at_the_same_instant_on_a_fresh_database(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for runs in machines
     ]
     outputs = [worker.communicate(timeout=300) for worker in workers]
