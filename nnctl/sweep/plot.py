@@ -117,8 +117,9 @@ def _scaled(p: Any, value: Any) -> float:
 
 
 def _label(p: Any) -> str:
-    """The axis label: the key's last two parts, then the range or the values."""
-    short = ".".join(p.key.split(".")[-2:])
+    """The axis label: the key's last parts (``layers.0.units``), then the range or values."""
+    parts = p.key.split(".")
+    short = ".".join(parts[-3:] if len(parts) > 2 and parts[-2].isdigit() else parts[-2:])
     if p.values is not None:
         return f"{short}\n{', '.join(map(str, p.values))}"
     return f"{short}\n{p.low:g}..{p.high:g}{' log' if p.log else ''}"

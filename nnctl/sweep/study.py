@@ -186,7 +186,7 @@ def pruner(sweep: Sweep) -> Any:
     """The pruner: median, hyperband (from ``warmup_epochs``), or none."""
     optuna = extras.load("optuna", "sweep")
     if sweep.pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=sweep.warmup_epochs)
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=sweep.warmup_epochs)
     if sweep.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=max(1, sweep.warmup_epochs))
     return optuna.pruners.NopPruner()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -182,12 +183,13 @@ def _waiting(study: Any, optuna: Any) -> bool:
     return any(t.state == optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
 
 
-def spawn(sweep: Sweep, place: Place, workers: int, debug: bool = False) -> list[int]:
+def spawn(sweep: Sweep, place: Place, workers: int) -> list[int]:
     """Run ``workers`` worker processes (``nnctl sweep worker``) and wait for them all.
 
-    The storage URL goes to them in the environment, never on a command line. Returns their exit
-    codes; Ctrl-C reaches them too (they share the terminal's process group) and each stops
-    cleanly, its trial recorded as interrupted.
+    The storage URL goes to them in the environment, never on a command line. They run in their
+    own session, so that Ctrl-C reaches this process alone, which passes it on to each worker
+    once: each stops after its current batch, its trial recorded as interrupted. Returns their
+    exit codes.
     """
     env = {**os.environ}
     if place.url is not None:
@@ -195,7 +197,8 @@ def spawn(sweep: Sweep, place: Place, workers: int, debug: bool = False) -> list
     argv = [sys.executable, "-m", "nnctl", "sweep", "worker", str(sweep.path)]
     argv += ["--runs-dir", str(place.folder.parent.parent)]
     processes = [
-        subprocess.Popen([*argv, "--index", str(index)], env=env) for index in range(workers)
+        subprocess.Popen([*argv, "--index", str(index)], env=env, start_new_session=True)
+        for index in range(workers)
     ]
     codes = []
     for process in processes:
@@ -204,5 +207,7 @@ def spawn(sweep: Sweep, place: Place, workers: int, debug: bool = False) -> list
                 codes.append(process.wait())
                 break
             except KeyboardInterrupt:
-                continue  # the workers got it too; wait for them to save and stop
+                for other in processes:
+                    if other.poll() is None:
+                        other.send_signal(signal.SIGINT)
     return codes

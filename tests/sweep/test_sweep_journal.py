@@ -127,3 +127,24 @@ def test_ctrl_c_exits_130_and_a_rerun_finishes_the_budget(tmp_path: Path) -> Non
     rows = trials_csv(runs / "sweeps" / "s")
     assert [r["state"] for r in rows] == ["complete"] * 3
     assert [r["retry_of"] for r in rows].count("1") == 1
+
+
+def test_ctrl_c_reaches_every_worker_process(tmp_path: Path) -> None:
+    path = sweep_file(tmp_path, trials=4, epochs=200)
+    runs = tmp_path / "runs"
+    sweep = subprocess.Popen(
+        nnctl_argv("sweep", "run", path, "--workers", "2", "--runs-dir", runs),
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_epochs(sweep, runs / "sweeps" / "s" / "trial-0000-*", 5)
+    wait_for_epochs(sweep, runs / "sweeps" / "s" / "trial-0001-*", 5)
+    sweep.send_signal(signal.SIGINT)
+    out, err = sweep.communicate(timeout=60)
+    assert out == ""
+    assert sweep.returncode == 130, err
+    assert "continue with: nnctl sweep run" in err and "Traceback" not in err
+    statuses = [json.loads(p.read_text())["status"] for p in runs.glob("sweeps/s/*/run.json")]
+    assert statuses.count("interrupted") == 2, statuses
