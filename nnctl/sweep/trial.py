@@ -67,14 +67,18 @@ def objective_value(sweep: Sweep, rows: list[dict[str, str]]) -> float:
 
 
 class Pruning(Callback):
-    """Report the objective (best so far, or this epoch's) each epoch; stop when Optuna says."""
+    """Report the objective (best so far, or this epoch's) each epoch; stop when Optuna says.
+
+    Values are taken as ``metrics.csv`` writes them (6 significant digits), so that what is
+    reported, the trial's final value and a resumed trial's values all agree.
+    """
 
     def __init__(self, trial: Any, sweep: Sweep, progress: Callback | None = None) -> None:
         self.trial, self.sweep, self.progress = trial, sweep, progress
         self.values: list[float] = []
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        self.values.append(float(logs[log_key(self.sweep.metric)]))
+        self.values.append(float(f"{float(logs[log_key(self.sweep.metric)]):.6g}"))
         rows = [{self.sweep.metric: str(v)} for v in self.values]
         self.trial.report(objective_value(self.sweep, rows), epoch)
         if self.sweep.pruner != "none" and self.trial.should_prune():
