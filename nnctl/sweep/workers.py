@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from nnctl import extras
 from nnctl.sweep.spec import Sweep
 from nnctl.sweep.study import STORAGE_ENV, Place, grid_size, open_storage, open_study
 from nnctl.sweep.trial import Skipped, run_trial
+
+POLL_SECONDS = 1.0
+"""How often an idle worker looks at the trials other workers are still running."""
 
 #: Called with each finished trial (an Optuna ``FrozenTrial``), to show a line.
 OnTrial = Callable[[Any], None]
@@ -154,33 +158,37 @@ def _zombie(pid: int) -> bool:
         return False
 
 
-def work(sweep: Sweep, place: Place, worker: int, on_trial: OnTrial, command: list[str]) -> int:
-    """One worker's loop until the budget is used; returns the trials this worker finished."""
+def work(sweep: Sweep, place: Place, worker: int, on_trial: OnTrial, command: list[str]) -> None:
+    """One worker's loop, until the budget is used and no other worker's trial may need a retry.
+
+    Once nothing is left to draw, the worker waits for the trials still running elsewhere: a
+    worker that dies leaves its trial to be retried (`requeue` on this machine, Optuna's
+    heartbeat on PostgreSQL), and a live worker must be there to take it.
+    """
     optuna = extras.load("optuna", "sweep")
     study = open_study(sweep, open_storage(place), worker)
-    finished = 0
+
+    def objective(trial: Any) -> float:
+        claim(study, trial, sweep)
+        return run_trial(trial, sweep, place.folder, command)
+
+    def shown(study_: Any, trial: Any) -> None:
+        if not trial.user_attrs.get("skipped"):
+            on_trial(trial)
+
     while True:
         if place.url is None:
             requeue(study, place.folder)
-        if remaining(study, sweep) <= 0 and not _waiting(study, optuna):
-            return finished
-
-        def objective(trial: Any) -> float:
-            claim(study, trial, sweep)
-            return run_trial(trial, sweep, place.folder, command)
-
-        def shown(study_: Any, trial: Any) -> None:
-            if not trial.user_attrs.get("skipped"):
-                on_trial(trial)
-
+        else:
+            optuna.storages.fail_stale_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        states = {t.state for t in trials}
+        if remaining(study, sweep) <= 0 and optuna.trial.TrialState.WAITING not in states:
+            if optuna.trial.TrialState.RUNNING not in states:
+                return
+            time.sleep(POLL_SECONDS)  # another worker's trial: wait for its end, or its retry
+            continue
         study.optimize(objective, n_trials=1, catch=(Skipped,), callbacks=[shown])
-        last = study.get_trials(deepcopy=False)
-        mine = [t for t in last if t.user_attrs.get("pid") == os.getpid()]
-        finished = len(mine)
-
-
-def _waiting(study: Any, optuna: Any) -> bool:
-    return any(t.state == optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
 
 
 def spawn(sweep: Sweep, place: Place, workers: int) -> list[int]:

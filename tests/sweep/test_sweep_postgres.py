@@ -6,7 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from sweep_helpers import env, nnctl_argv, run, sweep_file
+from helpers import weights
+from sweep_helpers import env, nnctl_argv, run, sweep_file, wait_for_epochs, without_seconds
 
 
 def test_two_workers_at_the_same_instant_on_a_fresh_database(
@@ -54,3 +55,36 @@ def test_a_changed_sweep_file_is_refused_by_the_database_study(
     )
     refused = run("sweep", "run", path, "--storage", url, "--runs-dir", tmp_path)
     assert refused.returncode == 2 and "seed: 0 -> 2" in refused.stderr, refused.stderr
+
+
+def test_kill_9_a_worker_then_the_heartbeat_retries_its_trial_in_its_run(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    url = postgres_url + "killed_sweep"
+    path = sweep_file(
+        tmp_path, trials=2, epochs=60,
+        parameters="  optimizer.learning_rate: {values: [0.01, 0.02]}\n",
+    )  # fmt: skip
+    runs = tmp_path / "runs"
+    fast = {**env(), "NNCTL_SWEEP_STORAGE": url, "NNCTL_SWEEP_HEARTBEAT": "1"}
+    first = subprocess.Popen(
+        nnctl_argv("sweep", "run", path, "--runs-dir", runs),
+        env=fast, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    killed = wait_for_epochs(first, runs / "sweeps" / "s" / "trial-0000-*", 10)
+    first.kill()
+    first.wait()
+    # `sweep worker` leaves the dead trial to Optuna's heartbeat (no requeue of its own here).
+    second = subprocess.run(
+        nnctl_argv("sweep", "worker", path, "--runs-dir", runs),
+        env=fast, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    info = json.loads(run("sweep", "show", path, "--json", "--storage", url).stdout)
+    assert info["trials"] == {"complete": 2}
+    retried = [t for t in info["top"] if t["retry_of"] == 0]
+    assert len(retried) == 1 and retried[0]["run_dir"] == str(killed)
+    whole = run("train", killed / "config.yaml", "--runs-dir", tmp_path / "whole")
+    reference = Path(whole.stdout.strip())
+    assert without_seconds(killed) == without_seconds(reference)
+    assert weights(killed / "checkpoints/last.npz") == weights(reference / "checkpoints/last.npz")
