@@ -165,29 +165,27 @@ def _short(value: Any) -> str:
 
 
 def _print_top(info: dict[str, Any], file: Any = None) -> None:
-    """The top 10 complete trials, best first (stderr by default)."""
+    """The top 10 complete trials, best first (stderr by default); trials.csv has every column."""
     from nnctl.cli import render
 
     metric = info["objective"]["metric"]
     top = info["top"]
-    keys = [k for k in (top[0] if top else {}) if k not in ("state", "stop_reason", "retry_of")]
-    keys = [k for k in keys if k not in ("trial", metric, "run_dir", "epochs")]
-    columns = ["trial", metric, *keys, "epochs", "run"]
+    skip = ("trial", "state", metric, "epochs", "stop_reason", "retry_of", "run_dir")
+    keys = [k for k in (top[0] if top else {}) if k not in skip]
+    columns = ["trial", metric, *(_short_key(k) for k in keys), "epochs"]
     rows = [
-        [
-            str(r["trial"]),
-            _short(r[metric]),
-            *(_short(r[k]) for k in keys),
-            str(r["epochs"]),
-            Path(r["run_dir"] or "").name,
-        ]
+        [str(r["trial"]), _short(r[metric]), *(_short(r[k]) for k in keys), str(r["epochs"])]
         for r in top
     ]
     counts = ", ".join(f"{n} {state}" for state, n in info["trials"].items())
-    title = f"sweep {info['sweep']}: {counts} of {info['budget']}; top {len(rows)}"
-    render.print_table(
-        title, columns, rows, file or sys.stderr, right_align=range(1, len(columns) - 1)
-    )
+    title = f"sweep {info['sweep']}: {counts} of {info['budget']} trials; the best {len(rows)}"
+    render.print_table(title, columns, rows, file or sys.stderr, right_align=range(len(columns)))
+
+
+def _short_key(key: str) -> str:
+    """A parameter's column header: its last parts (``learning_rate``, ``layers.0.units``)."""
+    parts = key.split(".")
+    return ".".join(parts[-3:] if len(parts) > 2 and parts[-2].isdigit() else parts[-1:])
 
 
 def _print_summary(info: dict[str, Any], json_: bool) -> None:

@@ -7,7 +7,8 @@ import time
 from nnctl import extras
 from nnctl.errors import UsageError
 
-CREATE_SECONDS = 60.0
+CREATE_SECONDS = 15.0
+"""How long to keep trying a database server that does not answer (it may be starting)."""
 
 
 def create_database(url: str) -> None:
