@@ -17,7 +17,7 @@ from typing import Any
 
 from nnctl import extras
 from nnctl.config.loader import Config, load_config
-from nnctl.errors import Interrupted
+from nnctl.errors import Interrupted, TrainingDiverged
 from nnctl.store.bundle import is_checkpoint_file
 from nnctl.store.metrics import read_metrics
 from nnctl.store.runs import CHECKPOINTS, METRICS_FILE, create_run_dir
@@ -116,6 +116,9 @@ def run_trial(trial: Any, sweep: Sweep, folder: Path, command: list[str]) -> flo
         )
     except Interrupted:
         trial.set_user_attr("interrupted", True)
+        raise
+    except TrainingDiverged as error:  # a failed trial, counted: the sampler learns to avoid it
+        trial.set_user_attr("stop_reason", f"diverged: {error.message}")
         raise
     trial.set_user_attr("stop_reason", result.record.stop_reason)
     trial.set_user_attr("epochs", result.record.epochs_done)

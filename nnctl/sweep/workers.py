@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nnctl import extras
+from nnctl.errors import TrainingDiverged
 from nnctl.sweep.spec import Sweep
 from nnctl.sweep.study import STORAGE_ENV, Place, grid_size, open_storage, open_study
 from nnctl.sweep.trial import Skipped, run_trial
@@ -188,7 +189,7 @@ def work(sweep: Sweep, place: Place, worker: int, on_trial: OnTrial, command: li
                 return
             time.sleep(POLL_SECONDS)  # another worker's trial: wait for its end, or its retry
             continue
-        study.optimize(objective, n_trials=1, catch=(Skipped,), callbacks=[shown])
+        study.optimize(objective, n_trials=1, catch=(Skipped, TrainingDiverged), callbacks=[shown])
 
 
 def spawn(sweep: Sweep, place: Place, workers: int) -> list[int]:

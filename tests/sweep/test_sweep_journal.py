@@ -148,3 +148,27 @@ def test_ctrl_c_reaches_every_worker_process(tmp_path: Path) -> None:
     assert "continue with: nnctl sweep run" in err and "Traceback" not in err
     statuses = [json.loads(p.read_text())["status"] for p in runs.glob("sweeps/s/*/run.json")]
     assert statuses.count("interrupted") == 2, statuses
+
+
+def test_a_diverging_trial_fails_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    params = "  optimizer.learning_rate: {values: [1.0e+6, 0.01]}\n"
+    params += "  optimizer.name: {values: [sgd]}\n"
+    path = sweep_file(tmp_path, method="grid", trials=2, epochs=3, parameters=params)
+    done = run("sweep", "run", path, "--runs-dir", tmp_path / "runs")
+    assert done.returncode == 0, done.stderr
+    rows = {r["optimizer.learning_rate"]: r for r in trials_csv(Path(done.stdout.strip()))}
+    assert rows["1000000.0"]["state"] == "fail"
+    assert rows["1000000.0"]["stop_reason"].startswith("diverged")
+    assert rows["0.01"]["state"] == "complete"
+
+
+def test_the_picture_has_three_panels_and_the_same_bytes_twice(tmp_path: Path) -> None:
+    path = sweep_file(tmp_path, trials=3, epochs=2)
+    runs = tmp_path / "runs"
+    assert run("sweep", "run", path, "--runs-dir", runs).returncode == 0
+    pictures = [tmp_path / "a.png", tmp_path / "b.png"]
+    for picture in pictures:
+        drawn = run("sweep", "plot", runs / "sweeps" / "s", "-o", picture)
+        assert drawn.returncode == 0 and drawn.stdout.strip() == str(picture), drawn.stderr
+    assert pictures[0].read_bytes() == pictures[1].read_bytes()
+    assert pictures[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
