@@ -107,7 +107,8 @@ class _Problems:
     """Problems of a sweep file, each at its key's line."""
 
     def __init__(self, source: str, spans: dict[KeyPath, yaml_source.Span]) -> None:
-        self.source, self.spans, self.found = source, spans, []  # type: ignore[var-annotated]
+        self.source, self.spans = source, spans
+        self.found: list[tuple[tuple[int, int], str]] = []
 
     def add(self, path: KeyPath, message: str, at_key: bool = False) -> None:
         probe = path

@@ -26,8 +26,8 @@ from nnctl.sweep.spec import Sweep
 
 STORAGE_ENV = "NNCTL_SWEEP_STORAGE"
 JOURNAL = "study.journal"
-HEARTBEAT_SECONDS = int(os.environ.get("NNCTL_SWEEP_HEARTBEAT", "10"))
-"""How often a PostgreSQL worker says it is alive; a trial silent for 3 beats is retried."""
+HEARTBEAT_ENV = "NNCTL_SWEEP_HEARTBEAT"
+"""Seconds between a PostgreSQL worker's heartbeats (default 10; the tests use 1)."""
 CONNECT_SECONDS = 60.0
 """How long a worker keeps trying to create or open a study that others are creating."""
 
@@ -87,15 +87,25 @@ def open_storage(place: Place) -> Any:
 
     create_database(place.url)
     retry = optuna.storages.RetryFailedTrialCallback(max_retry=3, inherit_intermediate_values=False)
+    beat = heartbeat_seconds()
     return _retrying(
         lambda: optuna.storages.RDBStorage(
             place.url,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=3 * HEARTBEAT_SECONDS,
+            heartbeat_interval=beat,
+            grace_period=3 * beat,
             failed_trial_callback=retry,
             engine_kwargs={"pool_pre_ping": True},
         )
     )
+
+
+def heartbeat_seconds() -> int:
+    """``NNCTL_SWEEP_HEARTBEAT`` seconds (an integer >= 1), else 10; a trial silent 3 beats is
+    retried by another worker."""
+    text = os.environ.get(HEARTBEAT_ENV, "10")
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"{HEARTBEAT_ENV}={text!r}: expected a whole number of seconds >= 1")
+    return int(text)
 
 
 def _retrying(make: Any) -> Any:
@@ -179,7 +189,7 @@ def sampler(sweep: Sweep, worker: int, done: int) -> Any:
     if sweep.method == "cmaes":
         extras.load("cmaes", "sweep")
         return optuna.samplers.CmaEsSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, constant_liar=True)  # workers in parallel
 
 
 def pruner(sweep: Sweep) -> Any:
