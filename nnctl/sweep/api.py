@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nnctl.errors import Interrupted, UsageError
+from nnctl.errors import EXIT_INTERRUPTED, Interrupted, UsageError
 from nnctl.store.files import read_json, write_text
 from nnctl.sweep.results import SWEEP_FILE, best_yaml, summary, write_results
 from nnctl.sweep.spec import Sweep, check_against_base, load_sweep
@@ -73,18 +73,22 @@ def run_sweep(
     study = open_study(sweep, open_storage(place))
     requeue(study, place.folder)
     enqueue_grid(study, sweep, place.folder)
-    if workers == 1:
-        work(sweep, place, 0, on_trial, command)
-    else:
-        codes = spawn(sweep, place, workers)
-        if any(code == 130 for code in codes):
-            write_results(study, sweep, place)
-            raise Interrupted(
-                f"sweep interrupted; {place.folder} holds the trials so far",
-                hint=f"continue with: nnctl sweep run {path}",
-            )
-        if any(codes):
-            raise UsageError(f"{sum(1 for c in codes if c)} of {workers} workers failed")
+    write_results(study, sweep, place)  # sweep.json at once: `nnctl sweep show DIR` works now
+    try:
+        codes = [0] if workers == 1 else spawn(sweep, place, workers)
+        if workers == 1:
+            work(sweep, place, 0, on_trial, command)
+    except (Interrupted, KeyboardInterrupt):
+        write_results(study, sweep, place)
+        raise
+    if any(code == EXIT_INTERRUPTED for code in codes):
+        write_results(study, sweep, place)
+        raise Interrupted(
+            f"sweep interrupted; {place.folder} holds the trials so far",
+            hint=f"continue with: nnctl sweep run {path}",
+        )
+    if any(codes):
+        raise UsageError(f"{sum(1 for c in codes if c)} of {workers} workers failed")
     return write_results(study, sweep, place)
 
 

@@ -33,7 +33,7 @@ def trial_rows(study: Any, sweep: Sweep) -> list[dict[str, Any]]:
         rows.append(
             {
                 "trial": t.number,
-                "state": t.state.name.lower(),
+                "state": _state(t),
                 sweep.metric: value,
                 **{p.key: t.params.get(p.key) for p in sweep.parameters},
                 "epochs": t.user_attrs.get("epochs"),
@@ -43,6 +43,12 @@ def trial_rows(study: Any, sweep: Sweep) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _state(t: Any) -> str:
+    """complete, pruned, running, waiting, fail, or interrupted (a failed trial Ctrl-C ended)."""
+    state = str(t.state.name).lower()
+    return "interrupted" if state == "fail" and t.user_attrs.get("interrupted") else state
 
 
 def _last_reported(t: Any) -> float | None:

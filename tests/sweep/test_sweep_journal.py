@@ -122,6 +122,8 @@ def test_ctrl_c_exits_130_and_a_rerun_finishes_the_budget(tmp_path: Path) -> Non
     out, err = worker.communicate(timeout=60)
     assert worker.returncode == 130, err
     assert out == "" and "Traceback" not in err
+    shown = run("sweep", "show", runs / "sweeps" / "s", "--json")
+    assert json.loads(shown.stdout)["trials"] == {"complete": 1, "interrupted": 1}, shown.stderr
     done = run("sweep", "run", path, "--runs-dir", runs)
     assert done.returncode == 0, done.stderr
     rows = trials_csv(runs / "sweeps" / "s")
