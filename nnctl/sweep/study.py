@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nnctl import extras
-from nnctl.errors import ConfigError, UsageError
+from nnctl.errors import ConfigError, NnctlError, UsageError
 from nnctl.store.runs import runs_root
 from nnctl.sweep.spec import Sweep
 
@@ -109,16 +109,21 @@ def heartbeat_seconds() -> int:
 
 
 def _retrying(make: Any) -> Any:
-    """``make()``, retried while other workers create the same tables (a race in the database)."""
+    """``make()``, retried while other workers create the same tables (a race in the database).
+
+    Only the database's own errors are retried, until `CONNECT_SECONDS`; the message names the
+    error's type, never its text (which may hold the URL and its password).
+    """
     deadline = time.monotonic() + CONNECT_SECONDS
     while True:
         try:
             return make()
+        except NnctlError:
+            raise
         except Exception as error:
-            if time.monotonic() > deadline or "password" in str(error).lower():
-                raise UsageError(
-                    f"cannot open the study's database: {type(error).__name__}"
-                ) from None
+            ours = type(error).__module__.startswith(("sqlalchemy", "psycopg", "optuna"))
+            if not ours or time.monotonic() > deadline:
+                raise UsageError(f"cannot open the study: {type(error).__name__}") from None
             time.sleep(0.2 + 0.3 * np.random.default_rng().random())
 
 
@@ -127,14 +132,15 @@ def open_study(sweep: Sweep, storage: Any, worker: int = 0, create: bool = True)
     optuna = extras.load("optuna", "sweep")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     direction = "maximize" if sweep.goal == "max" else "minimize"
+    first, pruning = sampler(sweep, worker, 0), pruner(sweep)
     if create:
         study = _retrying(
             lambda: optuna.create_study(
                 storage=storage,
                 study_name=sweep.name,
                 direction=direction,
-                sampler=sampler(sweep, worker, 0),
-                pruner=pruner(sweep),
+                sampler=first,
+                pruner=pruning,
                 load_if_exists=True,
             )
         )
@@ -147,7 +153,7 @@ def open_study(sweep: Sweep, storage: Any, worker: int = 0, create: bool = True)
             ) from None
     check_same_sweep(sweep, study)
     study.sampler = sampler(sweep, worker, len(study.get_trials(deepcopy=False)))
-    study.pruner = pruner(sweep)
+    study.pruner = pruning
     return study
 
 
@@ -187,7 +193,7 @@ def sampler(sweep: Sweep, worker: int, done: int) -> Any:
         space = {p.key: list(p.values or ()) for p in sweep.parameters}
         return optuna.samplers.GridSampler(space, seed=seed)
     if sweep.method == "cmaes":
-        extras.load("cmaes", "sweep")
+        extras.load("cmaes", "sweep")  # Optuna's CMA-ES sampler needs the cmaes package
         return optuna.samplers.CmaEsSampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed, constant_liar=True)  # workers in parallel
 
