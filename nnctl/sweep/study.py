@@ -121,8 +121,9 @@ def _retrying(make: Any) -> Any:
         except NnctlError:
             raise
         except Exception as error:
-            ours = type(error).__module__.startswith(("sqlalchemy", "psycopg", "optuna"))
-            if not ours or time.monotonic() > deadline:
+            if not type(error).__module__.startswith(("sqlalchemy", "psycopg", "optuna")):
+                raise  # a bug, not the database
+            if time.monotonic() > deadline:
                 raise UsageError(f"cannot open the study: {type(error).__name__}") from None
             time.sleep(0.2 + 0.3 * np.random.default_rng().random())
 
