@@ -307,8 +307,15 @@ def check_against_base(sweep: Sweep) -> Config:
     Returns the base config with ``set`` applied. Raises a `ConfigError` listing, at the sweep
     file's lines, each value that the config refuses (units 0, an unknown key...).
     """
-    base = load_config(sweep.base, sweep.overrides)
     problems = _Problems(str(sweep.path), sweep.spans)
+    try:
+        base = load_config(sweep.base, sweep.overrides)
+    except ConfigError as error:  # the base config's own problems, or those of `set`
+        for reason in error.problems:
+            typed = reason.partition("--set ")[2].partition("=")[0]
+            problems.add(("set", typed) if typed else ("base",), reason)
+        problems.raise_any()
+        raise
     for p in sweep.parameters:
         for value in p.extremes():
             try:

@@ -73,3 +73,13 @@ def test_grid_needs_values_and_the_objective_a_column(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("metric: val_accuracy", "metric: val_acc"))
     with pytest.raises(ConfigError, match="did you mean 'val_accuracy'"):
         check_against_base(load_sweep(path))
+
+
+def test_a_bad_fixed_override_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = sweep_file(tmp_path)
+    path.write_text(path.read_text().replace("training.epochs:", "training.epoch:"))
+    with pytest.raises(ConfigError) as caught:
+        check_against_base(load_sweep(path))
+    first = caught.value.problems[0]
+    assert first.startswith(f"{path}:2:") and "training.epoch" in first, first
+    assert "did you mean 'epochs'" in first, first
