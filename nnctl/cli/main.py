@@ -39,6 +39,7 @@ from nnctl.cli import draw as draw_cmd
 from nnctl.cli import export as export_cmd
 from nnctl.cli import gradcheck as gradcheck_cmd
 from nnctl.cli import report as report_cmd
+from nnctl.cli import sweep as sweep_cmd
 from nnctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, Interrupted, NnctlError
 
 #: The signals (SIGINT, SIGTERM) received while the current command runs.
@@ -196,3 +197,4 @@ app.command("export")(export_cmd.export)
 app.command("draw")(draw_cmd.draw)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(sweep_cmd.app, name="sweep")

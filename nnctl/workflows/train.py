@@ -87,11 +87,13 @@ def train_run(
     command: Sequence[str] = (),
     config_path: Path | None = None,
     loading: Callable[[], AbstractContextManager[object]] = nullcontext,
+    run_dir: Path | None = None,
 ) -> RunResult:
     """Train the network ``cfg`` describes in a new run directory (or continue ``resume``).
 
     ``config_path`` is the file ``cfg`` came from, for messages. The data is read inside
-    ``loading()``, where the caller may show that it is (nothing here prints).
+    ``loading()``, where the caller may show that it is (nothing here prints). ``run_dir`` is a
+    new, empty run directory the caller made (a sweep's trial records it before training).
     """
     seeds = np.random.SeedSequence(cfg.seed).spawn(2)
     with loading():
@@ -99,11 +101,7 @@ def train_run(
     if config_path is None and resume is not None:
         config_path = resume / CONFIG_FILE
     network = build_network(cfg, data, seeds[0], str(config_path or "config"))
-    run = (
-        resume
-        if resume is not None
-        else create_run_dir(runs_root(runs_dir), name or cfg.name or "run")
-    )
+    run = resume or run_dir or create_run_dir(runs_root(runs_dir), name or cfg.name or "run")
     with run_lock(run):
         return _train_in(run, cfg, data, network, seeds[1], resume, progress, command)
 

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from nnctl.cli import app
 from nnctl.config.loader import Config, config_differences, config_to_yaml, load_config
 
-SHIPPED = sorted(CONFIGS.glob("*.yaml"))
+SHIPPED = sorted(p for p in CONFIGS.glob("*.yaml") if not p.stem.endswith("-sweep"))
+"""The example configs; `*-sweep.yaml` are sweep files (tests/sweep/test_sweep_file.py)."""
 OVERRIDES = [
     "model.layers.0.units=64",
     "optimizer.learning_rate=0.02",

@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps on Optuna: the sweep file, the objective, the study and its workers."""
