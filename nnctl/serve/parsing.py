@@ -255,6 +255,8 @@ def _images(model: Model, value: Any) -> np.ndarray:
     """IDX models: ``instances`` are images of bytes (0-255), as in the IDX file, flat or not."""
     shape = model.preprocessor.image_shape or ()
     pixels = int(np.prod(shape)) if shape else model.preprocessor.n_features
+    if isinstance(value, list) and not value:  # no rows, no predictions, as for a CSV model
+        return np.zeros((0, pixels), dtype=np.uint8)
     try:
         array = np.asarray(value, dtype=np.float64)
     except (ValueError, TypeError):

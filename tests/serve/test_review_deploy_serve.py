@@ -55,3 +55,12 @@ def test_a_key_given_twice_is_refused(serve_iris: Path, client_for: ClientFor) -
     assert "repeats the key 'instances'" in answer.json()["message"]
     good = client_for(serve_iris).post("/invocations", json={"instances": [ROW]})
     assert good.status_code == 200
+
+
+def test_no_images_no_predictions(serve_idx: Path, client_for: ClientFor) -> None:
+    # A CSV model answers [] for no rows; an image model said "must be images of 16 pixels".
+    client = client_for(serve_idx)
+    answer = client.post("/invocations", json={"instances": []})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"predictions": []}
+    assert client.post("/invocations", json={"instances": [[]]}).status_code == 400
