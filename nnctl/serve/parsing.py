@@ -234,6 +234,8 @@ def _read_csv(model: Model, body: bytes) -> pd.DataFrame:
         raise malformed(f"the CSV body is not UTF-8 text: byte {error.start}") from None
     if not text.strip():
         raise malformed("the CSV body is empty; expected a header line and rows")
+    if "\x00" in text:  # predict refuses such a file: "not text: a NUL byte"
+        raise malformed(f"the CSV body is not text: a NUL byte at character {text.index(chr(0))}")
     try:
         with csv_errors(SOURCE):
             frame = pd.read_csv(

@@ -64,3 +64,19 @@ def test_no_images_no_predictions(serve_idx: Path, client_for: ClientFor) -> Non
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"predictions": []}
     assert client.post("/invocations", json={"instances": [[]]}).status_code == 400
+
+
+def test_a_csv_body_with_a_nul_byte_is_refused_as_predict_refuses_the_file(
+    serve_iris: Path, client_for: ClientFor
+) -> None:
+    body = b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\x00\n"
+    answer = client_for(serve_iris).post(
+        "/invocations", content=body, headers={"Content-Type": "text/csv"}
+    )
+    assert answer.status_code == 400, answer.text
+    assert "NUL byte" in answer.json()["message"]
+    crlf = body.replace(b"\x00", b"").replace(b"\n", b"\r\n")
+    answer = client_for(serve_iris).post(
+        "/invocations", content=crlf, headers={"Content-Type": "text/csv"}
+    )
+    assert answer.json() == {"predictions": ["setosa"]}
