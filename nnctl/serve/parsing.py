@@ -247,6 +247,12 @@ def _read_csv(model: Model, body: bytes) -> pd.DataFrame:
         check_names(SOURCE, list(frame.columns))
     except DataError as error:
         raise malformed(error.message, error.hint) from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the extra values as an index
+        raise malformed(
+            f"{source_name(SOURCE)}: the rows have more values than the header has columns "
+            f"({len(frame.columns)}); the values would be read under the wrong columns",
+            hint="a trailing delimiter on each line is an extra value too",
+        )
     renamed = [c for c in frame.columns if str(c).rpartition(".")[0] in frame.columns]
     if renamed:
         raise malformed(f"{source_name(SOURCE)}: the header repeats a column name ({renamed[0]})")

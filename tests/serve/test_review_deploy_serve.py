@@ -80,3 +80,20 @@ def test_a_csv_body_with_a_nul_byte_is_refused_as_predict_refuses_the_file(
         "/invocations", content=crlf, headers={"Content-Type": "text/csv"}
     )
     assert answer.json() == {"predictions": ["setosa"]}
+
+
+@pytest.mark.parametrize(
+    "rows", ["5.1,3.5,1.4,0.2,9,9\n", "5.1,3.5,1.4,0.2,\n", "9,9,9,9\n5.1,3.5,1.4,0.2,7\n"]
+)
+def test_csv_rows_longer_than_the_header_are_refused(
+    serve_iris: Path, client_for: ClientFor, rows: str
+) -> None:
+    # pandas took the first values as an index and the rest shifted left under the header:
+    # 5.1,3.5,1.4,0.2,9,9 was answered as petal_length 9, petal_width 9 (virginica).
+    body = "sepal_length,sepal_width,petal_length,petal_width\n" + rows
+    answer = client_for(serve_iris).post(
+        "/invocations", content=body, headers={"Content-Type": "text/csv"}
+    )
+    assert answer.status_code == 400, answer.text
+    message = answer.json()["message"]
+    assert "more values than the header has columns (4)" in message or "saw 5" in message
