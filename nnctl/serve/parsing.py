@@ -120,9 +120,11 @@ def parse_params(params: Any, where: str) -> bool:
 
 def _parse_json(model: Model, body: bytes, query: Mapping[str, str]) -> Rows:
     try:
-        document = json.loads(body, parse_constant=_no_constant)
+        document = json.loads(body, parse_constant=_no_constant, object_pairs_hook=_object)
     except (ValueError, UnicodeDecodeError) as error:
         raise malformed(f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise malformed("the body is not a table: its JSON is nested too deeply") from None
     if not isinstance(document, dict):
         raise malformed(f"the body must be a JSON object, found {_kind(document)}")
     present = [key for key in FORMATS if key in document]
@@ -142,6 +144,16 @@ def _parse_json(model: Model, body: bytes, query: Mapping[str, str]) -> Rows:
             raise malformed(f"this model reads images: send them as 'instances', not {key!r}")
         return Rows(None, _images(model, document[key]), proba)
     return Rows(_frame(model, key, document[key]), None, proba)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; a key given twice is an error (json would keep the last silently)."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        keys = [k for k, _ in pairs]
+        repeated = next(k for i, k in enumerate(keys) if k in keys[:i])
+        raise ValueError(f"an object repeats the key {repeated!r}")
+    return document
 
 
 def _no_constant(name: str) -> None:
@@ -182,6 +194,8 @@ def _frame(model: Model, key: str, value: Any) -> pd.DataFrame:
                 f"({', '.join(columns)}), found {_kind(row)}"
                 + (f" of {len(row)}" if isinstance(row, list) else "")
             )
+        if any(isinstance(v, dict | list) for v in row):
+            _one_value_each(key, number, dict(zip(columns, row, strict=True)))
     check_names(SOURCE, columns)
     if len(set(columns)) != len(columns):
         raise malformed(f"{key}: 'columns' repeats a name")
@@ -190,10 +204,15 @@ def _frame(model: Model, key: str, value: Any) -> pd.DataFrame:
 
 def _records(key: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     for number, row in enumerate(rows, start=1):
-        nested = [k for k, v in row.items() if isinstance(v, dict | list)]
-        if nested:
-            raise malformed(f"{key}: row {number}, column {nested[0]!r}: expected one value")
+        _one_value_each(key, number, row)
     return pd.DataFrame.from_records(rows).astype(object)
+
+
+def _one_value_each(key: str, number: int, row: dict[str, Any]) -> None:
+    """Refuse a row holding a list or an object where a column's value goes."""
+    nested = [k for k, v in row.items() if isinstance(v, dict | list)]
+    if nested:
+        raise malformed(f"{key}: row {number}, column {nested[0]!r}: expected one value")
 
 
 def _typed(model: Model, frame: pd.DataFrame) -> pd.DataFrame:
@@ -215,6 +234,8 @@ def _read_csv(model: Model, body: bytes) -> pd.DataFrame:
         raise malformed(f"the CSV body is not UTF-8 text: byte {error.start}") from None
     if not text.strip():
         raise malformed("the CSV body is empty; expected a header line and rows")
+    if "\x00" in text:  # predict refuses such a file: "not text: a NUL byte"
+        raise malformed(f"the CSV body is not text: a NUL byte at character {text.index(chr(0))}")
     try:
         with csv_errors(SOURCE):
             frame = pd.read_csv(
@@ -226,6 +247,12 @@ def _read_csv(model: Model, body: bytes) -> pd.DataFrame:
         check_names(SOURCE, list(frame.columns))
     except DataError as error:
         raise malformed(error.message, error.hint) from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the extra values as an index
+        raise malformed(
+            f"{source_name(SOURCE)}: the rows have more values than the header has columns "
+            f"({len(frame.columns)}); the values would be read under the wrong columns",
+            hint="a trailing delimiter on each line is an extra value too",
+        )
     renamed = [c for c in frame.columns if str(c).rpartition(".")[0] in frame.columns]
     if renamed:
         raise malformed(f"{source_name(SOURCE)}: the header repeats a column name ({renamed[0]})")
@@ -236,6 +263,8 @@ def _images(model: Model, value: Any) -> np.ndarray:
     """IDX models: ``instances`` are images of bytes (0-255), as in the IDX file, flat or not."""
     shape = model.preprocessor.image_shape or ()
     pixels = int(np.prod(shape)) if shape else model.preprocessor.n_features
+    if isinstance(value, list) and not value:  # no rows, no predictions, as for a CSV model
+        return np.zeros((0, pixels), dtype=np.uint8)
     try:
         array = np.asarray(value, dtype=np.float64)
     except (ValueError, TypeError):
