@@ -43,10 +43,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _as_owner(argv: list[str], user: str | None) -> list[str]:
-    return argv if user is None else ["runuser", "-u", user, "--", *argv]
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """``postgresql+psycopg://nnctl:...@127.0.0.1:PORT/`` of a server made for this session.
@@ -60,9 +56,13 @@ def postgres_url() -> Iterator[str]:
         owner = pwd.getpwnam(user)
         os.chown(folder, owner.pw_uid, owner.pw_gid)
     data, port = folder / "data", _free_port()
+    # As the owner through the kernel (setuid in the child), not `runuser`: that lives in
+    # /usr/sbin, which a CI's PATH may not hold. The cwd is the owner's own folder.
+    owner_ids = {} if user is None else {"user": user, "group": pwd.getpwnam(user).pw_gid}
     run = lambda *argv: subprocess.run(  # noqa: E731
-        _as_owner([str(a) for a in argv], user), capture_output=True, text=True, timeout=120
-    )
+        [str(a) for a in argv], capture_output=True, text=True, timeout=120, cwd=folder,
+        **owner_ids,
+    )  # fmt: skip
     made = run(bindir / "initdb", "-D", data, "-U", "nnctl", "--auth=trust", "-E", "UTF8")
     if made.returncode != 0:
         pytest.fail(f"initdb failed: {made.stderr}")
