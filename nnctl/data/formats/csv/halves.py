@@ -23,7 +23,7 @@ import pandas as pd
 from nnctl._platform import n_cores
 from nnctl.data.files import GZIP_MAGIC
 from nnctl.data.formats.csv.columns import SAMPLE_ROWS, CsvColumns
-from nnctl.data.formats.csv.source import one_thread
+from nnctl.data.formats.csv.source import one_thread, positional_index
 from nnctl.data.inputs import open_raw
 
 #: Plain files at least this large are parsed in two halves on two threads (see `read_halves`).
@@ -95,6 +95,9 @@ def read_halves(
                 parsed[half] = pd.read_csv(sources[half], compression=None, **options, **names)
             except Exception:  # left to the read of the whole file
                 parsed[half] = None
+            else:  # rows longer than the header: the read of the whole file says so
+                if not positional_index(parsed[half]):  # type: ignore[arg-type]
+                    parsed[half] = None
 
         helper = threading.Thread(target=parse, args=(0,), name="nnctl-csv-half", daemon=True)
         with warnings.catch_warnings(record=True) as caught, one_thread():

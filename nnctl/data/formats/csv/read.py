@@ -32,6 +32,7 @@ from nnctl.data.formats.csv.source import (
     csv_errors,
     one_thread,
     open_csv,
+    positional_index,
     source_name,
 )
 from nnctl.data.formats.csv.values import numeric_values, out_of_range
@@ -85,10 +86,29 @@ def read_table(
                 frame = read(())
         except ValueError:
             raise _locate_text(path, columns.numeric, delimiter) from None
+    check_row_length(frame, path)
     if len(frame) == 0:
         raise DataError(f"{path}: the file has a header but no rows")
     _check_range(frame, path, columns.numeric, delimiter, dtype)
     return frame
+
+
+def check_row_length(frame: pd.DataFrame, source: str | Path, start: int = 0) -> None:
+    """Refuse a table (or a chunk of one from row ``start``) whose first row has more values
+    than its header has names.
+
+    pandas reads such a file with the extra leading values as an index (`positional_index`), so
+    every value lands under the column before its own and the rows are read without an error. A
+    delimiter at the end of every line does the same.
+    """
+    if positional_index(frame, start):
+        return
+    columns = len(frame.columns)
+    raise DataError(
+        f"{source_name(source)}: the first row has {columns + frame.index.nlevels} values but "
+        f"the header has {columns} columns, so every value would be read under the wrong column",
+        hint="remove the extra values (a delimiter at the end of each line adds an empty one)",
+    )
 
 
 def _check_range(
@@ -165,7 +185,10 @@ def read_chunks(
             quoting=std_csv.QUOTE_MINIMAL,
         ) as reader,
     ):  # the file is closed even when the caller stops early
+        start = 0
         for number, chunk in enumerate(reader):
+            check_row_length(chunk, source, start)
+            start += len(chunk)
             if number == 0:
                 check_names(source, list(chunk.columns))
                 _check_repeated_names(source, delimiter, list(chunk.columns))

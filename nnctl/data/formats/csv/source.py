@@ -116,3 +116,15 @@ def one_thread() -> Iterator[None]:
         return
     with context:
         yield
+
+
+def positional_index(frame: pd.DataFrame, start: int = 0) -> bool:
+    """Whether ``frame``'s rows are numbered ``start, start + 1, ...`` as pandas numbers them.
+
+    When the first row of a file has more values than its header has names, pandas takes the
+    extra leading values as an index instead ("implicit index"), and every value lands under the
+    column before its own, with no error. The index then holds the file's values, not positions
+    (unless those values are the positions, a row-number column without a name, which pandas
+    reads right).
+    """
+    return bool(frame.index.equals(pd.RangeIndex(start, start + len(frame))))
