@@ -14,7 +14,7 @@ from nnctl.errors import UsageError
 
 #: Each extra and what it is for, as ``pip install 'nnctl[EXTRA]'`` installs it.
 EXTRAS: dict[str, str] = {
-    "plot": "pictures (plot, draw, report, sweep plot)",
+    "plot": "pictures: plot -o, draw, report, sweep plot",
     "onnx": "ONNX export",
     "serve": "the HTTP server",
     "sweep": "hyperparameter sweeps",
@@ -34,6 +34,7 @@ def load(module: str, extra: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as error:
         raise UsageError(
-            f"{EXTRAS[extra]} need the {extra!r} extra, and {module} cannot be imported ({error})",
+            f"this needs the {extra!r} extra ({EXTRAS[extra]}), and {module} cannot be "
+            f"imported ({error})",
             hint=f"pip install 'nnctl[{extra}]'",
         ) from None

@@ -20,6 +20,7 @@ def test_a_missing_library_names_the_extra_to_install(monkeypatch: pytest.Monkey
         extras.load("matplotlib", "plot")
     assert caught.value.exit_code == EXIT_USAGE
     assert caught.value.hint == "pip install 'nnctl[plot]'"
+    assert caught.value.message.startswith("this needs the 'plot' extra (pictures")
     assert "matplotlib" in caught.value.message
 
 
