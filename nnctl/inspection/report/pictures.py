@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nnctl import extras
 from nnctl.inspection.figures import COLOURS
 from nnctl.inspection.pictures import figure_bytes, new_figure
 from nnctl.inspection.report.inputs import Wrong
@@ -31,6 +32,7 @@ def png(figure: Figure) -> bytes:
 def activity_figure(rows: Sequence[Row]) -> Figure:
     """Each layer's dead and saturated fractions per epoch (``layer_stats.csv``), side by side."""
     figure = new_figure(10.0, 3.6)
+    ticker = extras.load("matplotlib.ticker", "plot")
     layers = sorted({int(r["layer"] or 0) for r in rows})
     for position, (column, title) in enumerate(
         (
@@ -47,6 +49,7 @@ def activity_figure(rows: Sequence[Row]) -> Figure:
                 colour = COLOURS[layer % len(COLOURS)]
                 axes.plot(x, y, color=colour, label=f"layer {layer}", marker=".")
         axes.set_ylim(-0.03, 1.03)
+        axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # epochs: no 0.5
         axes.set_xlabel("epoch (0 = initialization)")
         axes.set_ylabel("fraction of units")
         axes.set_title(title, fontsize=10)
