@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nnctl import extras
-from nnctl.inspection.figures import COLOURS
+from nnctl.inspection.figures import COLOURS, plain_text
 from nnctl.inspection.pictures import figure_bytes, new_figure
 from nnctl.inspection.report.inputs import Wrong
 from nnctl.inspection.run_facts import Row
@@ -29,6 +29,7 @@ def png(figure: Figure) -> bytes:
     return figure_bytes(figure, "png")
 
 
+@plain_text
 def activity_figure(rows: Sequence[Row]) -> Figure:
     """Each layer's dead and saturated fractions per epoch (``layer_stats.csv``), side by side."""
     figure = new_figure(10.0, 3.6)
@@ -62,6 +63,7 @@ def activity_figure(rows: Sequence[Row]) -> Figure:
     return figure
 
 
+@plain_text
 def weight_tiles_figure(weights: np.ndarray, shape: tuple[int, ...]) -> Figure:
     """The first layer's ``W`` (pixels x units): each unit's incoming weights as an image.
 
@@ -82,6 +84,7 @@ def weight_tiles_figure(weights: np.ndarray, shape: tuple[int, ...]) -> Figure:
     return figure
 
 
+@plain_text
 def wrong_images_figure(wrong: Sequence[Wrong]) -> Figure:
     """The test images the model got most wrong, worst first, each titled true -> predicted."""
     shown = list(wrong[:MAX_WRONG])
@@ -102,6 +105,7 @@ def wrong_images_figure(wrong: Sequence[Wrong]) -> Figure:
     return figure
 
 
+@plain_text
 def fit_figure(y_true: np.ndarray, y_pred: np.ndarray) -> Figure:
     """Predicted against true targets (the first output), with the line where they are equal."""
     figure = new_figure(5.0, 4.6)
