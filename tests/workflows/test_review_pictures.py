@@ -105,3 +105,9 @@ def test_a_missing_cell_is_shown_empty_as_in_the_file() -> None:
     assert _cell(None) == ""
     assert _cell(131.39999389648438) == "131.4"
     assert _cell("red") == "red"
+
+
+def test_plot_of_the_confusion_matrix_alone_starts_with_its_title(runs: dict[str, Path]) -> None:
+    result = CliRunner().invoke(app, ["plot", str(runs["iris"]), "--what", "confusion"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("confusion matrix - ")  # was: a blank first line
