@@ -13,9 +13,10 @@ is a dotted vertical line in the run's colour, and a dot on the curve it was cho
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from nnctl import extras
 from nnctl.inspection.curves import (
@@ -39,12 +40,30 @@ COLOURS = (
 _LINESTYLES = ("-", "--", ":", "-.")
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def plain_text(build: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Make ``build``'s figure with its texts as written: a ``$`` in a class, column or run name
+    is a dollar sign, not the start of matplotlib's math (whose parser fails on ``$5^$``)."""
+
+    @functools.wraps(build)
+    def built(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        matplotlib = extras.load("matplotlib", "plot")
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return build(*args, **kwargs)
+
+    return built
+
+
 #: Curves of at most this many epochs get a dot at each epoch.
 _FEW_EPOCHS = 25
 #: One chart's size in inches (at 100 dpi: 640 x 400 pixels).
 PANEL = (6.4, 4.0)
 
 
+@plain_text
 def loss_figure(runs: Sequence[RunCurves], log_y: bool = False) -> Figure:
     """The training and validation loss of ``runs`` per epoch, the best epochs marked."""
     figure = new_figure(*PANEL)
@@ -52,11 +71,13 @@ def loss_figure(runs: Sequence[RunCurves], log_y: bool = False) -> Figure:
     return figure
 
 
+@plain_text
 def metrics_figure(runs: Sequence[RunCurves], log_y: bool = False) -> Figure:
     """Each metric of ``runs`` (accuracy, rmse, ...) on a chart of its own, two to a row."""
     return plot_figure(runs, ["metrics"], log_y=log_y)
 
 
+@plain_text
 def lr_figure(runs: Sequence[RunCurves], log_y: bool = False) -> Figure:
     """The learning rate of ``runs`` per epoch."""
     figure = new_figure(*PANEL)
@@ -64,6 +85,7 @@ def lr_figure(runs: Sequence[RunCurves], log_y: bool = False) -> Figure:
     return figure
 
 
+@plain_text
 def update_ratio_figure(runs: Sequence[RunCurves]) -> Figure:
     """Each layer's update ratio ``||dW|| / ||W||`` per epoch (log scale), with the 1e-3 line."""
     figure = new_figure(*PANEL)
@@ -71,6 +93,7 @@ def update_ratio_figure(runs: Sequence[RunCurves]) -> Figure:
     return figure
 
 
+@plain_text
 def confusion_figure(
     matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str = ""
 ) -> Figure:
@@ -81,6 +104,7 @@ def confusion_figure(
     return figure
 
 
+@plain_text
 def plot_figure(
     runs: Sequence[RunCurves],
     kinds: Sequence[str],

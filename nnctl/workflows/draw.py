@@ -44,6 +44,10 @@ def draw(
     runs_dir: Path | None = None,
 ) -> Drawn:
     """Draw ``model``'s network to ``output`` (``-``: return the SVG to write on stdout)."""
+    if row is None and (split is not None or input_path is not None):
+        given = f"--split {split}" if split is not None else f"--input {input_path}"
+        raise UsageError(f"{given}: only with --row N (the row whose activations fill the "
+                         "neurons); add --row 0 for the first row")  # fmt: skip
     to_stdout = output == STDOUT
     fmt = "svg" if to_stdout else pictures.format_of(output)
     if not to_stdout and output.is_dir():

@@ -103,9 +103,15 @@ def save_plot(plot: Plot, output: Path, log_y: bool = False) -> None:
     folder = output.parent
     if not folder.is_dir():
         raise UsageError(f"-o {output}: no such directory {folder}")
+    if output.is_dir():
+        raise UsageError(f"-o {output}: is a directory; expected a picture file such as "
+                         f"{output / 'curves.png'}")  # fmt: skip
     figure = figures.plot_figure(plot.runs, plot.kinds, plot.confusions, log_y)
     pictures.save_figure(figure, output)
 
+
+#: The end of ``nnctl evaluate``'s message for a run without a test split.
+_EVALUATE_ADVICE = "; give the data with --data PATH"
 
 _TITLES = {
     "loss": "loss",
@@ -154,9 +160,12 @@ def _confusions(runs: Sequence[RunCurves], default: bool, notes: list[str]) -> l
             with np.errstate(all="ignore"):  # a diverged run's overflows: its matrix says enough
                 report = evaluate(run.path, None, None)
         except NnctlError as error:
+            said = error
+            if error.message.endswith(_EVALUATE_ADVICE):  # --data PATH: plot has no such option
+                said = UsageError(error.message.removesuffix(_EVALUATE_ADVICE))
             if not default:
-                raise
-            notes.append(f"{run.name}: no confusion matrix ({error.message})")
+                raise said from None
+            notes.append(f"{run.name}: no confusion matrix ({said.message})")
             continue
         matrix = report["confusion_matrix"]
         title = f"confusion matrix - {run.name}\ntest split, {report['n_samples']} rows"

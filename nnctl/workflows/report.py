@@ -10,6 +10,7 @@ to ``RUN/report.html`` unless told otherwise; the run's records are never writte
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,8 @@ def report(run: Path, output: Path | None = None, runs_dir: Path | None = None) 
         raise UsageError(f"-o {target}: expected a file ending in .html, found {target.suffix!r}")
     if target.is_dir():
         raise UsageError(f"-o {target}: expected a file, found a directory")
+    if not target.absolute().parent.is_dir():
+        raise UsageError(f"-o {target}: the folder {target.absolute().parent} does not exist")
     extras.load("matplotlib", "plot")
     page = render_report(gather(path))
     with files.atomic_writer(target, "wb") as out:
@@ -157,7 +160,12 @@ def _wrong(
 
 
 def _cell(value: object) -> str:
-    """A CSV cell as text; a float with the 7 digits a float32 holds (131.4, not 131.39999)."""
+    """A CSV cell as text; a float with the 7 digits a float32 holds (131.4, not 131.39999).
+
+    A missing cell (pandas reads it as NaN, or None) is empty, as it is in the file.
+    """
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return ""
     if isinstance(value, float | np.floating):
         return f"{float(value):.7g}"
     return str(value)

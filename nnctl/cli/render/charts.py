@@ -150,14 +150,21 @@ def _number(value: float) -> str:
 
 
 def _x_labels(low: float, high: float, width: int) -> str:
-    """Epoch numbers under the x axis, about every 10 characters, each centred on its column."""
+    """Epoch numbers under the x axis, about every 10 characters, each centred on its column.
+
+    Each number once, at the column of the epoch it names (3 epochs: ``1 2 3``, not
+    ``1 1 2 2 3 3``); one epoch is drawn in the middle, and so is its number.
+    """
     chars = [" "] * width
     count = max(2, min(6, width // 10))
     last_end = -2
-    for i in range(count):
-        value = low + (high - low) * i / (count - 1)
-        text = f"{round(value)}"
-        column = round((value - low) / (high - low or 1) * (width - 1))
+    numbers = sorted({round(low + (high - low) * i / (count - 1)) for i in range(count)})
+    for value in numbers:
+        text = f"{value}"
+        if high > low:
+            column = round((min(max(value, low), high) - low) / (high - low) * (width - 1))
+        else:
+            column = (width - 1) // 2
         start = min(max(0, column - len(text) // 2), width - len(text))
         if start > last_end + 1:
             chars[start : start + len(text)] = text

@@ -63,8 +63,9 @@ def print_plot(plot: Plot, log_y: bool = False, console: Console | None = None) 
         for row in block:  # a chart's rows fit; a long title or legend entry wraps
             console.print(row, overflow="fold")
     frame = box.ASCII if style.ascii else box.SIMPLE
-    for confusion in plot.confusions if "confusion" in plot.kinds else []:
-        console.print()
+    for index, confusion in enumerate(plot.confusions if "confusion" in plot.kinds else []):
+        if blocks or index:  # a blank line between charts, none before the first
+            console.print()
         console.print(Text(confusion.title.replace("\n", ", "), style="bold"), overflow="fold")
         table = confusion_table(confusion.matrix, confusion.labels, frame)
         table.title = None

@@ -29,6 +29,7 @@ from nnctl.inspection.drawing.layout import (
     colour_of,
 )
 from nnctl.inspection.drawing.network import network_layout
+from nnctl.inspection.figures import plain_text
 from nnctl.inspection.sources import Opened, open_model
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def network_figure(
     return layout_figure(layout)
 
 
+@plain_text
 def layout_figure(layout: Layout) -> Figure:
     """A `Layout` drawn: the lines under the neurons, labels beside them, the legend below."""
     xmin, xmax, ymin, ymax = _extent(layout)

@@ -47,6 +47,8 @@ def render_report(inputs: ReportInputs) -> str:
 
 def _curves(inputs: ReportInputs) -> str:
     runs = [inputs.curves]
+    if not inputs.curves.loss:  # an empty chart from -1 to 1 would say nothing
+        return paragraph("metrics.csv has no epoch: no learning curves.", "muted")
     parts = [
         picture(
             png(figures.loss_figure(runs)),

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnctl.inspection.figures import COLOURS
+from nnctl import extras
+from nnctl.inspection.figures import COLOURS, plain_text
 from nnctl.inspection.pictures import figure_bytes, new_figure
 from nnctl.inspection.report.inputs import Wrong
 from nnctl.inspection.run_facts import Row
@@ -28,9 +29,11 @@ def png(figure: Figure) -> bytes:
     return figure_bytes(figure, "png")
 
 
+@plain_text
 def activity_figure(rows: Sequence[Row]) -> Figure:
     """Each layer's dead and saturated fractions per epoch (``layer_stats.csv``), side by side."""
     figure = new_figure(10.0, 3.6)
+    ticker = extras.load("matplotlib.ticker", "plot")
     layers = sorted({int(r["layer"] or 0) for r in rows})
     for position, (column, title) in enumerate(
         (
@@ -47,6 +50,7 @@ def activity_figure(rows: Sequence[Row]) -> Figure:
                 colour = COLOURS[layer % len(COLOURS)]
                 axes.plot(x, y, color=colour, label=f"layer {layer}", marker=".")
         axes.set_ylim(-0.03, 1.03)
+        axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # epochs: no 0.5
         axes.set_xlabel("epoch (0 = initialization)")
         axes.set_ylabel("fraction of units")
         axes.set_title(title, fontsize=10)
@@ -59,6 +63,7 @@ def activity_figure(rows: Sequence[Row]) -> Figure:
     return figure
 
 
+@plain_text
 def weight_tiles_figure(weights: np.ndarray, shape: tuple[int, ...]) -> Figure:
     """The first layer's ``W`` (pixels x units): each unit's incoming weights as an image.
 
@@ -79,6 +84,7 @@ def weight_tiles_figure(weights: np.ndarray, shape: tuple[int, ...]) -> Figure:
     return figure
 
 
+@plain_text
 def wrong_images_figure(wrong: Sequence[Wrong]) -> Figure:
     """The test images the model got most wrong, worst first, each titled true -> predicted."""
     shown = list(wrong[:MAX_WRONG])
@@ -99,6 +105,7 @@ def wrong_images_figure(wrong: Sequence[Wrong]) -> Figure:
     return figure
 
 
+@plain_text
 def fit_figure(y_true: np.ndarray, y_pred: np.ndarray) -> Figure:
     """Predicted against true targets (the first output), with the line where they are equal."""
     figure = new_figure(5.0, 4.6)

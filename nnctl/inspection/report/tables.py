@@ -18,10 +18,7 @@ def overview(inputs: ReportInputs) -> str:
         ("run directory", str(inputs.run)),
         ("status", f"{record.get('status')} ({record.get('stop_reason') or ''})"),
         ("epochs", f"{record.get('epochs_done')} of {record.get('epochs_planned')}"),
-        (
-            "best epoch",
-            "" if best is None else f"{best} (by {monitor}: {record.get('best_value'):.4g})",
-        ),
+        ("best epoch", _best(best, monitor, record.get("best_value"))),
         ("seed", str(record.get("seed"))),
         ("command", " ".join(record.get("command") or [])),
         ("versions", ", ".join(f"{k} {v}" for k, v in (record.get("versions") or {}).items())),
@@ -29,6 +26,15 @@ def overview(inputs: ReportInputs) -> str:
     ]
     files = [(f["path"], f["sha256"]) for f in record.get("data_files") or []]
     return table(["", ""], rows) + "<h3>Data files</h3>" + table(["path", "sha256"], files)
+
+
+def _best(epoch: Any, monitor: Any, value: Any) -> str:
+    """``3 (by val_loss: 0.4579)``; a run.json without the value still names the epoch."""
+    if epoch is None:
+        return ""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return f"{epoch} (by {monitor})"
+    return f"{epoch} (by {monitor}: {value:.4g})"
 
 
 def config(inputs: ReportInputs) -> str:
@@ -104,11 +110,16 @@ def layers(inspection: dict[str, Any]) -> str:
         )
     headers = ["layer", "shape", "activation", "params", "share", "W mean", "W std",
                "init std", "|b|", "a mean", "a std", "dead", "saturated"]  # fmt: skip
-    data = inspection.get("data") or "no data"
+    data = inspection.get("data")
+    acts = (
+        f"activations on the {data}. Dead: relu units never positive on these rows; saturated: "
+        "sigmoid/tanh units within 0.01 of a bound on 99% of them."
+        if data
+        else "no activations: the run has no test split to run through the network."
+    )
     foot = (
         f"{inspection['total_params']} parameters ({inspection['bytes']} bytes, "
-        f"{inspection['dtype']}); activations on the {data}. Dead: relu units never positive "
-        "on these rows; saturated: sigmoid/tanh units within 0.01 of a bound on 99% of them."
+        f"{inspection['dtype']}); {acts}"
     )
     return table(headers, rows, digits=3) + paragraph(foot, "muted")
 
