@@ -9,6 +9,7 @@ file, and the previous version of the file stays as it was.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -47,13 +48,25 @@ def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
         tmp_name = None
     except OSError as error:
         raise CheckpointError(
-            f"cannot write {path}: {error.strerror or error}",
-            hint="the previous version of the file is intact; free some space and resume the run",
+            f"cannot write {path}: {error.strerror or error}", hint=_write_hint(path, error)
         ) from error
     finally:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+
+
+def _write_hint(path: Path, error: OSError) -> str:
+    """What to do about a failed write, by its cause: only a full disk asks for space."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some space and run the command again (a training resumes with --resume)"
+    if error.errno == errno.ENOENT:
+        return f"the folder {path.parent} does not exist"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"the folder {path.parent} is not writable by you"
+    if error.errno == errno.EISDIR or path.is_dir():
+        return f"{path} is a folder; give a file name"
+    return "the previous version of the file, if any, is intact"
 
 
 def write_text(path: Path, text: str) -> None:
