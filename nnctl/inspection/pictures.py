@@ -10,12 +10,14 @@ when a picture is made.
 from __future__ import annotations
 
 import io
+import re
+import warnings
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnctl import extras
-from nnctl.errors import UsageError
+from nnctl.errors import NnctlWarning, UsageError
 from nnctl.store import files
 
 if TYPE_CHECKING:
@@ -66,9 +68,37 @@ def format_of(path: Path) -> str:
 def figure_bytes(figure: Figure, fmt: str) -> bytes:
     """``figure`` as a ``fmt`` file (png, svg, pdf), the same bytes every time."""
     buffer = io.BytesIO()
-    with _settings():
+    with _settings(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         figure.savefig(buffer, format=fmt, metadata=_METADATA[fmt])
+    _say_missing_glyphs(caught)
     return buffer.getvalue()
+
+
+_GLYPH = re.compile(r"Glyph \d+ \((.*)\) missing from font")
+
+
+def _say_missing_glyphs(caught: list[warnings.WarningMessage]) -> None:
+    """One nnctl warning for the characters the font lacks (matplotlib warns once per glyph,
+    with its own source line); any other warning is raised again as it was."""
+    missing: list[str] = []
+    for warning in caught:
+        found = _GLYPH.search(str(warning.message))
+        if found and found.group(1) not in missing:
+            missing.append(found.group(1))
+        elif not found:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        warnings.warn(
+            f"the picture's font (DejaVu Sans) has no glyph for {shown}: drawn as boxes",
+            NnctlWarning,
+            stacklevel=2,
+        )
 
 
 def save_figure(figure: Figure, path: Path) -> None:

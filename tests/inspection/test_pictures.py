@@ -59,3 +59,18 @@ def test_without_matplotlib_the_extra_is_named(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(UsageError) as caught:
         pictures.new_figure(3, 2)
     assert caught.value.hint == "pip install 'nnctl[plot]'"
+
+
+def test_characters_the_font_lacks_are_one_nnctl_warning() -> None:
+    import warnings
+
+    from nnctl.errors import NnctlWarning
+
+    figure = pictures.new_figure(3, 2)
+    figure.add_subplot().set_title("猫 犬 cat")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pictures.figure_bytes(figure, "png")
+    assert [w.category for w in caught] == [NnctlWarning]
+    assert "has no glyph for" in str(caught[0].message)
+    assert "CJK UNIFIED IDEOGRAPH-732B" in str(caught[0].message)
