@@ -84,11 +84,25 @@ def claim(study: Any, trial: Any, sweep: Sweep) -> None:
     reason = None
     if len(earlier) >= budget(sweep):
         reason = "budget reached"
-    elif sweep.method == "grid" and any(t.params == trial.params for t in earlier):
+    elif sweep.method == "grid" and _repeats_a_point(frozen, earlier):
         reason = "grid point drawn by another worker"
     if reason is not None:
         trial.set_user_attr("skipped", reason)
         raise Skipped(reason)
+
+
+def _repeats_a_point(frozen: Any, earlier: list[Any]) -> bool:
+    """Whether a trial of a grid sweep is not a grid point of its own.
+
+    Every point is enqueued before any worker starts (`enqueue_grid`), so a trial without
+    ``fixed_params`` was drawn by the sampler after the queue ran dry: it repeats a point. A
+    trial's ``params`` are filled only as its objective suggests them, so the points are compared
+    by what each trial was enqueued with (two running trials both have ``params == {}``).
+    """
+    mine = frozen.system_attrs.get("fixed_params")
+    if mine is None:
+        return True
+    return any(t.system_attrs.get("fixed_params", t.params) == mine for t in earlier)
 
 
 @contextlib.contextmanager
