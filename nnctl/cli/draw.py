@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli.options import ModelArgument, RunsDirOption
+from nnctl.cli.options import ModelArgument, RowInputOption, RunsDirOption
 
 
 def draw(
@@ -32,15 +32,7 @@ def draw(
             "--split", help="The split --row counts in: test (default), validation, train."
         ),
     ] = None,
-    input_: Annotated[
-        Path | None,
-        typer.Option(
-            "--input",
-            metavar="FILE",
-            help="A CSV or IDX images file instead of a split.",
-            readable=False,
-        ),
-    ] = None,
+    input_: RowInputOption = None,
     max_units: Annotated[
         int, typer.Option("--max-units", metavar="K", help="Neurons shown per layer at most.")
     ] = 12,

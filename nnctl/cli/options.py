@@ -20,3 +20,12 @@ RunsDirOption = Annotated[
     Path | None,
     typer.Option("--runs-dir", envvar="NNCTL_RUNS_DIR", help="Where run names are looked up."),
 ]
+RowInputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--input",
+        metavar="FILE",
+        help="A CSV or IDX images file instead of a split.",
+        readable=False,
+    ),
+]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nnctl.cli.options import JsonOption, ModelArgument, RunsDirOption
+from nnctl.cli.options import JsonOption, ModelArgument, RowInputOption, RunsDirOption
 
 
 def trace(
@@ -18,15 +17,7 @@ def trace(
         str | None,
         typer.Option("--split", help="A split of the run: test (default), validation, train."),
     ] = None,
-    input_: Annotated[
-        Path | None,
-        typer.Option(
-            "--input",
-            metavar="FILE",
-            help="A CSV or IDX images file instead of a split.",
-            readable=False,
-        ),
-    ] = None,
+    input_: RowInputOption = None,
     top: Annotated[
         int, typer.Option("--top", metavar="K", help="Units per layer and terms per unit shown.")
     ] = 5,
