@@ -60,7 +60,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--layouts",
         action="store_true",
-        help="nnctl's step alone, in one process: helper thread, one thread, OpenBLAS's threads",
+        help="nnctl's step alone, in one process: the helper at each site, the planner, one "
+        "thread, OpenBLAS's threads",
+    )
+    parser.add_argument(
+        "--handoffs",
+        action="store_true",
+        help="time each hand-off to the helper from both threads, against one thread",
     )
     parser.add_argument("--cpus", type=int, nargs="+", help=argparse.SUPPRESS)  # child: affinity
     parser.add_argument("--json", type=str, help=argparse.SUPPRESS)  # child: write times here
@@ -273,35 +279,121 @@ def print_scaling(runs: dict[int, list[dict[str, dict[str, list[float]]]]]) -> N
 
 
 def layouts() -> None:
-    """Microseconds per nnctl step in one process, layouts alternated: the helper thread with
-    BLAS on one thread (training's), one thread, and no helper with OpenBLAS's own two threads."""
+    """Microseconds per nnctl step in one process, layouts alternated: the helper thread at both
+    of the step's sites and at the update's alone (BLAS on one thread), the planner's choice,
+    everything on one thread, and no helper with OpenBLAS's own two threads."""
     from nnctl import _platform
+    from nnctl.nn.fast.planner import ALL, NONE, UPDATE
     from nnctl.nn.fast.threads import Helper
 
     helper, rng = Helper(), np.random.default_rng(0)
-    print("| batch | helper + 1 BLAS thread | one thread | OpenBLAS 2 threads |")
-    print("|---:|---:|---:|---:|")
+    kinds = {"helper, both sites": (helper, ALL, 1), "helper, update only": (helper, UPDATE, 1),
+             "planner": (helper, None, 1), "one thread": (None, NONE, 1),
+             "OpenBLAS 2 threads": (None, NONE, 2)}  # fmt: skip
+    print(f"| batch | {' | '.join(kinds)} | planner's choice |")
+    print(f"|---:|{'---:|' * (len(kinds) + 1)}")
     for batch in ARGS.batch_sizes:
         X, y = rng.random((batch, 784), dtype=np.float32), rng.integers(0, 10, batch)
         net, steps = build_nnctl(784, LAYERS, True), max(20, 20_000 // batch)
-        kinds = {"helper": (helper, 1), "one": (None, 1), "blas": (None, 2)}
+        fast = net.fast
+        assert fast is not None
         us: dict[str, list[float]] = {k: [] for k in kinds}
         for r in range(2 * ARGS.repeat):
             for kind in list(kinds) if r % 2 == 0 else list(kinds)[::-1]:
-                net.fast.helper = kinds[kind][0]  # type: ignore[union-attr]
-                _platform.set_blas_threads(kinds[kind][1])
+                fast.helper, fast.planner.fixed, blas = kinds[kind]
+                _platform.set_blas_threads(blas)
                 start = time.perf_counter()
                 for _ in range(steps):
                     net.train_step(X, y)
                 us[kind].append((time.perf_counter() - start) / steps * 1e6)
-        one = statistics.median(us["one"])
+        one = statistics.median(us["one thread"])
         cells = [f"{statistics.median(v):.0f} us (x{one / statistics.median(v):.2f})"
                  for v in us.values()]  # fmt: skip
-        print(f"| {batch} | {' | '.join(cells)} |")
+        fast.planner.fixed = None
+        chosen = fast.planner.chosen((batch, batch > 64))
+        names = {NONE: "none", UPDATE: "update", ALL: "both"}
+        print(f"| {batch} | {' | '.join(cells)} | {names.get(chosen, chosen)} |")
+    _platform.set_blas_threads(1)
     start, n = time.perf_counter(), 20_000
     for _ in range(n):
         helper.run_split(lambda: None, lambda: None)
     print(f"\nhelper hand-off, empty tasks: {(time.perf_counter() - start) / n * 1e6:.1f} us")
+
+
+def handoffs() -> None:
+    """Where the second core goes: each hand-off of a step to the helper, timed from both threads
+    (helper at both sites), against the same two pieces run one after the other on one thread."""
+    from nnctl import _platform
+    from nnctl.nn.fast.planner import ALL
+    from nnctl.nn.fast.threads import Helper
+
+    clock = time.perf_counter_ns
+    records: list[dict[str, int]] = []
+
+    class Timed(Helper):
+        def run_split(self, first: Callable[[], None], second: Callable[[], None]) -> None:
+            r: dict[str, int] = {}
+
+            def timed_first() -> None:
+                r["h0"] = clock()
+                first()
+                r["h1"] = clock()
+
+            def timed_second() -> None:
+                r["c0"] = clock()
+                second()
+                r["c1"] = clock()
+
+            r["t0"] = clock()
+            super().run_split(timed_first, timed_second)
+            r["t1"] = clock()
+            records.append(r)
+
+    class OneThread:
+        def run_split(self, first: Callable[[], None], second: Callable[[], None]) -> None:
+            t0 = clock()
+            first()
+            t1 = clock()
+            second()
+            records.append({"first": t1 - t0, "second": clock() - t1})
+
+    _platform.set_blas_threads(1)
+    rng = np.random.default_rng(0)
+    print("Microseconds, median over steps; rounds of the two ways alternate.\n")
+    print(
+        "| batch | hand-off | helper starts after | helper's piece | caller's piece "
+        "| caller waits | helper done to caller on | whole | one thread: first + second |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for batch in ARGS.batch_sizes:
+        X, y = rng.random((batch, 784), dtype=np.float32), rng.integers(0, 10, batch)
+        net, steps = build_nnctl(784, LAYERS, True), max(20, 10_000 // batch)
+        fast = net.fast
+        assert fast is not None
+        fast.planner.fixed = ALL
+        got: dict[str, list[dict[str, int]]] = {"two": [], "one": []}
+        for r in range(2 * ARGS.repeat):
+            for way in ("two", "one") if r % 2 == 0 else ("one", "two"):
+                fast.helper = Timed() if way == "two" else OneThread()  # type: ignore[assignment]
+                net.train_step(X, y)
+                records.clear()
+                for _ in range(steps):
+                    net.train_step(X, y)
+                got[way].extend(records)
+        per_step = len(got["two"]) // (steps * 2 * ARGS.repeat)
+        names = ["rows", "gradients and update"] if per_step == 2 else ["gradients and update"]
+        for k, name in enumerate(names):
+            two, one = got["two"][k::per_step], got["one"][k::per_step]
+
+            def med(f: Callable[[dict[str, int]], int], rs: list[dict[str, int]] = two) -> str:
+                return f"{statistics.median(f(r) for r in rs) / 1e3:.0f}"
+
+            alone = f"{med(lambda r: r['first'], one)} + {med(lambda r: r['second'], one)}"
+            print(f"| {batch} | {name} | {med(lambda r: r['h0'] - r['t0'])} "
+                  f"| {med(lambda r: r['h1'] - r['h0'])} | {med(lambda r: r['c1'] - r['c0'])} "
+                  f"| {med(lambda r: max(0, r['t1'] - r['c1']))} "
+                  f"| {med(lambda r: r['t1'] - r['h1'])} | {med(lambda r: r['t1'] - r['t0'])} "
+                  f"| {alone} |")  # fmt: skip
 
 
 def main() -> None:
@@ -316,6 +408,9 @@ def main() -> None:
         return
     if ARGS.layouts:
         layouts()
+        return
+    if ARGS.handoffs:
+        handoffs()
         return
     X, y = make_data(ARGS.samples)
     ftz = not ARGS.no_ftz

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from nnctl import _platform
+from nnctl.nn.fast.planner import ALL
 from tests.helpers import CONFIGS, nnctl_executable, weights
 
 # 64 pixels x 1100 units + 1100 x 10: past SPLIT_MIN_SIZE, so the step is shared between threads.
@@ -70,6 +71,7 @@ def test_the_pieces_of_a_step_do_not_depend_on_the_helper() -> None:
                             np.random.default_rng(0), np.float32)  # fmt: skip
         if not helper:
             net.fast.helper = None
+        net.fast.planner.fixed = ALL  # the helper at every site where it is there
         net.attach_optimizer(get_optimizer("adam"))
         with _platform.one_blas_thread():
             for start, size in ((0, 200), (200, 64), (0, 100), (100, 200)):

@@ -5,18 +5,20 @@ clip, update. `FastStep.train_step` computes the same in the pieces the machine 
 
 - all of it runs with the CPU's flush-to-zero mode on (`nnctl.nn.fast.fpu`), and a network of at
   least ``SPLIT_MIN_SIZE`` parameters keeps BLAS on one thread while a helper thread of ours
-  (`nnctl.nn.fast.threads`) takes half of each piece of a batch of ``HELPER_MIN_ROWS`` rows or
-  more;
+  (`nnctl.nn.fast.threads`) may take half of each piece;
 - a batch of at most ``SMALL_BATCH`` rows: forward and backward as one; then the helper fills half
-  of the first layer's ``dW`` and updates those parameters while the caller does the rest;
+  of the first layer's ``dW`` and updates those parameters while the caller does the rest (the
+  planner's `UPDATE` site);
 - a larger batch: the helper runs the forward and backward passes (up to each layer's ``dZ``) of
-  the first half of the rows and the caller those of the second half; then they share the
-  gradients ``dW = X.T @ dZ`` and the update by parameters.
+  the first half of the rows and the caller those of the second half (`ROWS`); then they share
+  the gradients ``dW = X.T @ dZ`` and the update by parameters (`UPDATE`).
 
 The pieces depend on the network and the batch alone, never on how many cores there are: without
 a helper the caller runs the same pieces one after the other, so a run gives the same bytes on one
 core, on two, or under ``OPENBLAS_NUM_THREADS=1``. Each number is computed by exactly one thread,
-in a fixed way, so the same seed gives the same bytes.
+in a fixed way, so the same seed gives the same bytes. Which pieces the helper takes in a step is
+the planner's choice (`nnctl.nn.fast.planner`), by timing steps: it changes the speed, never a
+number.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from nnctl._platform import blas_threads, set_blas_threads
 from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.dense import FastDense
 from nnctl.nn.fast.fpu import ftz_enter, ftz_exit
+from nnctl.nn.fast.planner import ALL, NONE, ROWS, UPDATE, Planner
 from nnctl.nn.fast.threads import Helper, both, two_threads_allowed
 from nnctl.nn.layers.base import Layer
 from nnctl.nn.losses import Loss
@@ -43,12 +46,9 @@ Array = np.ndarray
 #: products too thin to gain from a second core.
 SMALL_BATCH = 64
 
-#: Batches of fewer rows run every piece on the calling thread: handing a piece to the helper
-#: and waking it costs about 60 us on a two-vCPU virtual machine, more than a small batch's half
-#: of the update saves (an epoch of batch 32 took 4-6% longer with the helper than without,
-#: batch 48 the same, batch 64 6% less; `benchmarks/README.md`). The pieces are the same either
-#: way, so is every byte.
-HELPER_MIN_ROWS = 48
+#: The plans the planner chooses among, for a small batch and for one cut in halves.
+SMALL_PLANS = (NONE, UPDATE)
+HALVES_PLANS = (NONE, UPDATE, ALL)
 
 
 class SteppedNetwork(Protocol):
@@ -79,11 +79,14 @@ class FastStep:
     helper : Helper or None
         The helper thread (None where two threads are not allowed, `two_threads_allowed`; set it
         to None to run the same pieces on one thread).
+    planner : Planner
+        Chooses, step by step, where the helper is used (set ``planner.fixed`` to decide).
     """
 
     def __init__(self, network: SteppedNetwork, layers: Sequence[FastDense]) -> None:
         self.network, self.layers = network, list(layers)
         self.helper = Helper() if two_threads_allowed() else None
+        self.planner = Planner()
         self._grad_out: dict[int, Array] = {}
 
     @classmethod
@@ -96,24 +99,30 @@ class FastStep:
         """`Network.train_step`'s forward, loss, backward, check, clip and update; the loss."""
         net = self.network
         shared = net.params.size >= SPLIT_MIN_SIZE
-        helper = self.helper if shared and len(X) >= HELPER_MIN_ROWS else None
+        halves = shared and len(X) > SMALL_BATCH
+        helper, plan, kind = self.helper if shared else None, NONE, (len(X), halves)
+        if helper is not None:
+            plan = self.planner.plan(kind, HALVES_PLANS if halves else SMALL_PLANS)
         threads = (blas_threads() or 0) if helper is not None else 0
         if threads > 1:
             set_blas_threads(1)  # each piece's products on one BLAS thread, as without a helper
         mode = ftz_enter() if net.flush_denormals else None
+        start = self.planner.clock() if helper is not None else 0
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                if shared and len(X) > SMALL_BATCH:
-                    return self.parallel_step(X, y, learning_rate, helper)
+                if halves:
+                    return self.parallel_step(X, y, learning_rate, helper, plan)
                 share = shared and net.clip_grad_norm is None
                 value = self.loss_and_gradient(X, y, True, first_dW=not share)
                 net.check_loss(X, value, learning_rate)
-                self._update(learning_rate, share, helper)
+                self._update(learning_rate, share, helper if plan & UPDATE else None)
                 return value
         finally:
             ftz_exit(mode)
             if threads > 1:
                 set_blas_threads(threads)
+            if helper is not None:
+                self.planner.record(kind, plan, self.planner.clock() - start)
 
     def loss_and_gradient(self, X: Array, y: Array, training: bool, first_dW: bool) -> float:
         """Forward, loss and backward; without ``first_dW`` the first layer's ``dW`` is unfilled."""
@@ -170,10 +179,15 @@ class FastStep:
             optimizer.step(learning_rate, helper)
 
     def parallel_step(
-        self, X: Array, y: Array, learning_rate: float | None, helper: Helper | None
+        self,
+        X: Array,
+        y: Array,
+        learning_rate: float | None,
+        helper: Helper | None,
+        plan: int = ALL,
     ) -> float:
-        """A training step in the batch's halves: on two threads with a ``helper``, BLAS on one
-        thread each; without one, the same pieces one after the other.
+        """A training step in the batch's halves: on two threads with a ``helper`` (at the sites
+        in ``plan``), BLAS on one thread each; without one, the same pieces one after the other.
 
         The helper thread runs the forward and backward passes of the first half of the rows and
         this thread those of the second half (rows are independent until the gradients, which sum
@@ -190,7 +204,8 @@ class FastStep:
         def rows(slot: int, start: int, stop: int) -> None:
             shares[slot] = self._forward_backward_rows(y, start, stop, n)
 
-        both(helper, lambda: rows(0, 0, half), lambda: rows(1, half, n))
+        both(helper if plan & ROWS else None, lambda: rows(0, 0, half), lambda: rows(1, half, n))
+        helper = helper if plan & UPDATE else None
         value = shares[0] + shares[1]
         self.network.check_loss(X, value, learning_rate)
         if self.network.clip_grad_norm is None:

@@ -13,7 +13,9 @@ helper thread of ours, which sleeps between tasks:
 
 Without a helper (one core, ``OPENBLAS_NUM_THREADS=1``) the caller runs the same pieces one after
 the other (`both`), and training keeps BLAS on one thread throughout (`one_blas_thread`), so the
-same seed gives the same bytes on any number of cores.
+same seed gives the same bytes on any number of cores. Where a helper is there, the planner
+(`nnctl.nn.fast.planner`) decides, by timing steps, at which of a step's sites it is used: on a
+machine whose second core is slow to answer, none.
 
 - BLAS thread counts (`blas_threads`, `one_blas_thread`) and the core count are in
   `nnctl._platform`, which data loading uses too.

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from nnctl import _platform
-from nnctl.nn.fast.step import HELPER_MIN_ROWS, SMALL_BATCH
+from nnctl.nn.fast.planner import ALL, NONE, ROWS, UPDATE
+from nnctl.nn.fast.step import SMALL_BATCH
 from nnctl.nn.fast.threads import Helper
 from nnctl.nn.layers.dense import Dense
 from nnctl.nn.losses import get_loss
@@ -101,31 +102,46 @@ def test_a_shared_step_gives_the_references_numbers(loss, activation, units, n, 
     fast, reference = networks(300, 256, loss, activation, units, clip)
     assert fast.n_params() >= SPLIT_MIN_SIZE and fast.fast is not None
     fast.fast.helper = Helper() if helper else None
+    fast.fast.planner.fixed = ALL
     tolerance = {"rtol": 1e-12, "atol": 1e-14} if n > SMALL_BATCH else {}
     steps(fast, reference, *data(300, n, loss, units), **tolerance)
 
 
-class _Refusing:
-    """A helper that fails the step if it is handed any work."""
+class _Recording(Helper):
+    """A helper that notes every piece it is handed (and runs it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces = 0
 
     def run_split(self, first, second):
-        raise AssertionError("a batch below HELPER_MIN_ROWS was handed to the helper")
+        self.pieces += 1
+        super().run_split(first, second)
 
 
-@pytest.mark.parametrize("n", [1, HELPER_MIN_ROWS - 1])
-def test_a_small_batch_is_not_handed_to_the_helper_and_gives_the_same_bytes(n):
-    """Below HELPER_MIN_ROWS the caller runs every piece itself: no hand-off, the same numbers."""
+@pytest.mark.parametrize("n", [1, SMALL_BATCH, SMALL_BATCH + 1, 2 * SMALL_BATCH + 3])
+@pytest.mark.parametrize("clip", [None, 0.5])
+def test_every_plan_gives_the_same_bytes_and_uses_the_helper_only_where_it_says(n, clip):
+    """Where the helper is used changes which thread runs a piece, never a piece: each plan gives
+    the bytes of the step without a helper, and a plan without a site hands it nothing."""
     rng = np.random.default_rng(0)
     X, y = rng.random((n, 300)), rng.integers(0, 10, n)
-    nets = []
-    for helper in (_Refusing(), None):
-        net = Network.build(300, [{"units": 256, "activation": "relu"},
+    results = {}
+    for plan in (None, NONE, ROWS, UPDATE, ALL):
+        net = Network.build(300, [{"units": 256, "activation": "relu", "dropout": 0.2},
                                   {"units": 10, "activation": "softmax"}],
                             get_loss("categorical_crossentropy"), np.random.default_rng(1),
                             np.float64)  # fmt: skip
         assert net.params.size >= SPLIT_MIN_SIZE  # a network whose step is shared
-        net.attach_optimizer(get_optimizer("adam", learning_rate=1e-3))
-        net.fast.helper = helper
-        net.train_step(X, y)
-        nets.append(net.params.data.copy())
-    np.testing.assert_array_equal(nets[0], nets[1])
+        net.attach_optimizer(get_optimizer("adam", learning_rate=1e-3), clip_grad_norm=clip)
+        helper = _Recording()
+        net.fast.helper = helper if plan is not None else None
+        net.fast.planner.fixed = plan
+        with _platform.one_blas_thread():  # as training without a helper runs
+            for _ in range(3):
+                net.train_step(X, y)
+        results[plan] = net.params.data.tobytes()
+        if plan is not None:
+            sites = plan & (ALL if n > SMALL_BATCH else UPDATE)
+            assert (helper.pieces > 0) == (sites != NONE)
+    assert len(set(results.values())) == 1

@@ -9,6 +9,7 @@ from nnctl import _platform
 from nnctl.nn.errors import NonFiniteError
 from nnctl.nn.fast import fpu, threads
 from nnctl.nn.fast.buffers import ParameterBuffer
+from nnctl.nn.fast.planner import ALL
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
 from nnctl.nn.optim.base import SPLIT_MIN_SIZE
@@ -50,6 +51,7 @@ def test_a_small_batch_network_trains_to_the_same_bytes_on_one_or_two_threads():
         assert net.n_params() >= SPLIT_MIN_SIZE
         if not helper:
             net.fast.helper = None
+        net.fast.planner.fixed = ALL  # the helper at every site where it is there
         net.attach_optimizer(get_optimizer("adam"))
         for start in range(0, 96, 16):
             net.train_step(X[start : start + 16], y[start : start + 16])
@@ -166,6 +168,7 @@ def test_a_large_batch_with_dropout_and_clipping_trains_like_one_thread():
         net = parallel_net("categorical_crossentropy", "softmax", 10, np.float64, dropout=0.3)
         if not parallel:
             net.fast.helper = None
+        net.fast.planner.fixed = ALL
         net.attach_optimizer(get_optimizer("adam"), clip_grad_norm=0.1)
         _platform.set_blas_threads(2 if parallel else 1)
         try:

@@ -1,0 +1,149 @@
+"""Which pieces of a training step the helper thread takes, chosen by timing the step itself.
+
+A second core is worth what the machine gives at the moment. On an idle two-vCPU virtual machine
+handing a piece to the helper and back took 30-60 us; on the same kind of machine with a busy
+host it took 0.3-1.5 ms (the helper's vCPU sleeps between pieces and the host is slow to wake it),
+and two threads made a step of batch 128 1.7 times slower than one (`benchmarks/README.md`). No
+fixed rule fits both, but the pieces of a step are the same whichever thread runs them, so every
+byte is too, and the choice can be made while training, by the clock, as FFTW's planner or
+PyTorch's ``cudnn.benchmark`` choose among equal algorithms:
+
+- A step hands pieces to the helper at sites: `ROWS` (the forward and backward passes of half
+  the rows) and `UPDATE` (half of the gradients and of the optimizer's update). A *plan* is the
+  set of sites where the helper is used; `NONE` runs every piece on the calling thread.
+- For each kind of step (its batch size and path) the planner times blocks of `BLOCK` steps under
+  each candidate plan, in alternating order, and keeps the median of each block. Then it runs the
+  fastest plan. It times the others again after `FIRST_INTERVAL` steps, and the interval doubles
+  while the choice holds (up to `MAX_INTERVAL`). When a block of the chosen plan runs
+  `SLOWER_BY` times slower than it was timed, the machine has changed (a busy process started):
+  the candidates are timed again at once.
+
+So exploring costs a few blocks in every few thousand steps, and a step never stays on a plan that
+the machine has made slow.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+#: Plans: the sites of a step whose pieces go to the helper.
+NONE, ROWS, UPDATE = 0, 1, 2
+ALL = ROWS | UPDATE
+
+#: Steps per timed block (the block's median is its time).
+BLOCK = 5
+#: Steps on the chosen plan before the candidates are timed again; doubles while the choice holds.
+FIRST_INTERVAL = 256
+MAX_INTERVAL = 4096
+#: A block of the chosen plan this much slower than its timing starts a new round of timing.
+SLOWER_BY = 1.5
+#: Block medians kept per plan (their median is the plan's time).
+KEPT = 3
+
+
+@dataclass
+class _Choice:
+    """What the planner knows of one kind of step."""
+
+    candidates: tuple[int, ...]
+    order: list[int]
+    current: int
+    times: dict[int, deque[int]] = field(default_factory=dict)
+    block: list[int] = field(default_factory=list)
+    skip: int = 1  # the first step of a kind makes its buffers: not timed
+    steps_left: int = 0
+    interval: int = FIRST_INTERVAL
+    rounds: int = 0
+    best: int | None = None
+
+
+class Planner:
+    """Chooses a plan for each step (`plan`) and learns from its time (`record`).
+
+    Parameters
+    ----------
+    fixed : int or None
+        Sites to use the helper at on every step instead of choosing (those of them that a
+        step has); benchmarks and tests set it.
+    clock : callable
+        Nanoseconds now; the step is timed with it (`time.perf_counter_ns`).
+    """
+
+    def __init__(
+        self, fixed: int | None = None, clock: Callable[[], int] = time.perf_counter_ns
+    ) -> None:
+        self.fixed = fixed
+        self.clock = clock
+        self._choices: dict[Hashable, _Choice] = {}
+
+    def plan(self, kind: Hashable, candidates: tuple[int, ...]) -> int:
+        """The plan for the next step of ``kind``, one of ``candidates``."""
+        if self.fixed is not None:
+            return self.fixed & max(candidates)
+        choice = self._choices.get(kind)
+        if choice is None or choice.candidates != candidates:
+            # The first round times each candidate twice, there and back, from the last (the
+            # most work on the helper): C B A A B C.
+            order = [*candidates[::-1], *candidates]
+            choice = _Choice(candidates, order, order[0])
+            self._choices[kind] = choice
+        return choice.current
+
+    def record(self, kind: Hashable, plan: int, nanoseconds: int) -> None:
+        """The step of ``kind`` just run on ``plan`` took ``nanoseconds``."""
+        choice = self._choices.get(kind)
+        if self.fixed is not None or choice is None or plan != choice.current:
+            return
+        if choice.skip:
+            choice.skip -= 1
+            return
+        choice.block.append(nanoseconds)
+        if len(choice.block) < BLOCK:
+            return
+        median = sorted(choice.block)[BLOCK // 2]
+        choice.block.clear()
+        if choice.order:  # timing the candidates
+            choice.times.setdefault(plan, deque(maxlen=KEPT)).append(median)
+            choice.order.pop(0)
+            if choice.order:
+                choice.current = choice.order[0]
+            else:
+                self._decide(choice)
+            return
+        choice.steps_left -= BLOCK
+        timed = _median(choice.times[plan])
+        if median > SLOWER_BY * timed:  # the machine changed: time every candidate now
+            choice.best = None
+            choice.times.clear()
+            self._time_again(choice)
+        elif choice.steps_left <= 0:
+            self._time_again(choice)
+
+    def chosen(self, kind: Hashable) -> int | None:
+        """The plan in use for ``kind`` (None before its first step)."""
+        choice = self._choices.get(kind)
+        return None if choice is None else choice.current
+
+    def _decide(self, choice: _Choice) -> None:
+        best = min(choice.candidates, key=lambda p: _median(choice.times[p]))
+        if best == choice.best:
+            choice.interval = min(2 * choice.interval, MAX_INTERVAL)
+        else:
+            choice.interval = FIRST_INTERVAL
+        choice.rounds += 1
+        choice.best = best
+        choice.current, choice.steps_left = best, choice.interval
+
+    def _time_again(self, choice: _Choice) -> None:
+        """A new round of timing, every candidate, in the order opposite to the last round's."""
+        order = list(choice.candidates)
+        choice.order = order[::-1] if choice.rounds % 2 else order
+        choice.current = choice.order[0]
+
+
+def _median(values: deque[int]) -> int:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]

@@ -1,0 +1,97 @@
+"""The planner: it runs the plan the clock says is fastest, times the others again now and then,
+and starts over when the chosen plan turns slow. Driven by given step times, never by a clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from nnctl.nn.fast import planner as P
+from nnctl.nn.fast.planner import ALL, NONE, UPDATE, Planner
+
+PLANS = (NONE, UPDATE, ALL)
+
+
+def drive(planner: Planner, costs: dict[int, int], steps: int, kind: object = 128) -> list[int]:
+    """Run ``steps`` steps whose time is ``costs[plan]``; the plans used, in order."""
+    used = []
+    for _ in range(steps):
+        plan = planner.plan(kind, PLANS)
+        planner.record(kind, plan, costs[plan])
+        used.append(plan)
+    return used
+
+
+@pytest.mark.parametrize("fastest", PLANS)
+def test_the_fastest_plan_is_chosen_after_the_first_round(fastest):
+    costs = {plan: 1000 if plan == fastest else 1300 for plan in PLANS}
+    planner = Planner()
+    first_round = 1 + 2 * len(PLANS) * P.BLOCK  # a step to warm up, then two blocks of each
+    used = drive(planner, costs, first_round)
+    assert used[0] == ALL  # the first round starts with the most work on the helper
+    assert sorted(set(used)) == sorted(PLANS)
+    assert planner.chosen(128) == fastest
+    assert set(drive(planner, costs, P.FIRST_INTERVAL)) == {fastest}
+
+
+def test_the_others_are_timed_again_less_often_while_the_choice_holds():
+    costs = {NONE: 1500, UPDATE: 1200, ALL: 1000}
+    planner = Planner()
+    steps = 200_000
+    used = drive(planner, costs, steps)
+    others = sum(plan != ALL for plan in used)
+    # the first round, then rounds FIRST_INTERVAL, 2x, 4x ... MAX_INTERVAL steps apart
+    assert others < 4 * P.BLOCK * (steps // P.MAX_INTERVAL + 12)
+    assert others / steps < 0.01
+    late = used[-2 * P.MAX_INTERVAL :]
+    assert 0 < sum(plan != ALL for plan in late) <= 2 * 2 * P.BLOCK  # still timed, rarely
+
+
+def test_a_plan_that_turns_slow_is_left_within_a_few_blocks():
+    planner = Planner()
+    drive(planner, {NONE: 1500, UPDATE: 1200, ALL: 1000}, 5000)
+    assert planner.chosen(128) == ALL
+    busy = {NONE: 1500, UPDATE: 1200, ALL: 3000}  # e.g. the other core is taken by a process
+    used = drive(planner, busy, 2 * P.BLOCK + 2 * len(PLANS) * P.BLOCK)
+    assert planner.chosen(128) == UPDATE
+    assert used[-1] == UPDATE
+
+
+def test_a_slower_plan_that_becomes_faster_is_found_again():
+    planner = Planner()
+    drive(planner, {NONE: 1000, UPDATE: 1200, ALL: 1500}, 3000)
+    assert planner.chosen(128) == NONE
+    used = drive(planner, {NONE: 1000, UPDATE: 1200, ALL: 600}, 3 * P.MAX_INTERVAL)
+    assert planner.chosen(128) == ALL
+    assert used.count(ALL) > used.count(NONE)
+
+
+def test_one_slow_step_in_a_block_does_not_move_the_choice():
+    """A block's time is its median: a single hiccup (a page fault, another process) is ignored."""
+    planner = Planner()
+    costs = {NONE: 1500, UPDATE: 1200, ALL: 1000}
+    for i in range(5000):
+        plan = planner.plan(128, PLANS)
+        planner.record(128, plan, 50_000 if i % P.BLOCK == 3 else costs[plan])
+    assert planner.chosen(128) == ALL
+
+
+def test_kinds_of_step_are_planned_apart_and_the_first_step_of_each_is_not_timed():
+    planner = Planner()
+    drive(planner, {NONE: 1000, UPDATE: 2000, ALL: 2000}, 1000, kind=(32, False))
+    drive(planner, {NONE: 2000, UPDATE: 2000, ALL: 1000}, 1000, kind=(512, True))
+    assert planner.chosen((32, False)) == NONE
+    assert planner.chosen((512, True)) == ALL
+    fresh = Planner()
+    fresh.plan(7, PLANS)
+    fresh.record(7, ALL, 10**12)  # the first step makes the buffers: a huge time, not counted
+    drive(fresh, {NONE: 1500, UPDATE: 1200, ALL: 1000}, 2 * len(PLANS) * P.BLOCK, kind=7)
+    assert fresh.chosen(7) == ALL
+
+
+def test_a_fixed_plan_is_used_where_the_step_has_those_sites():
+    planner = Planner(fixed=ALL)
+    assert planner.plan(1, (NONE, UPDATE, ALL)) == ALL
+    assert planner.plan(2, (NONE, UPDATE)) == UPDATE
+    planner.fixed = NONE
+    assert planner.plan(1, (NONE, UPDATE, ALL)) == NONE
+    assert planner.chosen(1) is None  # nothing was planned by the clock
