@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 
 def parse_args() -> argparse.Namespace:
@@ -125,10 +126,25 @@ def nnctl_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int, rng) -> 
     return time.perf_counter() - start_time
 
 
-def nnctl_contender(X: np.ndarray, y: np.ndarray, batch: int, ftz: bool) -> Callable[[], float]:
+PLAN_NAMES = {0: "none", 1: "rows", 2: "update", 3: "both"}  # nnctl.nn.fast.planner's plans
+
+
+def nnctl_contender(
+    X: np.ndarray, y: np.ndarray, batch: int, ftz: bool
+) -> tuple[Callable[[], float], Callable[[], str]]:
+    """One epoch of nnctl, and where its planner put the helper for full batches."""
     net = build_nnctl(X.shape[1], LAYERS, ftz)
     rng = np.random.default_rng(1)
-    return lambda: nnctl_epoch(net, X, y, batch, rng)
+    fast = net.fast
+    assert fast is not None
+
+    def plan() -> str:
+        chosen = fast.planner.chosen((batch, batch > 64))
+        if fast.helper is None:
+            return "no helper"
+        return "not chosen yet" if chosen is None else PLAN_NAMES[chosen]
+
+    return (lambda: nnctl_epoch(net, X, y, batch, rng)), plan
 
 
 def time_tiny_step(steps: int, ftz: bool) -> float:
@@ -242,7 +258,7 @@ def scaling(rounds: int) -> None:
     if "--scaling" in sys.argv:
         i = sys.argv.index("--scaling")
         passed = sys.argv[1:i] + sys.argv[i + 2 :]
-    runs: dict[int, list[dict[str, dict[str, list[float]]]]] = {1: [], 2: []}
+    runs: dict[int, list[dict[str, dict[str, Any]]]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
             for cores in (1, 2) if r % 2 == 0 else (2, 1):
@@ -255,27 +271,32 @@ def scaling(rounds: int) -> None:
     print_scaling(runs)
 
 
-def print_scaling(runs: dict[int, list[dict[str, dict[str, list[float]]]]]) -> None:
+def print_scaling(runs: dict[int, list[dict[str, dict[str, Any]]]]) -> None:
     def median(cores: int, batch: str, name: str) -> float | None:
         times = [t for run in runs[cores] for t in run[batch].get(name, [])]
         return statistics.median(times) if times else None
 
     print("Seconds per epoch, median over all rounds; gain = 1 core / 2 cores:\n")
-    print("| batch | nnctl 1 core | torch 1 core | nnctl 2 cores | torch 2 cores "
-          "| nnctl gain | torch gain | nnctl / torch, 2 cores |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| batch | nnctl 1 core | torch 1 core | nnctl 2 cores | torch 2 cores | nnctl gain "
+          "| torch gain | nnctl / torch, 2 cores | nnctl's plan, 2 cores |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for batch in runs[1][0]:
         n1, n2 = median(1, batch, "nnctl"), median(2, batch, "nnctl")
         t1 = [m for name in ("torch", "torch fused") if (m := median(1, batch, name)) is not None]
         t2 = [m for name in ("torch", "torch fused") if (m := median(2, batch, name)) is not None]
         assert n1 is not None and n2 is not None
+        seen = [str(run[batch].get("plan", "?")) for run in runs[2]]
+        plans = ", ".join(f"{p} x{seen.count(p)}" for p in dict.fromkeys(seen))
         if not t1:
-            print(f"| {batch} | {n1:.3f} | - | {n2:.3f} | - | {n1 / n2:.2f} | - | - |")
+            print(f"| {batch} | {n1:.3f} | - | {n2:.3f} | - | {n1 / n2:.2f} | - | - | {plans} |")
             continue
         best1, best2 = min(t1), min(t2)
         print(f"| {batch} | {n1:.3f} | {best1:.3f} | {n2:.3f} | {best2:.3f} | {n1 / n2:.2f} "
-              f"| {best1 / best2:.2f} | {n2 / best2:.2f} |")  # fmt: skip
-    print("\ntorch: the faster of Adam() and Adam(fused=True) at that core count.")
+              f"| {best1 / best2:.2f} | {n2 / best2:.2f} | {plans} |")  # fmt: skip
+    print(
+        "\ntorch: the faster of Adam() and Adam(fused=True) at that core count. nnctl's plan: "
+        "where its planner used the helper thread at the end of each 2-core run."
+    )
 
 
 def layouts() -> None:
@@ -423,17 +444,20 @@ def main() -> None:
 
         print(f"torch {torch.__version__}", file=sys.stderr)
     results: dict[int, dict[str, list[float]]] = {}
+    plans: dict[int, str] = {}
     for b in ARGS.batch_sizes:
-        contenders = {"nnctl": nnctl_contender(X, y, b, ftz)}
+        epoch, plan = nnctl_contender(X, y, b, ftz)
+        contenders = {"nnctl": epoch}
         if use_torch:
             contenders["torch"] = torch_contender(X, y, b, fused=False)
             contenders["torch fused"] = torch_contender(X, y, b, fused=True)
         results[b] = race(contenders, ARGS.repeat)
+        plans[b] = plan()
     if ARGS.json:
         import json
 
         with open(ARGS.json, "w", encoding="utf-8") as f:
-            json.dump({str(b): times for b, times in results.items()}, f)
+            json.dump({str(b): {**times, "plan": plans[b]} for b, times in results.items()}, f)
         return
     tiny = time_tiny_step(ARGS.tiny_steps, ftz)
     print("Seconds per epoch, best of the rounds (median in brackets):\n")
@@ -453,7 +477,9 @@ def main() -> None:
         at_most = sum(r <= 1.0 for r in rounds)
         paired = f"{statistics.median(rounds):.2f}, {at_most} of {len(rounds)} at or below"
         print(f"| {b} | {' | '.join(cells)} | {ratio:.2f} ({ratio_median:.2f}) | {paired} |")
-    print(f"\ntiny network 64-64-10, batch 32: {tiny * 1e3:.4f} ms per train_step")
+    chosen = ", ".join(f"batch {b} {p}" for b, p in plans.items())
+    print(f"\nnnctl's planner, where the helper thread was used at the end: {chosen}")
+    print(f"tiny network 64-64-10, batch 32: {tiny * 1e3:.4f} ms per train_step")
 
 
 if __name__ == "__main__":

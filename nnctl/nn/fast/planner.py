@@ -12,11 +12,13 @@ PyTorch's ``cudnn.benchmark`` choose among equal algorithms:
   the rows) and `UPDATE` (half of the gradients and of the optimizer's update). A *plan* is the
   set of sites where the helper is used; `NONE` runs every piece on the calling thread.
 - For each kind of step (its batch size and path) the planner times blocks of `BLOCK` steps under
-  each candidate plan, in alternating order, and keeps the median of each block. Then it runs the
-  fastest plan. It times the others again after `FIRST_INTERVAL` steps, and the interval doubles
-  while the choice holds (up to `MAX_INTERVAL`). When a block of the chosen plan runs
-  `SLOWER_BY` times slower than it was timed, the machine has changed (a busy process started):
-  the candidates are timed again at once.
+  each candidate plan, in alternating order, and keeps the median of each block. The first step
+  after a change of plan is not counted: it runs with the caches of the other plan (the helper's
+  half of the parameters sits in the other core's cache), which made it up to twice as slow.
+  Then it runs the fastest plan. It times the others again after `FIRST_INTERVAL` steps, and the
+  interval doubles while the choice holds (up to `MAX_INTERVAL`). When `SLOW_BLOCKS` blocks in a
+  row of the chosen plan run `SLOWER_BY` times slower than it was timed, the machine has changed
+  (a busy process started): the candidates are timed again at once.
 
 So exploring costs a few blocks in every few thousand steps, and a step never stays on a plan that
 the machine has made slow.
@@ -38,8 +40,9 @@ BLOCK = 5
 #: Steps on the chosen plan before the candidates are timed again; doubles while the choice holds.
 FIRST_INTERVAL = 256
 MAX_INTERVAL = 4096
-#: A block of the chosen plan this much slower than its timing starts a new round of timing.
+#: Blocks in a row of the chosen plan this much slower than its timing start a new round.
 SLOWER_BY = 1.5
+SLOW_BLOCKS = 2
 #: Block medians kept per plan (their median is the plan's time).
 KEPT = 3
 
@@ -53,7 +56,8 @@ class _Choice:
     current: int
     times: dict[int, deque[int]] = field(default_factory=dict)
     block: list[int] = field(default_factory=list)
-    skip: int = 1  # the first step of a kind makes its buffers: not timed
+    skip: int = 1  # steps not to time: the first of a kind (it makes buffers), after a change
+    slow: int = 0  # blocks in a row of the chosen plan slower than it was timed
     steps_left: int = 0
     interval: int = FIRST_INTERVAL
     rounds: int = 0
@@ -109,23 +113,23 @@ class Planner:
             choice.times.setdefault(plan, deque(maxlen=KEPT)).append(median)
             choice.order.pop(0)
             if choice.order:
-                choice.current = choice.order[0]
+                self._switch(choice, choice.order[0])
             else:
                 self._decide(choice)
             return
         choice.steps_left -= BLOCK
-        timed = _median(choice.times[plan])
-        if median > SLOWER_BY * timed:  # the machine changed: time every candidate now
-            choice.best = None
+        choice.slow = choice.slow + 1 if median > SLOWER_BY * _median(choice.times[plan]) else 0
+        if choice.slow >= SLOW_BLOCKS:  # the machine changed: time every candidate now
+            choice.best, choice.slow = None, 0
             choice.times.clear()
             self._time_again(choice)
         elif choice.steps_left <= 0:
             self._time_again(choice)
 
     def chosen(self, kind: Hashable) -> int | None:
-        """The plan in use for ``kind`` (None before its first step)."""
+        """The plan the last round of timing chose for ``kind`` (None before a round ended)."""
         choice = self._choices.get(kind)
-        return None if choice is None else choice.current
+        return None if choice is None else choice.best
 
     def _decide(self, choice: _Choice) -> None:
         best = min(choice.candidates, key=lambda p: _median(choice.times[p]))
@@ -134,14 +138,19 @@ class Planner:
         else:
             choice.interval = FIRST_INTERVAL
         choice.rounds += 1
-        choice.best = best
-        choice.current, choice.steps_left = best, choice.interval
+        choice.best, choice.steps_left = best, choice.interval
+        self._switch(choice, best)
 
     def _time_again(self, choice: _Choice) -> None:
         """A new round of timing, every candidate, in the order opposite to the last round's."""
         order = list(choice.candidates)
         choice.order = order[::-1] if choice.rounds % 2 else order
-        choice.current = choice.order[0]
+        self._switch(choice, choice.order[0])
+
+    @staticmethod
+    def _switch(choice: _Choice, plan: int) -> None:
+        if plan != choice.current:
+            choice.current, choice.skip = plan, 1
 
 
 def _median(values: deque[int]) -> int:
