@@ -81,7 +81,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(ARGS.threads)  # before NumPy (and PyTorch) start their thread pools
 
 import numpy as np  # noqa: E402
-from machine import describe  # noqa: E402
+from machine import anchor, cpu_times, describe, stolen_since  # noqa: E402
 
 from nnctl.nn.losses import get_loss  # noqa: E402
 from nnctl.nn.network import Network  # noqa: E402
@@ -418,12 +418,16 @@ def handoffs() -> None:
 
 
 def main() -> None:
-    if ARGS.scaling:
+    if not ARGS.json:
+        import atexit
+
         print(describe(), flush=True)
+        before = cpu_times()
+        print(anchor(), flush=True)
+        atexit.register(lambda: print(f"{stolen_since(before)}\nat the end, {anchor()}"))
+    if ARGS.scaling:
         scaling(ARGS.scaling)
         return
-    if not ARGS.json:
-        print(describe(), flush=True)
     if ARGS.products:
         time_products()
         return

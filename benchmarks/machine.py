@@ -79,6 +79,53 @@ def blas() -> str:
     return f"{info.get('name')} {info.get('version')}"
 
 
+def cpu_times() -> tuple[int, int] | None:
+    """(stolen, all) CPU time of this machine since boot, in clock ticks (``/proc/stat``): the
+    time its virtual CPUs were ready to run but the host ran something else."""
+    try:
+        fields = Path("/proc/stat").read_text(encoding="utf-8").splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(f) for f in fields[:8]]
+    return (ticks[7], sum(ticks)) if len(ticks) == 8 else None
+
+
+def stolen_since(before: tuple[int, int] | None) -> str:
+    """A line saying how much of the machine's CPU time the host took since ``before``."""
+    after = cpu_times()
+    if before is None or after is None or after[1] <= before[1]:
+        return "stolen time: unknown (no /proc/stat)"
+    share = (after[0] - before[0]) / (after[1] - before[1])
+    return (f"stolen time during the run: {share:.1%} of the CPUs' time (the host ran something "
+            "else while this machine's CPUs were ready; figures from a run above a few percent "
+            "are slower than the machine is)")  # fmt: skip
+
+
+def anchor() -> str:
+    """How fast the machine is right now: one 64 x 784 x 256 float32 product on one BLAS thread
+    and a pure-Python loop, best of 5 (the same work on every machine, to compare runs with)."""
+    from time import perf_counter
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((64, 784), dtype=np.float32), rng.random((784, 256), dtype=np.float32)
+    c = np.empty((64, 256), dtype=np.float32)
+    with _platform.one_blas_thread():
+        product = []
+        for _ in range(5):
+            start = perf_counter()
+            for _ in range(100):
+                np.matmul(a, b, out=c)
+            product.append((perf_counter() - start) / 100 * 1e6)
+    loop = []
+    for _ in range(5):
+        start, total = perf_counter(), 0
+        for i in range(200_000):
+            total += i
+        loop.append((perf_counter() - start) * 1e3)
+    return (f"speed now: a 64x784x256 product {min(product):.0f} us, a 200,000-step Python loop "
+            f"{min(loop):.1f} ms")  # fmt: skip
+
+
 def describe() -> str:
     """A few lines that identify the machine and its software, for a benchmark's output."""
     logical, physical, groups = topology()
