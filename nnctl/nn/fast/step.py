@@ -100,8 +100,9 @@ class FastStep:
         net = self.network
         shared = net.params.size >= SPLIT_MIN_SIZE
         halves = shared and len(X) > SMALL_BATCH
-        helper, plan, kind = self.helper if shared else None, NONE, (len(X), halves)
-        if helper is not None:
+        helper, plan, kind = self.helper if shared else None, NONE, (0, False)
+        if helper is not None:  # a network too small to share never comes here: its step is short
+            kind = (len(X), halves)
             plan = self.planner.plan(kind, HALVES_PLANS if halves else SMALL_PLANS)
         threads = (blas_threads() or 0) if helper is not None else 0
         if threads > 1:
