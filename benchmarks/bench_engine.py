@@ -83,6 +83,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 from machine import anchor, cpu_times, describe, stolen_since  # noqa: E402
 
+from nnctl.nn.fast.step import step_kind  # noqa: E402
 from nnctl.nn.losses import get_loss  # noqa: E402
 from nnctl.nn.network import Network  # noqa: E402
 from nnctl.nn.optim.optimizers import get_optimizer  # noqa: E402
@@ -139,7 +140,7 @@ def nnctl_contender(
     assert fast is not None
 
     def plan() -> str:
-        chosen = fast.planner.chosen((batch, batch > 64))
+        chosen = fast.planner.chosen(step_kind(batch))
         if fast.helper is None:
             return "no helper"
         return "not chosen yet" if chosen is None else PLAN_NAMES[chosen]
@@ -331,7 +332,7 @@ def layouts() -> None:
         cells = [f"{statistics.median(v):.0f} us (x{one / statistics.median(v):.2f})"
                  for v in us.values()]  # fmt: skip
         fast.planner.fixed = None
-        chosen = fast.planner.chosen((batch, batch > 64))
+        chosen = fast.planner.chosen(step_kind(batch))
         names = {NONE: "none", UPDATE: "update", ALL: "both"}
         print(f"| {batch} | {' | '.join(cells)} | {names.get(chosen, chosen)} |")
     _platform.set_blas_threads(1)

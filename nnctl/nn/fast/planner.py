@@ -14,14 +14,17 @@ PyTorch's ``cudnn.benchmark`` choose among equal algorithms:
 - For each kind of step (its batch size and path) the planner times blocks of `BLOCK` steps under
   each candidate plan, in alternating order, and keeps the median of each block. The first step
   after a change of plan is not counted: it runs with the caches of the other plan (the helper's
-  half of the parameters sits in the other core's cache), which made it up to twice as slow.
+  half of the parameters sits in the other core's cache), which made it up to 2.5 times as slow.
   Then it runs the fastest plan. It times the others again after `FIRST_INTERVAL` steps, and the
   interval doubles while the choice holds (up to `MAX_INTERVAL`). When `SLOW_BLOCKS` blocks in a
   row of the chosen plan run `SLOWER_BY` times slower than it was timed, the machine has changed
   (a busy process started): the candidates are timed again at once.
 
-So exploring costs a few blocks in every few thousand steps, and a step never stays on a plan that
-the machine has made slow.
+A plan timed again at more than `SLOWER_BY` times faster than it was timed forgets its older times
+(a spell only slows steps), so after a busy spell the helper is taken up again within a round. A
+plan's time is the lower median of its kept blocks, so one block in a spell does not condemn it.
+So exploring costs a few blocks in every few thousand steps, and a plan that the machine has made
+much slower is left within a few blocks (one only somewhat slower, at the next round).
 """
 
 from __future__ import annotations
@@ -43,8 +46,11 @@ MAX_INTERVAL = 4096
 #: Blocks in a row of the chosen plan this much slower than its timing start a new round.
 SLOWER_BY = 1.5
 SLOW_BLOCKS = 2
-#: Block medians kept per plan (their median is the plan's time).
+#: Block medians kept per plan (their lower median is the plan's time).
 KEPT = 3
+#: Kinds of step planned at once (as `FastDense` keeps buffers for 4 batch sizes); the oldest
+#: kind is forgotten first.
+MAX_KINDS = 8
 
 
 @dataclass
@@ -79,9 +85,23 @@ class Planner:
     def __init__(
         self, fixed: int | None = None, clock: Callable[[], int] = time.perf_counter_ns
     ) -> None:
-        self.fixed = fixed
-        self.clock = clock
         self._choices: dict[Hashable, _Choice] = {}
+        self._fixed = fixed
+        self.clock = clock
+
+    @property
+    def fixed(self) -> int | None:
+        """Sites to use the helper at on every step, or None to choose by the clock."""
+        return self._fixed
+
+    @fixed.setter
+    def fixed(self, sites: int | None) -> None:
+        # Steps run meanwhile were not timed: a half-made block is dropped, and the next step runs
+        # on the caches the fixed plan left.
+        self._fixed = sites
+        for choice in self._choices.values():
+            choice.block.clear()
+            choice.skip = 1
 
     def plan(self, kind: Hashable, candidates: tuple[int, ...]) -> int:
         """The plan for the next step of ``kind``, one of ``candidates``."""
@@ -93,6 +113,8 @@ class Planner:
             # most work on the helper): C B A A B C.
             order = [*candidates[::-1], *candidates]
             choice = _Choice(candidates, order, order[0])
+            if kind not in self._choices and len(self._choices) >= MAX_KINDS:
+                del self._choices[next(iter(self._choices))]
             self._choices[kind] = choice
         return choice.current
 
@@ -110,7 +132,10 @@ class Planner:
         median = sorted(choice.block)[BLOCK // 2]
         choice.block.clear()
         if choice.order:  # timing the candidates
-            choice.times.setdefault(plan, deque(maxlen=KEPT)).append(median)
+            kept = choice.times.setdefault(plan, deque(maxlen=KEPT))
+            if kept and SLOWER_BY * median < _median(kept):
+                kept.clear()  # faster than it was timed: the machine changed (a spell only slows)
+            kept.append(median)
             choice.order.pop(0)
             if choice.order:
                 self._switch(choice, choice.order[0])
@@ -138,7 +163,7 @@ class Planner:
         else:
             choice.interval = FIRST_INTERVAL
         choice.rounds += 1
-        choice.best, choice.steps_left = best, choice.interval
+        choice.best, choice.steps_left, choice.slow = best, choice.interval, 0
         self._switch(choice, best)
 
     def _time_again(self, choice: _Choice) -> None:
@@ -155,4 +180,4 @@ class Planner:
 
 def _median(values: deque[int]) -> int:
     ordered = sorted(values)
-    return ordered[len(ordered) // 2]
+    return ordered[(len(ordered) - 1) // 2]

@@ -51,6 +51,12 @@ SMALL_PLANS = (NONE, UPDATE)
 HALVES_PLANS = (NONE, UPDATE, ALL)
 
 
+def step_kind(rows: int) -> tuple[int, bool]:
+    """The planner's key for a shared step of ``rows`` rows: the rows, and whether they are cut
+    in halves (`FastStep.parallel_step`)."""
+    return rows, rows > SMALL_BATCH
+
+
 class SteppedNetwork(Protocol):
     """What `FastStep` needs of its network (a `nnctl.nn.network.Network`)."""
 
@@ -99,10 +105,10 @@ class FastStep:
         """`Network.train_step`'s forward, loss, backward, check, clip and update; the loss."""
         net = self.network
         shared = net.params.size >= SPLIT_MIN_SIZE
-        halves = shared and len(X) > SMALL_BATCH
+        halves = shared and len(X) > SMALL_BATCH  # the path; with the rows, the planner's kind
         helper, plan, kind = self.helper if shared else None, NONE, (0, False)
         if helper is not None:  # a network too small to share never comes here: its step is short
-            kind = (len(X), halves)
+            kind = step_kind(len(X))
             plan = self.planner.plan(kind, HALVES_PLANS if halves else SMALL_PLANS)
         threads = (blas_threads() or 0) if helper is not None else 0
         if threads > 1:

@@ -142,6 +142,36 @@ def test_every_plan_gives_the_same_bytes_and_uses_the_helper_only_where_it_says(
                 net.train_step(X, y)
         results[plan] = net.params.data.tobytes()
         if plan is not None:
-            sites = plan & (ALL if n > SMALL_BATCH else UPDATE)
-            assert (helper.pieces > 0) == (sites != NONE)
+            assert helper.pieces == 3 * handoffs(plan, n, clip)
     assert len(set(results.values())) == 1
+
+
+def handoffs(plan: int, n: int, clip: float | None) -> int:
+    """Pieces a step hands the helper under ``plan``: the row halves (a batch over SMALL_BATCH),
+    and the update (with clipping after the halves: the first ``dW``, then the update)."""
+    rows = 1 if plan & ROWS and n > SMALL_BATCH else 0
+    update = (2 if clip is not None and n > SMALL_BATCH else 1) if plan & UPDATE else 0
+    return rows + update
+
+
+@pytest.mark.parametrize("clip", [None, 0.5])
+def test_a_plan_changing_at_every_step_gives_the_bytes_of_no_helper(clip):
+    """As the planner changes plans while training: any plan at any step, batches of any size."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((200, 300)), rng.integers(0, 10, 200)
+    sizes = [1, 200, 64, 65, 200, 32, 129, 200, 200, 7] * 3
+    plans = np.random.default_rng(3).integers(0, ALL + 1, len(sizes))
+    results = []
+    for helper in (None, Helper()):
+        net = Network.build(300, [{"units": 256, "activation": "relu", "dropout": 0.2},
+                                  {"units": 10, "activation": "softmax"}],
+                            get_loss("categorical_crossentropy"), np.random.default_rng(1),
+                            np.float64)  # fmt: skip
+        net.attach_optimizer(get_optimizer("adam", learning_rate=1e-3), clip_grad_norm=clip)
+        net.fast.helper = helper
+        with _platform.one_blas_thread():
+            for size, plan in zip(sizes, plans, strict=True):
+                net.fast.planner.fixed = int(plan)
+                net.train_step(X[:size], y[:size])
+        results.append(net.params.data.tobytes())
+    assert results[0] == results[1]

@@ -9,6 +9,7 @@ from nnctl.nn.fast import planner as P
 from nnctl.nn.fast.planner import ALL, NONE, UPDATE, Planner
 
 PLANS = (NONE, UPDATE, ALL)
+COSTS = {NONE: 1500, UPDATE: 1200, ALL: 1000}
 
 
 def drive(planner: Planner, costs: dict[int, int], steps: int, kind: object = 128) -> list[int]:
@@ -123,3 +124,56 @@ def test_a_fixed_plan_is_used_where_the_step_has_those_sites():
     planner.fixed = NONE
     assert planner.plan(1, (NONE, UPDATE, ALL)) == NONE
     assert planner.chosen(1) is None  # nothing was planned by the clock
+
+
+def test_the_helper_is_taken_up_again_within_a_round_after_a_busy_spell():
+    """Older times of a plan that is timed again much faster are forgotten (a spell only slows)."""
+    calm = {NONE: 1000, UPDATE: 900, ALL: 800}
+    planner = Planner()
+    drive(planner, calm, 40_000, kind=1)
+    drive(planner, {NONE: 1000, UPDATE: 1620, ALL: 1440}, 6000, kind=1)
+    assert planner.chosen(1) == NONE
+    drive(planner, calm, P.MAX_INTERVAL + 100, kind=1)
+    assert planner.chosen(1) == ALL
+
+
+def test_a_slow_block_before_a_round_and_one_after_it_are_not_two_in_a_row():
+    planner = Planner()
+    drive(planner, COSTS, 40)
+    choice = planner._choices[128]
+    while not (choice.steps_left <= P.BLOCK and not choice.block and not choice.skip):
+        drive(planner, COSTS, 1)
+    drive(planner, {**COSTS, ALL: 3000}, P.BLOCK)  # the last block before a round: slow
+    while choice.order:
+        drive(planner, COSTS, 1)  # the round
+    rounds = choice.rounds
+    drive(planner, {**COSTS, ALL: 3000}, 1 + P.BLOCK)  # one slow block after it
+    assert choice.order == [] and choice.rounds == rounds
+
+
+def test_one_block_in_a_spell_in_the_first_round_does_not_pick_a_slower_plan():
+    planner = Planner()
+    for i in range(1 + 2 * len(PLANS) * P.BLOCK + 2 * (len(PLANS) - 1)):
+        plan = planner.plan(1, PLANS)
+        planner.record(1, plan, 3000 if plan == ALL and 1 <= i <= P.BLOCK else COSTS[plan])
+    assert planner.chosen(1) == ALL
+
+
+def test_steps_run_on_a_fixed_plan_are_not_mixed_into_a_block():
+    planner = Planner()
+    drive(planner, COSTS, 3)  # a block half made
+    planner.fixed = ALL
+    drive(planner, {plan: 10**9 for plan in PLANS}, 20)  # not timed
+    planner.fixed = None
+    choice = planner._choices[128]
+    assert choice.block == [] and choice.skip == 1
+    drive(planner, COSTS, 2000)
+    assert planner.chosen(128) == ALL
+
+
+def test_only_the_latest_kinds_of_step_are_kept():
+    planner = Planner()
+    for kind in range(P.MAX_KINDS + 3):
+        drive(planner, COSTS, 50, kind=kind)
+    assert len(planner._choices) == P.MAX_KINDS
+    assert planner.chosen(0) is None and planner.chosen(P.MAX_KINDS + 2) == ALL
