@@ -83,6 +83,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 from machine import anchor, cpu_times, describe, stolen_since  # noqa: E402
 
+from nnctl.nn.fast.planner import ALL, NONE, ROWS, UPDATE  # noqa: E402
 from nnctl.nn.fast.step import step_kind  # noqa: E402
 from nnctl.nn.losses import get_loss  # noqa: E402
 from nnctl.nn.network import Network  # noqa: E402
@@ -127,7 +128,7 @@ def nnctl_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int, rng) -> 
     return time.perf_counter() - start_time
 
 
-PLAN_NAMES = {0: "none", 1: "rows", 2: "update", 3: "both"}  # nnctl.nn.fast.planner's plans
+PLAN_NAMES = {NONE: "none", ROWS: "rows", UPDATE: "update", ALL: "both"}
 
 
 def nnctl_contender(
@@ -140,9 +141,9 @@ def nnctl_contender(
     assert fast is not None
 
     def plan() -> str:
-        chosen = fast.planner.chosen(step_kind(batch))
         if fast.helper is None:
             return "no helper"
+        chosen = fast.planner.chosen(step_kind(batch))
         return "not chosen yet" if chosen is None else PLAN_NAMES[chosen]
 
     return (lambda: nnctl_epoch(net, X, y, batch, rng)), plan
@@ -305,7 +306,6 @@ def layouts() -> None:
     of the step's sites and at the update's alone (BLAS on one thread), the planner's choice,
     everything on one thread, and no helper with OpenBLAS's own two threads."""
     from nnctl import _platform
-    from nnctl.nn.fast.planner import ALL, NONE, UPDATE
     from nnctl.nn.fast.threads import Helper
 
     helper, rng = Helper(), np.random.default_rng(0)
@@ -333,8 +333,7 @@ def layouts() -> None:
                  for v in us.values()]  # fmt: skip
         fast.planner.fixed = None
         chosen = fast.planner.chosen(step_kind(batch))
-        names = {NONE: "none", UPDATE: "update", ALL: "both"}
-        print(f"| {batch} | {' | '.join(cells)} | {names.get(chosen, chosen)} |")
+        print(f"| {batch} | {' | '.join(cells)} | {PLAN_NAMES.get(chosen, chosen)} |")
     _platform.set_blas_threads(1)
     start, n = time.perf_counter(), 20_000
     for _ in range(n):
@@ -346,7 +345,6 @@ def handoffs() -> None:
     """Where the second core goes: each hand-off of a step to the helper, timed from both threads
     (helper at both sites), against the same two pieces run one after the other on one thread."""
     from nnctl import _platform
-    from nnctl.nn.fast.planner import ALL
     from nnctl.nn.fast.threads import Helper
 
     clock = time.perf_counter_ns
