@@ -83,7 +83,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 from machine import anchor, cpu_times, describe, stolen_since  # noqa: E402
 
-from nnctl.nn.fast.planner import ALL, NONE, ROWS, UPDATE  # noqa: E402
+from nnctl.nn.fast.planner import ALL, AWAKE, NONE, ROWS, UPDATE  # noqa: E402
 from nnctl.nn.fast.step import step_kind  # noqa: E402
 from nnctl.nn.losses import get_loss  # noqa: E402
 from nnctl.nn.network import Network  # noqa: E402
@@ -129,6 +129,7 @@ def nnctl_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int, rng) -> 
 
 
 PLAN_NAMES = {NONE: "none", ROWS: "rows", UPDATE: "update", ALL: "both"}
+PLAN_NAMES |= {plan | AWAKE: f"{name} + awake" for plan, name in PLAN_NAMES.items() if plan}
 
 
 def nnctl_contender(
@@ -303,13 +304,16 @@ def print_scaling(runs: dict[int, list[dict[str, dict[str, Any]]]]) -> None:
 
 def layouts() -> None:
     """Microseconds per nnctl step in one process, layouts alternated: the helper thread at both
-    of the step's sites and at the update's alone (BLAS on one thread), the planner's choice,
+    of the step's sites and at the update's alone (BLAS on one thread), each with the CPUs kept
+    awake (where they can be: `nnctl.nn.fast.threads.awake_possible`), the planner's choice,
     everything on one thread, and no helper with OpenBLAS's own two threads."""
     from nnctl import _platform
     from nnctl.nn.fast.threads import Helper
 
     helper, rng = Helper(), np.random.default_rng(0)
     kinds = {"helper, both sites": (helper, ALL, 1), "helper, update only": (helper, UPDATE, 1),
+             "both sites + awake": (helper, ALL | AWAKE, 1),
+             "update + awake": (helper, UPDATE | AWAKE, 1),
              "planner": (helper, None, 1), "one thread": (None, NONE, 1),
              "OpenBLAS 2 threads": (None, NONE, 2)}  # fmt: skip
     print(f"| batch | {' | '.join(kinds)} | planner's choice |")

@@ -11,7 +11,7 @@ Two remedies, used in this order:
 1. The CPU's flush-to-zero (FTZ) and denormals-are-zero (DAZ) modes, bits 15 and 6 of the x86 MXCSR
    register: results that would be subnormal become zero, and subnormal inputs are read as zero.
    Python cannot reach MXCSR directly, so :func:`flush_to_zero` runs two tiny machine-code routines
-   (``stmxcsr`` / ``ldmxcsr``) placed in an executable page with `mmap` and called with `ctypes`.
+   (``stmxcsr`` / ``ldmxcsr``, `nnctl.nn.fast.native`).
    The mode is per thread and is set only while the engine runs (a context manager restores the
    previous value), so code outside the engine keeps IEEE semantics. This is what
    ``torch.set_flush_denormal(True)`` does, but process-wide.
@@ -26,13 +26,12 @@ weight.
 from __future__ import annotations
 
 import ctypes
-import mmap
-import platform
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
+
+from nnctl.nn.fast import native
 
 FTZ_DAZ_BITS = (1 << 15) | (1 << 6)
 
@@ -48,17 +47,10 @@ _SET_MXCSR = bytes.fromhex(
 
 def _load_mxcsr_routines() -> tuple[Callable[[], int], Callable[[int], None]] | None:
     """The MXCSR getter and setter as ctypes functions, or None where they cannot run."""
-    if platform.machine().lower() not in ("x86_64", "amd64") or sys.platform == "win32":
+    getter = native.routine(_GET_MXCSR, ctypes.c_uint32)
+    setter = native.routine(_SET_MXCSR, None, ctypes.c_uint32)
+    if getter is None or setter is None:
         return None
-    try:
-        page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-    except (OSError, ValueError, AttributeError):
-        return None
-    page.write(_GET_MXCSR + _SET_MXCSR)
-    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
-    getter = ctypes.CFUNCTYPE(ctypes.c_uint32)(address)
-    setter = ctypes.CFUNCTYPE(None, ctypes.c_uint32)(address + len(_GET_MXCSR))
-    _KEEP_ALIVE.append(page)
     try:
         before = getter()
         setter(before | FTZ_DAZ_BITS)
@@ -69,7 +61,6 @@ def _load_mxcsr_routines() -> tuple[Callable[[], int], Callable[[int], None]] | 
     return (getter, setter) if works else None
 
 
-_KEEP_ALIVE: list[mmap.mmap] = []
 _ROUTINES = _load_mxcsr_routines()
 
 #: True when :func:`flush_to_zero` really switches the CPU mode on this machine.

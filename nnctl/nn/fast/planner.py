@@ -10,7 +10,8 @@ PyTorch's ``cudnn.benchmark`` choose among equal algorithms:
 
 - A step hands pieces to the helper at sites: `ROWS` (the forward and backward passes of half
   the rows) and `UPDATE` (half of the gradients and of the optimizer's update). A *plan* is the
-  set of sites where the helper is used; `NONE` runs every piece on the calling thread.
+  set of sites where the helper is used; `NONE` runs every piece on the calling thread. A plan
+  with `AWAKE` also keeps the CPUs from halting while the two threads wait for each other.
 - For each kind of step (its batch size and path) the planner times blocks of `BLOCK` steps under
   each candidate plan, in alternating order, and keeps the median of each block. The first step
   after a change of plan is not counted: it runs with the caches of the other plan (the helper's
@@ -34,8 +35,9 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-#: Plans: the sites of a step whose pieces go to the helper.
-NONE, ROWS, UPDATE = 0, 1, 2
+#: Plans: the sites of a step whose pieces go to the helper, and `AWAKE`: the CPUs are kept from
+#: halting meanwhile (`nnctl.nn.fast.threads.Awake`).
+NONE, ROWS, UPDATE, AWAKE = 0, 1, 2, 4
 ALL = ROWS | UPDATE
 
 #: Steps per timed block (the block's median is its time).

@@ -32,8 +32,8 @@ from nnctl._platform import blas_threads, set_blas_threads
 from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.dense import FastDense
 from nnctl.nn.fast.fpu import ftz_enter, ftz_exit
-from nnctl.nn.fast.planner import ALL, NONE, ROWS, UPDATE, Planner
-from nnctl.nn.fast.threads import Helper, both, two_threads_allowed
+from nnctl.nn.fast.planner import ALL, AWAKE, NONE, ROWS, UPDATE, Planner
+from nnctl.nn.fast.threads import Awake, Helper, both, two_threads_allowed
 from nnctl.nn.layers.base import Layer
 from nnctl.nn.losses import Loss
 from nnctl.nn.optim.base import SPLIT_MIN_SIZE
@@ -46,9 +46,15 @@ Array = np.ndarray
 #: products too thin to gain from a second core.
 SMALL_BATCH = 64
 
-#: The plans the planner chooses among, for a small batch and for one cut in halves.
+#: The plans the planner chooses among, for a small batch and for one cut in halves; where the
+#: CPUs can be kept awake (`nnctl.nn.fast.threads.awake_possible`), each helper plan also with it.
 SMALL_PLANS = (NONE, UPDATE)
 HALVES_PLANS = (NONE, UPDATE, ALL)
+
+
+def with_awake(plans: tuple[int, ...]) -> tuple[int, ...]:
+    """``plans`` and each of them that uses the helper with `AWAKE` too."""
+    return plans + tuple(plan | AWAKE for plan in plans if plan != NONE)
 
 
 def step_kind(rows: int) -> tuple[int, bool]:
@@ -87,12 +93,23 @@ class FastStep:
         to None to run the same pieces on one thread).
     planner : Planner
         Chooses, step by step, where the helper is used (set ``planner.fixed`` to decide).
+    awake : Awake
+        Keeps the CPUs from halting during steps whose plan has `AWAKE`.
+    plans : tuple of two tuples of int
+        The plans the planner chooses among for a small batch and for one cut in halves.
     """
 
     def __init__(self, network: SteppedNetwork, layers: Sequence[FastDense]) -> None:
         self.network, self.layers = network, list(layers)
         self.helper = Helper() if two_threads_allowed() else None
         self.planner = Planner()
+        self.awake = Awake()
+        self.plans = (
+            (with_awake(SMALL_PLANS), with_awake(HALVES_PLANS))
+            if self.awake.cpus
+            else (SMALL_PLANS, HALVES_PLANS)
+        )
+        self._awake_on = False
         self._grad_out: dict[int, Array] = {}
 
     @classmethod
@@ -109,7 +126,8 @@ class FastStep:
         helper, plan, kind = self.helper if shared else None, NONE, (0, False)
         if helper is not None:  # a network too small to share never comes here: its step is short
             kind = step_kind(len(X))
-            plan = self.planner.plan(kind, HALVES_PLANS if halves else SMALL_PLANS)
+            plan = self.planner.plan(kind, self.plans[halves])
+            self._keep_awake(bool(plan & AWAKE))
         threads = (blas_threads() or 0) if helper is not None else 0
         if threads > 1:
             set_blas_threads(1)  # each piece's products on one BLAS thread, as without a helper
@@ -130,6 +148,13 @@ class FastStep:
                 set_blas_threads(threads)
             if helper is not None:
                 self.planner.record(kind, plan, self.planner.clock() - start)
+
+    def _keep_awake(self, on: bool) -> None:
+        if on:
+            self.awake.touch()
+        elif self._awake_on:
+            self.awake.stop()
+        self._awake_on = on
 
     def loss_and_gradient(self, X: Array, y: Array, training: bool, first_dW: bool) -> float:
         """Forward, loss and backward; without ``first_dW`` the first layer's ``dW`` is unfilled."""

@@ -19,6 +19,12 @@ machine whose second core is slow to answer, none.
 
 - BLAS thread counts (`blas_threads`, `one_blas_thread`) and the core count are in
   `nnctl._platform`, which data loading uses too.
+- :class:`Awake` keeps the process's CPUs from halting while steps come, with idle-priority
+  threads spinning outside the GIL. A thread that waits (for the helper, for the GIL, which the
+  two threads pass back and forth at every NumPy call) lets its CPU halt, and a virtual machine's
+  halted vCPU can take tens to hundreds of microseconds to run again when woken. A CPU that runs
+  an idle-priority spinner instead switches to the woken thread at once, and the spinner gets no
+  time that any other thread wants. It is the planner's `AWAKE` site: used only where it pays.
 - :class:`Helper` runs one function on a helper thread while the caller runs another. NumPy's
   matrix products and elementwise functions release the GIL on large arrays, so the two run at
   once. The helper thread takes the caller's floating-point mode (flush-to-zero, rounding) and
@@ -28,16 +34,18 @@ machine whose second core is slow to answer, none.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from nnctl._platform import BLAS_THREADS_AT_START, n_cores
-from nnctl.nn.fast import fpu
+from nnctl.nn.fast import fpu, native
 
 
 def two_threads_allowed() -> bool:
@@ -107,3 +115,102 @@ class Helper:
             error = self._done.get()
         if error is not None:
             raise error
+
+
+#: An `Awake` spinner stops this long after the last `Awake.touch` (a step) unless touched again.
+AWAKE_SECONDS = 0.05
+#: `Awake` keeps CPUs awake only for a process allowed at most this many: one spinner per CPU
+#: is what two threads need; on a bigger machine it would burn cores that nothing uses.
+AWAKE_MAX_CPUS = 2
+
+
+def _allowed_cpus() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return []
+
+
+def awake_possible() -> bool:
+    """Whether `Awake` can keep CPUs awake here: machine code runs, and threads can be set to
+    idle priority on one CPU each (Linux), for a process allowed on 2 to `AWAKE_MAX_CPUS` CPUs."""
+    return (
+        native.spin is not None
+        and hasattr(os, "SCHED_IDLE")
+        and 2 <= len(_allowed_cpus()) <= AWAKE_MAX_CPUS
+    )
+
+
+def _keep_busy(cpu: int, count: ctypes.c_int64) -> None:
+    """A spinner's life: on ``cpu`` alone, at idle priority, spin until ``count`` runs out."""
+    try:
+        # 0: this thread (on Linux a thread's affinity and policy are its own)
+        os.sched_setaffinity(0, {cpu})
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        return  # a spinner that could take time from others does not spin
+    native.spin(ctypes.byref(count))
+
+
+class Awake:
+    """One idle-priority thread per CPU, spinning while training steps come.
+
+    `touch` (each step) starts a spinner on every CPU that lacks one and gives each
+    `AWAKE_SECONDS` of spinning from now; `stop` ends them. A spinner is pinned to its CPU at
+    Linux's ``SCHED_IDLE`` priority, so it runs only when nothing else on that CPU can, and it
+    spins in machine code (`nnctl.nn.fast.native.spin`), without the GIL: it costs the process's
+    own threads nothing but keeps its CPU from halting. Unused where `awake_possible` is False.
+
+    Parameters
+    ----------
+    cpus : list of int, optional
+        The CPUs to keep awake: by default every CPU the process may use, where `awake_possible`.
+    """
+
+    def __init__(self, cpus: list[int] | None = None) -> None:
+        self.cpus = (_allowed_cpus() if awake_possible() else []) if cpus is None else cpus
+        self._counts = [ctypes.c_int64(0) for _ in self.cpus]
+        self._threads: list[threading.Thread | None] = [None for _ in self.cpus]
+        self._spins = 0  # spins in AWAKE_SECONDS, measured at the first touch
+        self._pid = os.getpid()
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The spinner threads alive now."""
+        return [t for t in self._threads if t is not None and t.is_alive()]
+
+    def touch(self) -> None:
+        """Keep every CPU busy for `AWAKE_SECONDS` from now."""
+        if not self.cpus:
+            return
+        if self._pid != os.getpid():  # a forked child has none of its parent's threads
+            self._threads, self._pid = [None for _ in self.cpus], os.getpid()
+        if not self._spins:
+            self._spins = _spins_in(AWAKE_SECONDS)
+        for i, cpu in enumerate(self.cpus):
+            self._counts[i].value = self._spins
+            thread = self._threads[i]
+            if thread is None or not thread.is_alive():
+                thread = threading.Thread(
+                    target=_keep_busy, args=(cpu, self._counts[i]), name=f"nnctl-awake-{cpu}",
+                    daemon=True,
+                )  # fmt: skip
+                thread.start()
+                self._threads[i] = thread
+
+    def stop(self) -> None:
+        """End the spinners (each within one spin)."""
+        for count in self._counts:
+            count.value = 0
+
+
+def _spins_in(seconds: float) -> int:
+    """How many turns of `native.spin` take about ``seconds`` on this CPU (``pause`` takes from
+    about 10 to 140 cycles, by CPU)."""
+    assert native.spin is not None
+    turns = 20_000
+    count = ctypes.c_int64(turns)
+    start = time.perf_counter()
+    native.spin(ctypes.byref(count))
+    elapsed = max(time.perf_counter() - start, 1e-6)
+    return max(1, int(turns * seconds / elapsed))

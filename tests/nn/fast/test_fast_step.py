@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 from nnctl import _platform
-from nnctl.nn.fast.planner import ALL, NONE, ROWS, UPDATE
+from nnctl.nn.fast.planner import ALL, AWAKE, NONE, ROWS, UPDATE
 from nnctl.nn.fast.step import SMALL_BATCH
-from nnctl.nn.fast.threads import Helper
+from nnctl.nn.fast.threads import Awake, Helper
 from nnctl.nn.layers.dense import Dense
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
@@ -127,23 +127,36 @@ def test_every_plan_gives_the_same_bytes_and_uses_the_helper_only_where_it_says(
     rng = np.random.default_rng(0)
     X, y = rng.random((n, 300)), rng.integers(0, 10, n)
     results = {}
-    for plan in (None, NONE, ROWS, UPDATE, ALL):
+    for plan in (None, NONE, ROWS, UPDATE, ALL, UPDATE | AWAKE, ALL | AWAKE):
         net = Network.build(300, [{"units": 256, "activation": "relu", "dropout": 0.2},
                                   {"units": 10, "activation": "softmax"}],
                             get_loss("categorical_crossentropy"), np.random.default_rng(1),
                             np.float64)  # fmt: skip
         assert net.params.size >= SPLIT_MIN_SIZE  # a network whose step is shared
         net.attach_optimizer(get_optimizer("adam", learning_rate=1e-3), clip_grad_norm=clip)
-        helper = _Recording()
+        helper, awake = _Recording(), _Touches()
         net.fast.helper = helper if plan is not None else None
-        net.fast.planner.fixed = plan
+        net.fast.planner.fixed, net.fast.awake = plan, awake
         with _platform.one_blas_thread():  # as training without a helper runs
             for _ in range(3):
                 net.train_step(X, y)
         results[plan] = net.params.data.tobytes()
         if plan is not None:
             assert helper.pieces == 3 * handoffs(plan, n, clip)
+            kept_awake = plan & AWAKE and AWAKE & max(net.fast.plans[n > SMALL_BATCH])
+            assert awake.touches == (3 if kept_awake else 0)
     assert len(set(results.values())) == 1
+
+
+class _Touches(Awake):
+    """Counts the steps that kept the CPUs awake, and keeps none awake."""
+
+    def __init__(self) -> None:
+        super().__init__(cpus=[])
+        self.touches = 0
+
+    def touch(self) -> None:
+        self.touches += 1
 
 
 def handoffs(plan: int, n: int, clip: float | None) -> int:
@@ -160,7 +173,7 @@ def test_a_plan_changing_at_every_step_gives_the_bytes_of_no_helper(clip):
     rng = np.random.default_rng(0)
     X, y = rng.random((200, 300)), rng.integers(0, 10, 200)
     sizes = [1, 200, 64, 65, 200, 32, 129, 200, 200, 7] * 3
-    plans = np.random.default_rng(3).integers(0, ALL + 1, len(sizes))
+    plans = np.random.default_rng(3).integers(0, ALL + AWAKE + 1, len(sizes))
     results = []
     for helper in (None, Helper()):
         net = Network.build(300, [{"units": 256, "activation": "relu", "dropout": 0.2},

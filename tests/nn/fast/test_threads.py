@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import subprocess
+import sys
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from nnctl import _platform
 from nnctl.nn.errors import NonFiniteError
-from nnctl.nn.fast import fpu, threads
+from nnctl.nn.fast import fpu, native, threads
 from nnctl.nn.fast.buffers import ParameterBuffer
-from nnctl.nn.fast.planner import ALL
+from nnctl.nn.fast.planner import ALL, AWAKE, NONE, UPDATE
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
 from nnctl.nn.optim.base import SPLIT_MIN_SIZE
@@ -230,3 +237,112 @@ def test_large_batch_training_resumed_from_saved_state_gives_the_same_bytes():
     for xb, yb in batches[2:]:
         resumed.train_step(xb, yb)
     assert resumed.params.data.tobytes() == straight.params.data.tobytes()
+
+
+# Keeping the CPUs awake: spinners at idle priority, each on one CPU, outside the GIL.
+
+DEADLINE = 60.0  # seconds for an event that takes microseconds; only a broken spinner waits it
+
+
+def wait_for(event, what: str) -> None:
+    end = time.monotonic() + DEADLINE
+    while not event():
+        assert time.monotonic() < end, f"no {what} within {DEADLINE} s"
+        time.sleep(0.001)
+
+
+needs_machine_code = pytest.mark.skipif(
+    native.spin is None, reason="machine code runs on x86-64 Linux and macOS only"
+)
+
+
+@needs_machine_code
+def test_the_spin_routine_counts_down_and_stops_when_another_thread_zeroes_the_count():
+    count = ctypes.c_int64(1000)
+    native.spin(ctypes.byref(count))
+    assert count.value == 0
+    count.value = 10**15  # days of spinning unless stopped
+    spinner = threading.Thread(target=native.spin, args=(ctypes.byref(count),), daemon=True)
+    spinner.start()
+    wait_for(lambda: count.value < 10**15, "spinning")  # it spins, without the GIL: we run
+    count.value = 0
+    spinner.join(DEADLINE)
+    assert not spinner.is_alive()
+
+
+@needs_machine_code
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_awake_runs_one_idle_priority_spinner_pinned_to_each_cpu_until_stopped():
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    awake = threads.Awake(cpus=cpus)
+    awake.touch()
+    spinners = awake.threads
+    assert len(spinners) == len(cpus)
+    for thread, cpu in zip(spinners, cpus, strict=True):
+        assert thread.native_id is not None
+        tid = thread.native_id
+        wait_for(lambda tid=tid: os.sched_getscheduler(tid) == os.SCHED_IDLE, "idle priority")
+        assert os.sched_getaffinity(tid) == {cpu}
+    awake.touch()  # a second step keeps the same spinners
+    assert awake.threads == spinners
+    awake.stop()
+    for thread in spinners:
+        thread.join(DEADLINE)
+    assert awake.threads == []
+
+
+@needs_machine_code
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_a_spinner_stops_by_itself_when_no_step_comes_and_a_step_starts_another():
+    awake = threads.Awake(cpus=sorted(os.sched_getaffinity(0))[:1])
+    awake._spins = 1000  # microseconds of spinning instead of AWAKE_SECONDS
+    awake.touch()
+    (first,) = awake._threads  # started, and maybe already done
+    assert first is not None
+    first.join(DEADLINE)
+    assert not first.is_alive()
+    awake.touch()
+    (second,) = awake._threads
+    assert second is not None and second is not first
+    awake.stop()
+    second.join(DEADLINE)
+
+
+def test_the_cpus_are_kept_awake_only_where_spinners_can_run_beside_two_threads(monkeypatch):
+    for cpus, possible in (([0], False), ([0, 1], True), (list(range(8)), False)):
+        monkeypatch.setattr(threads, "_allowed_cpus", lambda cpus=cpus: cpus)
+        expected = possible and native.spin is not None and hasattr(os, "SCHED_IDLE")
+        assert threads.awake_possible() is expected
+        assert threads.Awake().cpus == (cpus if expected else [])
+
+
+def test_a_step_chooses_among_awake_plans_only_where_the_cpus_can_be_kept_awake(monkeypatch):
+    for possible in (False, True):
+        monkeypatch.setattr(threads, "awake_possible", lambda possible=possible: possible)
+        monkeypatch.setattr(threads, "_allowed_cpus", lambda: [0, 1])
+        net = Network.build(300, [{"units": 256, "activation": "relu"},
+                                  {"units": 10, "activation": "softmax"}],
+                            get_loss("categorical_crossentropy"), np.random.default_rng(0),
+                            np.float32)  # fmt: skip
+        assert net.fast is not None
+        small, halves = net.fast.plans
+        assert small == ((NONE, UPDATE, UPDATE | AWAKE) if possible else (NONE, UPDATE))
+        assert halves == (
+            (NONE, UPDATE, ALL, UPDATE | AWAKE, ALL | AWAKE) if possible else (NONE, UPDATE, ALL)
+        )
+
+
+@needs_machine_code
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_a_process_exits_cleanly_while_a_spinner_spins():
+    """The page that holds the spin loop outlives the interpreter (freeing it crashed a process
+    whose spinner was still in it: signal 11)."""
+    code = (
+        "from nnctl.nn.fast import threads\n"
+        "awake = threads.Awake(cpus=[sorted(__import__('os').sched_getaffinity(0))[0]])\n"
+        "awake._spins = 10**13\n"
+        "awake.touch()\n"
+        "while awake._counts[0].value == 10**13: pass\n"  # it spins: now exit
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=DEADLINE, capture_output=True)
+    assert done.returncode == 0, done.stderr
