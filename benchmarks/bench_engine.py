@@ -20,7 +20,9 @@ Run (OPENBLAS_CORETYPE, if set in the environment, slows OpenBLAS; unset it for 
 Options: ``--batch-sizes 32 128 512``, ``--samples 60000``, ``--no-torch``, ``--no-ftz`` (engine
 without flush-to-zero or its fallback, to see the cost of subnormals), ``--threads 2``,
 ``--repeat N`` (timed rounds after the warm-up; default 5), ``--products`` (only the step's matrix
-products on one thread, NumPy's BLAS against PyTorch's).
+products on one thread, NumPy's BLAS against PyTorch's), ``--scaling ROUNDS`` (one core against
+two), ``--against REV`` (this tree's nnctl against a git revision's, to measure a change),
+``--busy`` (with another process busy beside it); ``--help`` lists the rest.
 """
 
 from __future__ import annotations
@@ -68,6 +70,17 @@ def parse_args() -> argparse.Namespace:
         "--handoffs",
         action="store_true",
         help="time each hand-off to the helper from both threads, against one thread",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="nnctl of this tree against nnctl of git revision REV, in child processes taking "
+        "turns (--repeat rounds each, no PyTorch): per batch, each round's ratio",
+    )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="keep one busy process (a pure-Python loop) running beside the benchmark",
     )
     parser.add_argument("--cpus", type=int, nargs="+", help=argparse.SUPPRESS)  # child: affinity
     parser.add_argument("--json", type=str, help=argparse.SUPPRESS)  # child: write times here
@@ -257,10 +270,7 @@ def scaling(rounds: int) -> None:
     import subprocess
     import tempfile
 
-    passed = [a for a in sys.argv[1:] if not a.startswith("--scaling")]
-    if "--scaling" in sys.argv:
-        i = sys.argv.index("--scaling")
-        passed = sys.argv[1:i] + sys.argv[i + 2 :]
+    passed = child_arguments("--scaling", "--busy")
     runs: dict[int, list[dict[str, dict[str, Any]]]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
@@ -272,6 +282,70 @@ def scaling(rounds: int) -> None:
                 with open(out, encoding="utf-8") as f:
                     runs[cores].append(json.load(f))
     print_scaling(runs)
+
+
+def child_arguments(*dropped: str) -> list[str]:
+    """This run's command-line arguments without the options ``dropped`` and their values."""
+    passed, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg in dropped:
+            skip = arg != "--busy"  # the flag without a value
+        elif not any(arg.startswith(f"{name}=") for name in dropped):
+            passed.append(arg)
+    return passed
+
+
+def against(rev: str, rounds: int) -> None:
+    """nnctl of this tree against nnctl of git revision ``rev`` (its files, `git archive`), in
+    child processes taking turns (each its warm-up and one timed epoch per batch size); per batch,
+    each round's epoch of this tree over the revision's."""
+    import json
+    import subprocess
+    import tempfile
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    passed = [*child_arguments("--against", "--repeat", "--busy"), "--no-torch", "--repeat", "1"]
+    times: dict[str, dict[str, list[float]]] = {"this tree": {}, rev: {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        old = os.path.join(tmp, "tree")
+        os.mkdir(old)
+        archive = subprocess.run(["git", "-C", here, "archive", rev], capture_output=True)
+        if archive.returncode != 0:
+            sys.exit(f"git archive {rev}: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-C", old], input=archive.stdout, check=True)
+        trees = {"this tree": here, rev: old}
+        for r in range(rounds):
+            for name in list(trees) if r % 2 == 0 else list(trees)[::-1]:
+                out = os.path.join(tmp, f"{r}.json")
+                script = os.path.join(trees[name], "benchmarks", "bench_engine.py")
+                env = dict(os.environ, PYTHONPATH=trees[name])
+                command = [sys.executable, script, *passed, "--json", out]
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+                with open(out, encoding="utf-8") as f:
+                    for batch, run in json.load(f).items():
+                        times[name].setdefault(batch, []).extend(run["nnctl"])
+    print(f"Seconds per epoch of nnctl, {rounds} rounds taking turns; ratio = this tree / {rev}:\n")
+    print(f"| batch | this tree, median | {rev}, median | ratio per round | median ratio | "
+          "this tree faster |")  # fmt: skip
+    print("|---:|---:|---:|---|---:|---:|")
+    for batch, new in times["this tree"].items():
+        old_times = times[rev][batch]
+        ratios = [a / b for a, b in zip(new, old_times, strict=True)]
+        print(f"| {batch} | {statistics.median(new):.3f} | {statistics.median(old_times):.3f} "
+              f"| {' '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.3f} "
+              f"| {sum(x < 1 for x in ratios)} of {len(ratios)} |")  # fmt: skip
+
+
+def busy_beside() -> None:
+    """Start a process that keeps one CPU busy (a pure-Python loop) until this one ends."""
+    import atexit
+    import subprocess
+
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    atexit.register(busy.kill)
+    print(f"a busy process (pid {busy.pid}) runs beside this benchmark", flush=True)
 
 
 def print_scaling(runs: dict[int, list[dict[str, dict[str, Any]]]]) -> None:
@@ -428,6 +502,11 @@ def main() -> None:
         before = cpu_times()
         print(anchor(), flush=True)
         atexit.register(lambda: print(f"{stolen_since(before)}\nat the end, {anchor()}"))
+        if ARGS.busy:
+            busy_beside()
+    if ARGS.against:
+        against(ARGS.against, ARGS.repeat)
+        return
     if ARGS.scaling:
         scaling(ARGS.scaling)
         return

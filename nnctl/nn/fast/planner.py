@@ -2,8 +2,9 @@
 
 A second core is worth what the machine gives at the moment. On an idle two-vCPU virtual machine
 handing a piece to the helper and back took 30-60 us; on the same kind of machine with a busy
-host it took 0.3-1.5 ms (the helper's vCPU sleeps between pieces and the host is slow to wake it),
-and two threads made a step of batch 128 1.7 times slower than one (`benchmarks/README.md`). No
+host it took 0.3-1.5 ms (the helper's vCPU halts between pieces and the host is slow to wake it),
+and two threads made a step of batch 128 1.7 times slower than one (`benchmarks/README.md`).
+Keeping the CPUs awake (`AWAKE`) shortens those waits where idle-priority spinners can run. No
 fixed rule fits both, but the pieces of a step are the same whichever thread runs them, so every
 byte is too, and the choice can be made while training, by the clock, as FFTW's planner or
 PyTorch's ``cudnn.benchmark`` choose among equal algorithms:
