@@ -47,14 +47,16 @@ Array = np.ndarray
 SMALL_BATCH = 64
 
 #: The plans the planner chooses among, for a small batch and for one cut in halves; where the
-#: CPUs can be kept awake (`nnctl.nn.fast.threads.awake_possible`), each helper plan also with it.
+#: CPUs can be kept awake (`nnctl.nn.fast.threads.awake_possible`), each helper plan is timed with
+#: them kept awake only: the spinners slowed no plan in any measured round (`benchmarks/README.md`),
+#: and each plan more to time costs a block of steps on a slower plan in every round.
 SMALL_PLANS = (NONE, UPDATE)
 HALVES_PLANS = (NONE, UPDATE, ALL)
 
 
 def with_awake(plans: tuple[int, ...]) -> tuple[int, ...]:
-    """``plans`` and each of them that uses the helper with `AWAKE` too."""
-    return plans + tuple(plan | AWAKE for plan in plans if plan != NONE)
+    """``plans``, each that uses the helper with `AWAKE` too."""
+    return tuple(plan | AWAKE if plan != NONE else plan for plan in plans)
 
 
 def step_kind(rows: int) -> tuple[int, bool]:
