@@ -188,6 +188,7 @@ def test_ctrl_c_still_interrupts_a_training_whose_stderr_is_gone(tmp_path: Path)
     deadline = time.monotonic() + 60
     while _epochs_done(runs) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)  # a few epochs written to the closed pipe
+    assert _epochs_done(runs) >= 3, "training wrote no 3 epochs within 60 s"
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) == 130
     process.stdout.close()
@@ -278,6 +279,7 @@ def test_a_signal_while_predict_waits_on_a_pipe_exits_130(
         deadline = time.monotonic() + 60
         while _unread(write_end) and time.monotonic() < deadline:
             time.sleep(0.005)
+        assert not _unread(write_end), "predict did not read stdin within 60 s"
         process.send_signal(sig)
         stdout, stderr = process.communicate(timeout=60)
     finally:
