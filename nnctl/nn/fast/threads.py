@@ -39,6 +39,7 @@ import os
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -132,34 +133,21 @@ def _allowed_cpus() -> list[int]:
 
 
 def awake_possible() -> bool:
-    """Whether `Awake` can keep CPUs awake here: machine code runs, and threads can be set to
-    idle priority on one CPU each (Linux), for a process allowed on 2 to `AWAKE_MAX_CPUS` CPUs."""
-    return (
-        native.spin is not None
-        and hasattr(os, "SCHED_IDLE")
-        and 2 <= len(_allowed_cpus()) <= AWAKE_MAX_CPUS
-    )
-
-
-def _keep_busy(cpu: int, count: ctypes.c_int64) -> None:
-    """A spinner's life: on ``cpu`` alone, at idle priority, spin until ``count`` runs out."""
-    try:
-        # 0: this thread (on Linux a thread's affinity and policy are its own)
-        os.sched_setaffinity(0, {cpu})
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except OSError:
-        return  # a spinner that could take time from others does not spin
-    native.spin(ctypes.byref(count))
+    """Whether `Awake` can keep CPUs awake here: spinner threads run (x86-64 Linux,
+    `nnctl.nn.fast.native.spinners_run`), for a process allowed on 2 to `AWAKE_MAX_CPUS` CPUs."""
+    return native.spinners_run() and 2 <= len(_allowed_cpus()) <= AWAKE_MAX_CPUS
 
 
 class Awake:
-    """One idle-priority thread per CPU, spinning while training steps come.
+    """One idle-priority spinner thread per CPU, spinning while training steps come.
 
-    `touch` (each step) starts a spinner on every CPU that lacks one and gives each
-    `AWAKE_SECONDS` of spinning from now; `stop` ends them. A spinner is pinned to its CPU at
-    Linux's ``SCHED_IDLE`` priority, so it runs only when nothing else on that CPU can, and it
-    spins in machine code (`nnctl.nn.fast.native.spin`), without the GIL: it costs the process's
-    own threads nothing but keeps its CPU from halting. Unused where `awake_possible` is False.
+    `touch` (each step) gives each spinner `AWAKE_SECONDS` of spinning from now, starting the
+    spinners at the first touch; `stop` ends their spinning. A spinner is pinned to its CPU at
+    Linux's ``SCHED_IDLE`` priority, so it runs only when nothing else on that CPU can, and it is
+    machine code in a thread of the C library's (`nnctl.nn.fast.native.start_spinner`), which
+    never takes the GIL: it costs the process's own threads nothing but keeps its CPU from
+    halting. Between spells it sleeps; when the `Awake` is collected, its spinners end. Unused
+    where `awake_possible` is False, or where a spinner could not get to idle priority.
 
     Parameters
     ----------
@@ -169,39 +157,62 @@ class Awake:
 
     def __init__(self, cpus: list[int] | None = None) -> None:
         self.cpus = (_allowed_cpus() if awake_possible() else []) if cpus is None else cpus
-        self._counts = [ctypes.c_int64(0) for _ in self.cpus]
-        self._threads: list[threading.Thread | None] = [None for _ in self.cpus]
+        self._states: list[native.SpinnerState] = []
         self._spins = 0  # spins in AWAKE_SECONDS, measured at the first touch
         self._pid = os.getpid()
+        self._failed = False
 
     @property
-    def threads(self) -> list[threading.Thread]:
-        """The spinner threads alive now."""
-        return [t for t in self._threads if t is not None and t.is_alive()]
+    def spinners(self) -> list[int]:
+        """The thread ids of the spinners pinned at idle priority now (spinning or asleep)."""
+        return [s.tid for s in self._states if s.status == native.SPINNING]
 
     def touch(self) -> None:
         """Keep every CPU busy for `AWAKE_SECONDS` from now."""
-        if not self.cpus:
+        if not self.cpus or self._failed:
             return
         if self._pid != os.getpid():  # a forked child has none of its parent's threads
-            self._threads, self._pid = [None for _ in self.cpus], os.getpid()
-        if not self._spins:
-            self._spins = _spins_in(AWAKE_SECONDS)
-        for i, cpu in enumerate(self.cpus):
-            self._counts[i].value = self._spins
-            thread = self._threads[i]
-            if thread is None or not thread.is_alive():
-                thread = threading.Thread(
-                    target=_keep_busy, args=(cpu, self._counts[i]), name=f"nnctl-awake-{cpu}",
-                    daemon=True,
-                )  # fmt: skip
-                thread.start()
-                self._threads[i] = thread
+            self._states, self._pid = [], os.getpid()
+        if not self._states and not self._start():
+            return
+        for state in self._states:
+            if state.status < 0:  # it could not get to idle priority (and ended)
+                self._fail()
+                return
+            left = state.count
+            state.count = self._spins
+            # Asleep, or going to sleep: wake it. A count not spun down since the last touch
+            # means a spinner that saw it run out just before that touch's store and slept.
+            if left <= 0 or left == self._spins:
+                native.wake(state)
 
     def stop(self) -> None:
-        """End the spinners (each within one spin)."""
-        for count in self._counts:
-            count.value = 0
+        """End the spinning (each within one spin); the spinners sleep."""
+        for state in self._states:
+            state.count = 0
+
+    def _start(self) -> bool:
+        if not self._spins:
+            self._spins = _spins_in(AWAKE_SECONDS)
+        for cpu in self.cpus:
+            state = native.start_spinner(cpu)
+            if state is None:
+                self._fail()
+                return False
+            self._states.append(state)
+        weakref.finalize(self, _retire, self._states, self._pid)
+        return True
+
+    def _fail(self) -> None:
+        _retire(self._states, self._pid)
+        self._states, self._failed = [], True
+
+
+def _retire(states: list[native.SpinnerState], pid: int) -> None:
+    if os.getpid() == pid:  # in a forked child the spinners are the parent's, and not here
+        for state in states:
+            native.retire(state)
+        states.clear()
 
 
 def _spins_in(seconds: float) -> int:

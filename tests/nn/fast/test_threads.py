@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import subprocess
 import sys
@@ -270,48 +271,102 @@ def test_the_spin_routine_counts_down_and_stops_when_another_thread_zeroes_the_c
     assert not spinner.is_alive()
 
 
-@needs_machine_code
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
-def test_awake_runs_one_idle_priority_spinner_pinned_to_each_cpu_until_stopped():
+needs_spinners = pytest.mark.skipif(
+    not native.spinners_run(), reason="spinner threads run on x86-64 Linux only"
+)
+
+
+def in_futex_wait(tid: int) -> bool:
+    """Whether thread ``tid`` of this process sleeps in a futex wait (system call 202)."""
+    return open(f"/proc/self/task/{tid}/syscall").read().split()[0] == "202"
+
+
+@needs_spinners
+def test_awake_runs_one_idle_priority_spinner_pinned_to_each_cpu_sleeping_between_spells():
     cpus = sorted(os.sched_getaffinity(0))[:2]
     awake = threads.Awake(cpus=cpus)
     awake.touch()
-    spinners = awake.threads
-    assert len(spinners) == len(cpus)
-    for thread, cpu in zip(spinners, cpus, strict=True):
-        assert thread.native_id is not None
-        tid = thread.native_id
-        wait_for(lambda tid=tid: os.sched_getscheduler(tid) == os.SCHED_IDLE, "idle priority")
+    states, spins = list(awake._states), awake._spins
+    assert len(states) == len(cpus)
+    wait_for(lambda: all(s.status == native.SPINNING for s in states), "spinners at idle priority")
+    spinners = awake.spinners
+    for tid, cpu in zip(spinners, cpus, strict=True):
+        assert os.sched_getscheduler(tid) == os.SCHED_IDLE
         assert os.sched_getaffinity(tid) == {cpu}
+    wait_for(lambda: all(s.count < spins for s in states), "spinning")
     awake.touch()  # a second step keeps the same spinners
-    assert awake.threads == spinners
+    assert awake.spinners == spinners
     awake.stop()
-    for thread in spinners:
-        thread.join(DEADLINE)
-    assert awake.threads == []
+    wait_for(lambda: all(in_futex_wait(tid) for tid in spinners), "spinners asleep")
+    awake.touch()  # the next spell wakes them
+    wait_for(lambda: all(s.count < spins for s in states), "spinning again")
+    assert awake.spinners == spinners
+    del awake
+    gc.collect()  # a collected Awake ends its spinners
+    wait_for(lambda: all(s.status == native.ENDED for s in states), "spinners ended")
+    wait_for(lambda: not any(os.path.exists(f"/proc/self/task/{t}") for t in spinners), "exit")
 
 
-@needs_machine_code
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
-def test_a_spinner_stops_by_itself_when_no_step_comes_and_a_step_starts_another():
+@needs_spinners
+def test_a_spinner_sleeps_when_no_step_comes_and_a_step_wakes_it():
     awake = threads.Awake(cpus=sorted(os.sched_getaffinity(0))[:1])
     awake._spins = 1000  # microseconds of spinning instead of AWAKE_SECONDS
     awake.touch()
-    (first,) = awake._threads  # started, and maybe already done
-    assert first is not None
-    first.join(DEADLINE)
-    assert not first.is_alive()
+    wait_for(lambda: len(awake.spinners) == 1, "a spinner")
+    (state,), (tid,) = awake._states, awake.spinners
+    wait_for(lambda: state.count <= 0 and in_futex_wait(tid), "the spinner asleep")
+    awake._spins = 10**12
     awake.touch()
-    (second,) = awake._threads
-    assert second is not None and second is not first
+    wait_for(lambda: state.count < 10**12, "spinning again")
+    assert awake.spinners == [tid]
     awake.stop()
-    second.join(DEADLINE)
+    wait_for(lambda: in_futex_wait(tid), "the spinner asleep")
+    # A touch whose store came just after the spinner saw its count run out, and before it
+    # slept, woke no one (the spinner seemed to spin): the next touch sees the count unspun.
+    state.count = awake._spins
+    awake.touch()
+    wait_for(lambda: state.count < 10**12, "the next touch waking it")
+    awake.stop()
+
+
+@needs_spinners
+def test_a_spinner_that_cannot_pin_itself_ends_and_the_cpus_are_not_kept_awake():
+    awake = threads.Awake(cpus=[1023])  # a CPU this machine does not have
+    awake.touch()
+    (state,) = awake._states
+    wait_for(lambda: state.status < 0, "the spinner's failure")
+    awake.touch()
+    assert awake._failed and awake.spinners == [] and awake._states == []
+
+
+@needs_spinners
+def test_a_forked_child_starts_its_own_spinners():
+    code = (
+        "import os\n"
+        "from nnctl.nn.fast import threads\n"
+        "awake = threads.Awake(cpus=[sorted(os.sched_getaffinity(0))[0]])\n"
+        "awake.touch()\n"
+        "while not awake.spinners: pass\n"
+        "parent = awake.spinners\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    awake.touch()\n"
+        "    while not awake.spinners: pass\n"
+        "    assert awake.spinners != parent\n"
+        "    assert os.path.exists(f'/proc/self/task/{awake.spinners[0]}')\n"
+        "    os._exit(0)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "assert status == 0, status\n"
+        "assert awake.spinners == parent\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=DEADLINE, capture_output=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_the_cpus_are_kept_awake_only_where_spinners_can_run_beside_two_threads(monkeypatch):
     for cpus, possible in (([0], False), ([0, 1], True), (list(range(8)), False)):
         monkeypatch.setattr(threads, "_allowed_cpus", lambda cpus=cpus: cpus)
-        expected = possible and native.spin is not None and hasattr(os, "SCHED_IDLE")
+        expected = possible and native.spinners_run()
         assert threads.awake_possible() is expected
         assert threads.Awake().cpus == (cpus if expected else [])
 
@@ -331,17 +386,16 @@ def test_a_step_chooses_among_awake_plans_only_where_the_cpus_can_be_kept_awake(
         assert halves == (NONE, UPDATE | awake, ALL | awake)
 
 
-@needs_machine_code
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+@needs_spinners
 def test_a_process_exits_cleanly_while_a_spinner_spins():
-    """The page that holds the spin loop outlives the interpreter (freeing it crashed a process
-    whose spinner was still in it: signal 11)."""
+    """The pages that hold a spinner's code and state outlive the interpreter (freeing the code's
+    crashed a process whose spinner was still in it: signal 11)."""
     code = (
         "from nnctl.nn.fast import threads\n"
         "awake = threads.Awake(cpus=[sorted(__import__('os').sched_getaffinity(0))[0]])\n"
         "awake._spins = 10**13\n"
         "awake.touch()\n"
-        "while awake._counts[0].value == 10**13: pass\n"  # it spins: now exit
+        "while awake._states[0].count == 10**13: pass\n"  # it spins: now exit
     )
     done = subprocess.run([sys.executable, "-c", code], timeout=DEADLINE, capture_output=True)
     assert done.returncode == 0, done.stderr
