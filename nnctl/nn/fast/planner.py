@@ -18,9 +18,12 @@ PyTorch's ``cudnn.benchmark`` choose among equal algorithms:
   after a change of plan is not counted: it runs with the caches of the other plan (the helper's
   half of the parameters sits in the other core's cache), which made it up to 2.5 times as slow.
   Then it runs the fastest plan. It times the others again after `FIRST_INTERVAL` steps, and the
-  interval doubles while the choice holds (up to `MAX_INTERVAL`). When `SLOW_BLOCKS` blocks in a
-  row of the chosen plan run `SLOWER_BY` times slower than it was timed, the machine has changed
-  (a busy process started): the candidates are timed again at once.
+  interval doubles while the choice holds (up to `MAX_INTERVAL`). A round that changes the choice
+  is checked by another after `CONFIRM_INTERVAL` steps: a round timed in a short spell could
+  otherwise keep a slower plan for hundreds of steps (seen: no helper at batch 512, 1.7 times
+  slower, for an epoch). When `SLOW_BLOCKS` blocks in a row of the chosen plan run `SLOWER_BY`
+  times slower than it was timed, the machine has changed (a busy process started): the
+  candidates are timed again at once.
 
 A plan timed again at more than `SLOWER_BY` times faster than it was timed forgets its older times
 (a spell only slows steps), so after a busy spell the helper is taken up again within a round. A
@@ -46,6 +49,8 @@ BLOCK = 5
 #: Steps on the chosen plan before the candidates are timed again; doubles while the choice holds.
 FIRST_INTERVAL = 256
 MAX_INTERVAL = 4096
+#: Steps on a newly chosen plan (one that replaced another) before the next round checks it.
+CONFIRM_INTERVAL = 32
 #: Blocks in a row of the chosen plan this much slower than its timing start a new round.
 SLOWER_BY = 1.5
 SLOW_BLOCKS = 2
@@ -148,7 +153,7 @@ class Planner:
         choice.steps_left -= BLOCK
         choice.slow = choice.slow + 1 if median > SLOWER_BY * _median(choice.times[plan]) else 0
         if choice.slow >= SLOW_BLOCKS:  # the machine changed: time every candidate now
-            choice.best, choice.slow = None, 0
+            choice.slow = 0
             choice.times.clear()
             self._time_again(choice)
         elif choice.steps_left <= 0:
@@ -161,10 +166,12 @@ class Planner:
 
     def _decide(self, choice: _Choice) -> None:
         best = min(choice.candidates, key=lambda p: _median(choice.times[p]))
-        if best == choice.best:
-            choice.interval = min(2 * choice.interval, MAX_INTERVAL)
-        else:
+        if choice.best is None:  # the first round
             choice.interval = FIRST_INTERVAL
+        elif best == choice.best:
+            choice.interval = min(max(2 * choice.interval, FIRST_INTERVAL), MAX_INTERVAL)
+        else:
+            choice.interval = CONFIRM_INTERVAL
         choice.rounds += 1
         choice.best, choice.steps_left, choice.slow = best, choice.interval, 0
         self._switch(choice, best)

@@ -177,3 +177,27 @@ def test_only_the_latest_kinds_of_step_are_kept():
         drive(planner, COSTS, 50, kind=kind)
     assert len(planner._choices) == P.MAX_KINDS
     assert planner.chosen(0) is None and planner.chosen(P.MAX_KINDS + 2) == ALL
+
+
+def test_a_choice_changed_in_a_short_spell_is_checked_soon_and_undone():
+    """A round timed in a spell (the chosen plan slow in every block of it) may pick a slower
+    plan; the next round comes after CONFIRM_INTERVAL steps, not FIRST_INTERVAL."""
+    planner = Planner()
+    drive(planner, COSTS, 5000)
+    choice = planner._choices[128]
+    assert choice.best == ALL
+    spell = {**COSTS, ALL: 3000}
+    while choice.best == ALL:  # slow blocks in a row start a round, timed in the spell too
+        drive(planner, spell, 1)
+    assert choice.best == UPDATE and not choice.order
+    rounds, used = choice.rounds, []
+    while choice.rounds == rounds:  # the spell is over
+        used += drive(planner, COSTS, 1)
+    assert planner.chosen(128) == ALL
+    # the blocks of CONFIRM_INTERVAL steps (a step more where a block began), then the round
+    assert len(used) <= P.CONFIRM_INTERVAL + P.BLOCK + len(PLANS) * (P.BLOCK + 1)
+    assert used[: P.CONFIRM_INTERVAL].count(UPDATE) == P.CONFIRM_INTERVAL
+    assert choice.interval == P.CONFIRM_INTERVAL  # changed back: checked soon again
+    while choice.rounds == rounds + 1:
+        drive(planner, COSTS, 1)
+    assert planner.chosen(128) == ALL and choice.interval == P.FIRST_INTERVAL  # it holds
