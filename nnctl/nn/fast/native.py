@@ -24,6 +24,7 @@ import ctypes
 import mmap
 import platform
 import sys
+import threading
 from typing import Any
 
 #: ``spin(count)``: ``do { pause } while (--*count > 0)``, with ``count`` an int64 in memory that
@@ -39,20 +40,25 @@ class SpinnerState(ctypes.Structure):
     """What a spinner thread and its owner share (the offsets are the machine code's)."""
 
     _fields_ = [
-        ("count", ctypes.c_int64),  # 0: spins left; <= 0: sleep on the futex; < -1: end
+        ("count", ctypes.c_int64),  # 0: spins left; <= 0: sleep on the futex; < -2: end
         ("priority", ctypes.c_int32),  # 8: the sched_param of SCHED_IDLE (0)
         ("status", ctypes.c_int32),  # 12: STARTING, SPINNING, ENDED, or -errno of a failed call
         ("tid", ctypes.c_int32),  # 16: the thread's id, set first
         ("_pad", ctypes.c_int32),
-        ("signals", ctypes.c_uint64),  # 24: the signal set it blocks (all)
+        ("signals", ctypes.c_uint64),  # 24: the signal set it blocks (`BLOCKED_SIGNALS`)
         ("cpus", ctypes.c_uint64 * 16),  # 32: its affinity, a cpu_set_t of 1024 CPUs
     ]
 
 
 #: A spinner's status: not yet pinned; pinned at idle priority (spinning or asleep); ended.
 STARTING, SPINNING, ENDED = 0, 1, 2
-#: The count that ends a spinner.
-QUIT = -(1 << 62)
+#: The count that ends a spinner. The futex compares the count's low 32 bits, so they differ
+#: from those of every count a spinner may have seen run out (0 and -1): else a spinner that saw
+#: 0, then QUIT stored and the wake sent before it slept, would sleep for good.
+QUIT = -(1 << 62) - 2
+#: Every signal but the C library's own two (32 and 33: thread cancellation, and the one that
+#: makes every thread take a new user or group id, for which ``setuid`` waits on each thread).
+BLOCKED_SIGNALS = ((1 << 64) - 1) & ~(1 << 31 | 1 << 32)
 
 #: The spinner thread's start routine: ``void *spinner(SpinnerState *s)`` (x86-64 Linux).
 SPINNER_CODE = bytes.fromhex(
@@ -64,7 +70,7 @@ SPINNER_CODE = bytes.fromhex(
     "b890000000 31ff be05000000 488d5308 0f05"  # sched_setscheduler(0, SCHED_IDLE, &priority)
     "85c0 7535"  # failed: jump to fail
     "c7430c01000000"  # status = SPINNING
-    "488b03 4883f8fe 7c2c 4885c0 7e0a"  # check: count < -1: jump to done; <= 0: to park
+    "488b03 4883f8fe 7c2c 4885c0 7e0a"  # check: count < -2: jump to done; <= 0: to park
     "f390 f048ff0b 7ff8 ebe8"  # spin: pause; lock dec count; jg spin; jmp check
     "4889df be80000000 89c2 4531d2 b8ca000000 0f05"  # park: futex(&count, WAIT_PRIVATE, count)
     "ebd2"  # jmp check
@@ -81,14 +87,12 @@ def machine_code_runs() -> bool:
     return platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
 
 
-def _immortal_page() -> mmap.mmap | None:
-    """A private, executable page that is never freed, not even when the interpreter exits: a
-    thread may still be running in it or writing to it."""
+def _immortal_page(executable: bool) -> mmap.mmap | None:
+    """A private page that is never freed, not even when the interpreter exits: a thread may
+    still be running in it or writing to it."""
+    prot = mmap.PROT_READ | mmap.PROT_WRITE | (mmap.PROT_EXEC if executable else 0)
     try:
-        page = mmap.mmap(
-            -1, mmap.PAGESIZE, flags=mmap.MAP_PRIVATE,
-            prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC,
-        )  # fmt: skip
+        page = mmap.mmap(-1, mmap.PAGESIZE, flags=mmap.MAP_PRIVATE, prot=prot)
     except (OSError, ValueError, AttributeError):
         return None
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(page))
@@ -99,7 +103,7 @@ def routine(code: bytes, restype: Any, *argtypes: Any) -> Any:
     """``code`` in an executable page, as a `ctypes` function, or None where it cannot run."""
     if not machine_code_runs():
         return None
-    page = _immortal_page()
+    page = _immortal_page(executable=True)
     if page is None:
         return None
     page.write(code)
@@ -136,6 +140,7 @@ _SPINNERS = _spinner_routines()
 _ATTRIBUTES = ctypes.c_char * 64  # a pthread_attr_t (56 bytes in glibc on x86-64)
 #: A spinner thread's stack.
 STACK_BYTES = 256 * 1024
+_pool_lock = threading.Lock()
 _free: list[SpinnerState] = []  # states no thread uses
 _retired: list[SpinnerState] = []  # states whose thread was told to end
 
@@ -184,16 +189,24 @@ def retire(state: SpinnerState) -> None:
     """Tell ``state``'s spinner to end; its state is used again once it has."""
     state.count = QUIT
     wake(state)
-    _retired.append(state)
+    with _pool_lock:
+        _retired.append(state)
 
 
 def _new_state() -> SpinnerState | None:
+    with _pool_lock:
+        return _new_state_locked()
+
+
+def _new_state_locked() -> SpinnerState | None:
     for state in list(_retired):
         if state.status == ENDED or state.status < 0:
             _retired.remove(state)
             _free.append(state)
+        elif state.status == SPINNING:
+            wake(state)  # told to end and not yet ended: wake it again, should it sleep
     if not _free:
-        page = _immortal_page()
+        page = _immortal_page(executable=False)
         if page is None:
             return None
         size = ctypes.sizeof(SpinnerState)
@@ -201,5 +214,5 @@ def _new_state() -> SpinnerState | None:
                      for offset in range(0, mmap.PAGESIZE - size + 1, size))  # fmt: skip
     state = _free.pop()
     ctypes.memset(ctypes.addressof(state), 0, ctypes.sizeof(state))
-    state.signals = (1 << 64) - 1
+    state.signals = BLOCKED_SIGNALS
     return state

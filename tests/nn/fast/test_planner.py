@@ -187,17 +187,21 @@ def test_a_choice_changed_in_a_short_spell_is_checked_soon_and_undone():
     choice = planner._choices[128]
     assert choice.best == ALL
     spell = {**COSTS, ALL: 3000}
-    while choice.best == ALL:  # slow blocks in a row start a round, timed in the spell too
+    for _ in range(10 * P.FIRST_INTERVAL):  # slow blocks in a row start a round, in the spell
+        if choice.best != ALL:
+            break
         drive(planner, spell, 1)
     assert choice.best == UPDATE and not choice.order
     rounds, used = choice.rounds, []
-    while choice.rounds == rounds:  # the spell is over
+    while choice.rounds == rounds and len(used) < 10 * P.FIRST_INTERVAL:  # the spell is over
         used += drive(planner, COSTS, 1)
     assert planner.chosen(128) == ALL
     # the blocks of CONFIRM_INTERVAL steps (a step more where a block began), then the round
     assert len(used) <= P.CONFIRM_INTERVAL + P.BLOCK + len(PLANS) * (P.BLOCK + 1)
     assert used[: P.CONFIRM_INTERVAL].count(UPDATE) == P.CONFIRM_INTERVAL
     assert choice.interval == P.CONFIRM_INTERVAL  # changed back: checked soon again
-    while choice.rounds == rounds + 1:
+    for _ in range(10 * P.FIRST_INTERVAL):
+        if choice.rounds != rounds + 1:
+            break
         drive(planner, COSTS, 1)
     assert planner.chosen(128) == ALL and choice.interval == P.FIRST_INTERVAL  # it holds

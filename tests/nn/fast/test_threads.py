@@ -340,6 +340,45 @@ def test_a_spinner_that_cannot_pin_itself_ends_and_the_cpus_are_not_kept_awake()
 
 
 @needs_spinners
+def test_spinners_told_to_end_as_their_count_runs_out_all_end():
+    """The futex compares the count's low 32 bits: the count that ends a spinner differs there
+    from those a spinner may have seen run out, so one that read 0 and then slept after the end
+    was stored, and the wake sent, still sees a change and ends (seen: up to 2 in 400 slept for
+    good)."""
+    assert native.QUIT & 0xFFFFFFFF not in (0, 0xFFFFFFFF) and native.QUIT < -2
+    cpu = sorted(os.sched_getaffinity(0))[0]
+    states = []
+    for i in range(300):
+        state = native.start_spinner(cpu)
+        assert state is not None
+        state.count = 1 + i % 50  # runs out about now
+        native.wake(state)
+        native.retire(state)
+        states.append(state)
+    wait_for(lambda: all(s.status in (native.ENDED,) or s.status < 0 for s in states), "all ended")
+    assert all(s.status == native.ENDED for s in states)
+
+
+@needs_spinners
+def test_a_process_with_spinners_can_change_its_group_id():
+    """A spinner leaves the C library's own signals unblocked: ``setgid`` waits for every thread
+    to take the new id by one of them (it hung with every signal blocked)."""
+    code = (
+        "import os\n"
+        "from nnctl.nn.fast import threads\n"
+        "awake = threads.Awake(cpus=sorted(os.sched_getaffinity(0))[:2])\n"
+        "awake.touch()\n"
+        "while len(awake.spinners) < len(awake.cpus): pass\n"
+        "os.setgid(os.getgid())\n"  # the spinners spin
+        "awake.stop()\n"
+        "os.setgid(os.getgid())\n"  # and asleep
+        "print('done')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=DEADLINE, capture_output=True)
+    assert done.returncode == 0 and done.stdout == b"done\n", done.stderr
+
+
+@needs_spinners
 def test_a_forked_child_starts_its_own_spinners():
     code = (
         "import os\n"
