@@ -10,8 +10,9 @@ code only: it never takes the GIL. It could not be a Python thread: at idle prio
 that held the GIL for the few lines between its system calls, or to end, was left waiting for a
 CPU beside a busy process while every other thread of the process waited for it (and starting
 one cost 0.6 ms on an idle two-vCPU machine, up to 16 ms beside a busy process). A spinner blocks
-every signal, pins itself to its CPU and takes Linux's ``SCHED_IDLE`` policy, then spins while its
-count lasts and sleeps on a futex when it runs out, until `wake`; it ends when told (`retire`).
+every signal but the C library's own, pins itself to its CPU and takes Linux's ``SCHED_IDLE``
+policy, then spins while its count lasts and sleeps on a futex when it runs out, until `wake`; it
+ends when told (`retire`).
 
 Where machine code cannot run (another architecture, Windows' calling convention, a system that
 forbids executable memory), `routine` gives None and the callers do without; spinners need Linux
@@ -162,7 +163,7 @@ def start_spinner(cpu: int) -> SpinnerState | None:
     state.cpus[cpu // 64] = 1 << (cpu % 64)
     attributes = _ATTRIBUTES()
     if libc.pthread_attr_init(attributes) != 0:
-        _free.append(state)
+        _give_back(state)
         return None
     try:
         # Detached: it ends by itself, joined by no one. It needs a few bytes of stack (the
@@ -172,7 +173,7 @@ def start_spinner(cpu: int) -> SpinnerState | None:
         thread, entry = ctypes.c_ulong(), ctypes.cast(start, ctypes.c_void_p)
         if libc.pthread_create(ctypes.byref(thread), attributes, entry,
                                ctypes.addressof(state)) != 0:  # fmt: skip
-            _free.append(state)
+            _give_back(state)
             return None
     finally:
         libc.pthread_attr_destroy(attributes)
@@ -193,26 +194,28 @@ def retire(state: SpinnerState) -> None:
         _retired.append(state)
 
 
+def _give_back(state: SpinnerState) -> None:
+    """``state``, whose thread never started, to the pool."""
+    with _pool_lock:
+        _free.append(state)
+
+
 def _new_state() -> SpinnerState | None:
     with _pool_lock:
-        return _new_state_locked()
-
-
-def _new_state_locked() -> SpinnerState | None:
-    for state in list(_retired):
-        if state.status == ENDED or state.status < 0:
-            _retired.remove(state)
-            _free.append(state)
-        elif state.status == SPINNING:
-            wake(state)  # told to end and not yet ended: wake it again, should it sleep
-    if not _free:
-        page = _immortal_page(executable=False)
-        if page is None:
-            return None
-        size = ctypes.sizeof(SpinnerState)
-        _free.extend(SpinnerState.from_buffer(page, offset)
-                     for offset in range(0, mmap.PAGESIZE - size + 1, size))  # fmt: skip
-    state = _free.pop()
+        for state in list(_retired):
+            if state.status == ENDED or state.status < 0:
+                _retired.remove(state)
+                _free.append(state)
+            elif state.status == SPINNING:
+                wake(state)  # told to end and not yet ended: wake it again, should it sleep
+        if not _free:
+            page = _immortal_page(executable=False)
+            if page is None:
+                return None
+            size = ctypes.sizeof(SpinnerState)
+            _free.extend(SpinnerState.from_buffer(page, offset)
+                         for offset in range(0, mmap.PAGESIZE - size + 1, size))  # fmt: skip
+        state = _free.pop()
     ctypes.memset(ctypes.addressof(state), 0, ctypes.sizeof(state))
     state.signals = BLOCKED_SIGNALS
     return state
