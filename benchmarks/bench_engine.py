@@ -96,7 +96,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 from machine import anchor, cpu_times, describe, stolen_since  # noqa: E402
 
-from nnctl.nn.fast.planner import ALL, AWAKE, NONE, ROWS, UPDATE  # noqa: E402
+from nnctl.nn.fast.planner import ALL, AWAKE, NONE, PRODUCTS, ROWS, UPDATE  # noqa: E402
 from nnctl.nn.fast.step import step_kind  # noqa: E402
 from nnctl.nn.losses import get_loss  # noqa: E402
 from nnctl.nn.network import Network  # noqa: E402
@@ -143,6 +143,7 @@ def nnctl_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int, rng) -> 
 
 PLAN_NAMES = {NONE: "none", ROWS: "rows", UPDATE: "update", ALL: "both"}
 PLAN_NAMES |= {plan | AWAKE: f"{name} + awake" for plan, name in PLAN_NAMES.items() if plan}
+PLAN_NAMES |= {PRODUCTS: "products", PRODUCTS | UPDATE | AWAKE: "products + update + awake"}
 
 
 def nnctl_contender(
@@ -388,6 +389,8 @@ def layouts() -> None:
     kinds = {"helper, both sites": (helper, ALL, 1), "helper, update only": (helper, UPDATE, 1),
              "both sites + awake": (helper, ALL | AWAKE, 1),
              "update + awake": (helper, UPDATE | AWAKE, 1),
+             "products (worker)": (helper, PRODUCTS, 1),
+             "products + update + awake": (helper, PRODUCTS | UPDATE | AWAKE, 1),
              "planner": (helper, None, 1), "one thread": (None, NONE, 1),
              "OpenBLAS 2 threads": (None, NONE, 2)}  # fmt: skip
     print(f"| batch | {' | '.join(kinds)} | planner's choice |")

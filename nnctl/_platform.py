@@ -34,8 +34,8 @@ def _openblas_paths() -> list[str]:
     return list(dict.fromkeys(p for p in paths if p.startswith("/")))
 
 
-def _load_openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
-    """NumPy's OpenBLAS thread-count setter and getter, or None."""
+def _load_openblas() -> tuple[Callable[[int], None], Callable[[], int], ctypes.CDLL] | None:
+    """NumPy's OpenBLAS thread-count setter and getter, and the library, or None."""
     if not sys.platform.startswith("linux"):
         return None
     for path in _openblas_paths():
@@ -48,11 +48,31 @@ def _load_openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
             if setter is not None and getter is not None:
                 setter.argtypes, setter.restype = [ctypes.c_int], None
                 getter.argtypes, getter.restype = [], ctypes.c_int
-                return setter, getter
+                return setter, getter, lib
     return None
 
 
 _OPENBLAS = _load_openblas()
+
+#: The names of the CBLAS matrix products in NumPy's OpenBLAS, by element type: with 64-bit
+#: integers first (NumPy's wheels), then 32-bit ones (the registers and stack slots are 64 bits
+#: wide either way, and every size nnctl passes fits in 31).
+GEMM_NAMES = {
+    "float32": ("scipy_cblas_sgemm64_", "cblas_sgemm64_", "scipy_cblas_sgemm", "cblas_sgemm"),
+    "float64": ("scipy_cblas_dgemm64_", "cblas_dgemm64_", "scipy_cblas_dgemm", "cblas_dgemm"),
+}
+
+
+def blas_gemm(dtype_name: str) -> int | None:
+    """The address of ``cblas_?gemm`` for ``"float32"`` or ``"float64"`` in the OpenBLAS NumPy
+    uses (the library `blas_threads` controls), or None where it is not found."""
+    if _OPENBLAS is None:
+        return None
+    for name in GEMM_NAMES.get(dtype_name, ()):
+        function = getattr(_OPENBLAS[2], name, None)
+        if function is not None:
+            return ctypes.cast(function, ctypes.c_void_p).value
+    return None
 
 
 def blas_threads() -> int | None:

@@ -17,16 +17,20 @@ batch size). And the passes split by rows, so that two threads can each take a b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from nnctl.nn.fast.worker import Product, compute, moved, product
 from nnctl.nn.layers.dense import Dense
 
 Array = np.ndarray
 
 _MAX_CACHED_BATCH_SIZES = 4
+#: Products kept per layer (`FastDense._product`): the pieces of a few batch sizes.
+_MAX_KEPT_PRODUCTS = 64
 
 
 @dataclass
@@ -46,6 +50,9 @@ class FastDense(Dense):
         super().__init__(*args, **kwargs)
         self._dZ: Array | None = None
         self._buffers: dict[int, _Buffers] = {}
+        self._products: dict[
+            tuple[str, int, int], tuple[tuple[Array, ...], tuple[int, ...], Product]
+        ] = {}
 
     def buffers_for(self, n: int) -> _Buffers:
         """The working arrays for batches of ``n`` samples (made on first use)."""
@@ -109,7 +116,26 @@ class FastDense(Dense):
         """Rows ``start:stop`` of the output, after `prepare`; returns them (a view)."""
         if self.X is None or self.Z is None or self.H is None or self.output is None:
             raise RuntimeError("forward_rows called before prepare")
-        Z = np.matmul(self.X[start:stop], self.W, out=self.Z[start:stop])
+        if start == 0 and stop == self.X.shape[0]:
+            np.matmul(self.X, self.W, out=self.Z)
+        else:
+            compute(self.forward_product(start, stop))
+        return self.forward_finish(start, stop)
+
+    def forward_product(self, start: int, stop: int) -> Product:
+        """The product of `forward_rows`: rows ``start:stop`` of ``Z = X @ W``, after `prepare`."""
+        X, W, Z = self.X, self.W, self.Z
+        if X is None or Z is None:
+            raise RuntimeError("forward_product called before prepare")
+        return self._product(
+            ("Z", start, stop), (X, W, Z), lambda: (X[start:stop], W, Z[start:stop])
+        )
+
+    def forward_finish(self, start: int, stop: int) -> Array:
+        """The rest of `forward_rows` once its product is computed: ``Z += b``, ``H = f(Z)``, the
+        mask; returns the rows of the output."""
+        assert self.Z is not None and self.H is not None and self.output is not None
+        Z = self.Z[start:stop]
         Z += self.b
         H = self.activation.forward(Z, out=self.H[start:stop])
         if self.mask is None:
@@ -174,10 +200,21 @@ class FastDense(Dense):
 
     def input_gradient_rows(self, start: int, stop: int) -> Array:
         """Rows ``start:stop`` of ``dX = dZ @ W.T``, after `backward_rows` filled them."""
-        if self.X is None or self._dZ is None:
+        product = self.input_gradient_product(start, stop)
+        if start == 0 and self.X is not None and stop == self.X.shape[0]:
+            np.matmul(product.A, product.B, out=product.C)
+        else:
+            compute(product)
+        return product.C
+
+    def input_gradient_product(self, start: int, stop: int) -> Product:
+        """The product of `input_gradient_rows` (rows ``start:stop`` of ``dX = dZ @ W.T``)."""
+        X, dZ, W = self.X, self._dZ, self.W
+        if X is None or dZ is None:
             raise RuntimeError("input_gradient_rows called before backward")
-        dX = self._extra(self.buffers_for(self.X.shape[0]), "dX", self.X.shape, self.dtype)
-        return np.matmul(self._dZ[start:stop], self.W.T, out=dX[start:stop])
+        dX = self._extra(self.buffers_for(X.shape[0]), "dX", X.shape, self.dtype)
+        return self._product(("dX", start, stop), (dZ, W, dX),
+                             lambda: (dZ[start:stop], W.T, dX[start:stop]))  # fmt: skip
 
     def fill_gradients(self, fill_dW: bool = True) -> None:
         """``db = sum(dZ)`` and (unless ``fill_dW`` is false) ``dW = X.T @ dZ``, every row of ``dZ``
@@ -190,6 +227,42 @@ class FastDense(Dense):
 
     def fill_dW_rows(self, start: int, stop: int) -> None:
         """Rows ``start:stop`` of ``dW = X.T @ dZ``, after a ``backward(..., fill_dW=False)``."""
-        if self.X is None or self._dZ is None:
+        compute(self.dW_product(start, stop))
+
+    def dW_product(self, start: int, stop: int) -> Product:
+        """The product of `fill_dW_rows` (rows ``start:stop`` of ``dW = X.T @ dZ``)."""
+        X, dZ, dW = self.X, self._dZ, self.dW
+        if X is None or dZ is None:
             raise RuntimeError("fill_dW_rows called before backward")
-        np.matmul(self.X[:, start:stop].T, self._dZ, out=self.dW[start:stop])
+        return self._product(("dW", start, stop), (X, dZ, dW),
+                             lambda: (X[:, start:stop].T, dZ, dW[start:stop]))  # fmt: skip
+
+    def _product(
+        self,
+        key: tuple[str, int, int],
+        arrays: tuple[Array, ...],
+        views: Callable[[], tuple[Array, Array, Array]],
+    ) -> Product:
+        """The product of ``views()`` of ``arrays``, made once while they stay the same arrays
+        (a new batch is a new input array: its products are made again)."""
+        kept = self._products.get(key)
+        if kept is not None:
+            parents, addresses, made = kept
+            if all(a is b for a, b in zip(parents, arrays, strict=True)):
+                return made
+            if made.job is not None and all(map(_same_layout, parents, arrays)):
+                # A new batch laid out as the last: its job with the pointers moved.
+                pairs = zip(parents, arrays, addresses, strict=True)
+                now = tuple(old if a is b else b.ctypes.data for a, b, old in pairs)
+                made = moved(made, views(), [n - o for n, o in zip(now, addresses, strict=True)])
+                self._products[key] = (arrays, now, made)
+                return made
+        if len(self._products) >= _MAX_KEPT_PRODUCTS:
+            self._products.clear()
+        made = product(*views())
+        self._products[key] = (arrays, tuple(a.ctypes.data for a in arrays), made)
+        return made
+
+
+def _same_layout(a: Array, b: Array) -> bool:
+    return a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype

@@ -88,7 +88,7 @@ def machine_code_runs() -> bool:
     return platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
 
 
-def _immortal_page(executable: bool) -> mmap.mmap | None:
+def immortal_page(executable: bool) -> mmap.mmap | None:
     """A private page that is never freed, not even when the interpreter exits: a thread may
     still be running in it or writing to it."""
     prot = mmap.PROT_READ | mmap.PROT_WRITE | (mmap.PROT_EXEC if executable else 0)
@@ -100,16 +100,21 @@ def _immortal_page(executable: bool) -> mmap.mmap | None:
     return page
 
 
-def routine(code: bytes, restype: Any, *argtypes: Any) -> Any:
-    """``code`` in an executable page, as a `ctypes` function, or None where it cannot run."""
-    if not machine_code_runs():
+def code_address(code: bytes) -> int | None:
+    """The address of ``code`` placed in an executable page, or None where it cannot run."""
+    if not machine_code_runs() or len(code) > mmap.PAGESIZE:
         return None
-    page = _immortal_page(executable=True)
+    page = immortal_page(executable=True)
     if page is None:
         return None
     page.write(code)
-    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
-    return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+    return ctypes.addressof(ctypes.c_char.from_buffer(page))
+
+
+def routine(code: bytes, restype: Any, *argtypes: Any) -> Any:
+    """``code`` in an executable page, as a `ctypes` function, or None where it cannot run."""
+    address = code_address(code)
+    return None if address is None else ctypes.CFUNCTYPE(restype, *argtypes)(address)
 
 
 #: The spin loop, or None where machine code cannot run.
@@ -138,10 +143,13 @@ def _spinner_routines() -> tuple[ctypes.CDLL, Any, Any] | None:
 
 
 _SPINNERS = _spinner_routines()
+_WAKE_AT = routine(WAKE_CODE, None, ctypes.c_void_p) if _SPINNERS is not None else None
 _ATTRIBUTES = ctypes.c_char * 64  # a pthread_attr_t (56 bytes in glibc on x86-64)
 #: A spinner thread's stack.
 STACK_BYTES = 256 * 1024
-_pool_lock = threading.Lock()
+#: Reentrant: a collected `Awake` retires its spinners from a finalizer, which the garbage
+#: collector may run in any allocation, including one made while this lock is held.
+_pool_lock = threading.RLock()
 _free: list[SpinnerState] = []  # states no thread uses
 _retired: list[SpinnerState] = []  # states whose thread was told to end
 
@@ -156,28 +164,41 @@ def start_spinner(cpu: int) -> SpinnerState | None:
     None where it could not be started. Its status says whether it got to idle priority."""
     if _SPINNERS is None or not 0 <= cpu < 1024:
         return None
-    libc, start, _ = _SPINNERS
+    start = _SPINNERS[1]
     state = _new_state()
     if state is None:
         return None
     state.cpus[cpu // 64] = 1 << (cpu % 64)
-    attributes = _ATTRIBUTES()
-    if libc.pthread_attr_init(attributes) != 0:
+    if not start_thread(ctypes.cast(start, ctypes.c_void_p).value, ctypes.addressof(state)):
         _give_back(state)
         return None
+    return state
+
+
+def start_thread(entry: int | None, argument: int, stack_bytes: int = STACK_BYTES) -> bool:
+    """Start a detached thread of the C library's running the machine code at ``entry`` with
+    ``argument``; whether it started (spinners run here, `spinners_run`)."""
+    if _SPINNERS is None or entry is None:
+        return False
+    libc = _SPINNERS[0]
+    attributes = _ATTRIBUTES()
+    if libc.pthread_attr_init(attributes) != 0:
+        return False
     try:
         # Detached: it ends by itself, joined by no one. It needs a few bytes of stack (the
         # C library puts the threads' static storage there too).
         libc.pthread_attr_setdetachstate(attributes, 1)  # PTHREAD_CREATE_DETACHED
-        libc.pthread_attr_setstacksize(attributes, ctypes.c_size_t(STACK_BYTES))
-        thread, entry = ctypes.c_ulong(), ctypes.cast(start, ctypes.c_void_p)
-        if libc.pthread_create(ctypes.byref(thread), attributes, entry,
-                               ctypes.addressof(state)) != 0:  # fmt: skip
-            _give_back(state)
-            return None
+        libc.pthread_attr_setstacksize(attributes, ctypes.c_size_t(stack_bytes))
+        thread = ctypes.c_ulong()
+        return bool(libc.pthread_create(ctypes.byref(thread), attributes, entry, argument) == 0)
     finally:
         libc.pthread_attr_destroy(attributes)
-    return state
+
+
+def wake_at(address: int) -> None:
+    """Wake one thread asleep on the futex at ``address`` (an int64 count)."""
+    assert _WAKE_AT is not None
+    _WAKE_AT(address)
 
 
 def wake(state: SpinnerState) -> None:
@@ -209,7 +230,7 @@ def _new_state() -> SpinnerState | None:
             elif state.status == SPINNING:
                 wake(state)  # told to end and not yet ended: wake it again, should it sleep
         if not _free:
-            page = _immortal_page(executable=False)
+            page = immortal_page(executable=False)
             if page is None:
                 return None
             size = ctypes.sizeof(SpinnerState)

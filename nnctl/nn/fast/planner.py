@@ -34,6 +34,8 @@ much slower is left within a few blocks (one only somewhat slower, at the next r
 
 from __future__ import annotations
 
+import functools
+import operator
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -43,6 +45,9 @@ from dataclasses import dataclass, field
 #: halting meanwhile (`nnctl.nn.fast.threads.Awake`).
 NONE, ROWS, UPDATE, AWAKE = 0, 1, 2, 4
 ALL = ROWS | UPDATE
+#: The site of a step's matrix products, cut in two blocks of rows: the worker thread of machine
+#: code takes one block of each while the caller computes the other (`nnctl.nn.fast.worker`).
+PRODUCTS = 8
 
 #: Steps per timed block (the block's median is its time).
 BLOCK = 5
@@ -114,7 +119,7 @@ class Planner:
     def plan(self, kind: Hashable, candidates: tuple[int, ...]) -> int:
         """The plan for the next step of ``kind``, one of ``candidates``."""
         if self.fixed is not None:
-            return self.fixed & max(candidates)
+            return self.fixed & functools.reduce(operator.or_, candidates, NONE)
         choice = self._choices.get(kind)
         if choice is None or choice.candidates != candidates:
             # The first round times each candidate twice, there and back, from the last (the

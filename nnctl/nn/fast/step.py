@@ -11,7 +11,9 @@ clip, update. `FastStep.train_step` computes the same in the pieces the machine 
   planner's `UPDATE` site);
 - a larger batch: the helper runs the forward and backward passes (up to each layer's ``dZ``) of
   the first half of the rows and the caller those of the second half (`ROWS`); then they share
-  the gradients ``dW = X.T @ dZ`` and the update by parameters (`UPDATE`).
+  the gradients ``dW = X.T @ dZ`` and the update by parameters (`UPDATE`). Or every matrix
+  product of that path, in the same two blocks of rows, is shared with a worker thread of machine
+  code while this thread runs everything else (`PRODUCTS`, `nnctl.nn.fast.worker`).
 
 The pieces depend on the network and the batch alone, never on how many cores there are: without
 a helper the caller runs the same pieces one after the other, so a run gives the same bytes on one
@@ -29,11 +31,13 @@ from typing import Protocol
 import numpy as np
 
 from nnctl._platform import blas_threads, set_blas_threads
+from nnctl.nn.fast import worker
 from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.dense import FastDense
 from nnctl.nn.fast.fpu import ftz_enter, ftz_exit
-from nnctl.nn.fast.planner import ALL, AWAKE, NONE, ROWS, UPDATE, Planner
+from nnctl.nn.fast.planner import ALL, AWAKE, NONE, PRODUCTS, ROWS, UPDATE, Planner
 from nnctl.nn.fast.threads import Awake, Helper, both, two_threads_allowed
+from nnctl.nn.fast.worker import Worker, pair
 from nnctl.nn.layers.base import Layer
 from nnctl.nn.losses import Loss
 from nnctl.nn.optim.base import SPLIT_MIN_SIZE
@@ -52,11 +56,13 @@ SMALL_BATCH = 64
 #: and each plan more to time costs a block of steps on a slower plan in every round.
 SMALL_PLANS = (NONE, UPDATE)
 HALVES_PLANS = (NONE, UPDATE, ALL)
+#: The plans for a cut in halves where the worker thread runs too (`nnctl.nn.fast.worker`).
+WORKER_PLANS = (PRODUCTS, PRODUCTS | UPDATE)
 
 
 def with_awake(plans: tuple[int, ...]) -> tuple[int, ...]:
     """``plans``, each that uses the helper with `AWAKE` too."""
-    return tuple(plan | AWAKE if plan != NONE else plan for plan in plans)
+    return tuple(plan | AWAKE if plan & (ROWS | UPDATE) else plan for plan in plans)
 
 
 def step_kind(rows: int) -> tuple[int, bool]:
@@ -106,10 +112,11 @@ class FastStep:
         self.helper = Helper() if two_threads_allowed() else None
         self.planner = Planner()
         self.awake = Awake()
+        halves = HALVES_PLANS + (WORKER_PLANS if worker.worker_runs() else ())
         self.plans = (
-            (with_awake(SMALL_PLANS), with_awake(HALVES_PLANS))
+            (with_awake(SMALL_PLANS), with_awake(halves))
             if self.awake.cpus
-            else (SMALL_PLANS, HALVES_PLANS)
+            else (SMALL_PLANS, halves)
         )
         self._awake_on = False
         self._grad_out: dict[int, Array] = {}
@@ -185,6 +192,35 @@ class FastStep:
         """
         for layer in self.layers:
             A = layer.forward_rows(start, stop)
+        value = self._loss_rows(y, A, start, stop, n)
+        for i in range(len(self.layers) - 1, 0, -1):
+            dX = self.layers[i].input_gradient_rows(start, stop)
+            self.layers[i - 1].backward_rows(dX, start, stop)
+        return value
+
+    def _forward_backward_halves(self, y: Array, half: int, n: int, worker: Worker) -> list[float]:
+        """`_forward_backward_rows` of both halves at once, each matrix product shared with the
+        ``worker`` (one half each, `pair`), everything else on this thread, half after half."""
+        cuts = ((0, half), (half, n))
+        outputs: list[Array] = []
+        for layer in self.layers:
+            pair(worker, layer.forward_product(0, half), layer.forward_product(half, n))
+            outputs = [layer.forward_finish(start, stop) for start, stop in cuts]
+        shares = [
+            self._loss_rows(y, A, start, stop, n)
+            for A, (start, stop) in zip(outputs, cuts, strict=True)
+        ]
+        for i in range(len(self.layers) - 1, 0, -1):
+            layer = self.layers[i]
+            first = layer.input_gradient_product(0, half)
+            pair(worker, first, layer.input_gradient_product(half, n))
+            dX = layer.buffers_for(n).extra["dX"]
+            for start, stop in cuts:
+                self.layers[i - 1].backward_rows(dX[start:stop], start, stop)
+        return shares
+
+    def _loss_rows(self, y: Array, A: Array, start: int, stop: int, n: int) -> float:
+        """The loss of rows ``start:stop`` (the output ``A``), and the output layer's ``dZ``."""
         last, loss = self.layers[-1], self.network.loss
         assert last.Z is not None
         fused = loss.activation is not None  # the loss gives dL/dZ of the output layer
@@ -194,9 +230,6 @@ class FastStep:
             batch=None if stop - start == n else n,
         )  # fmt: skip
         last.backward_rows(dY, start, stop, from_logits=fused)
-        for i in range(len(self.layers) - 1, 0, -1):
-            dX = self.layers[i].input_gradient_rows(start, stop)
-            self.layers[i - 1].backward_rows(dX, start, stop)
         return value
 
     def _update(
@@ -234,33 +267,54 @@ class FastStep:
         for i, layer in enumerate(self.layers):
             layer.reserve_backward(need_dX=i > 0)
         y, half, shares = np.asarray(y), n // 2, [0.0, 0.0]
+        products = worker.for_process() if plan & PRODUCTS else None
 
         def rows(slot: int, start: int, stop: int) -> None:
             shares[slot] = self._forward_backward_rows(y, start, stop, n)
 
-        both(helper if plan & ROWS else None, lambda: rows(0, 0, half), lambda: rows(1, half, n))
+        if products is not None:
+            shares = self._forward_backward_halves(y, half, n, products)
+        else:
+            both(
+                helper if plan & ROWS else None, lambda: rows(0, 0, half), lambda: rows(1, half, n)
+            )
         helper = helper if plan & UPDATE else None
+        products = products if helper is None else None  # the update's products: one per thread
         value = shares[0] + shares[1]
         self.network.check_loss(X, value, learning_rate)
         if self.network.clip_grad_norm is None:
-            self._step_sharing_gradients(learning_rate, fill_rest=True, helper=helper)
+            self._step_sharing_gradients(learning_rate, True, helper, products)
         else:
             layer = self.layers[0]
             cut = layer.n_in // 2
-            both(helper, lambda: layer.fill_dW_rows(0, cut),
-                 lambda: self._fill_gradients_but_first_dW(cut))  # fmt: skip
+            if products is None:
+                both(helper, lambda: layer.fill_dW_rows(0, cut),
+                     lambda: self._fill_gradients_but_first_dW(cut))  # fmt: skip
+            else:
+                pair(products, layer.dW_product(0, cut), layer.dW_product(cut, layer.n_in))
+                self._fill_gradients_but_first_dW(layer.n_in, products)
             self._update(learning_rate, share_first_dW=False, helper=helper)
         return value
 
-    def _fill_gradients_but_first_dW(self, first_row: int = 0) -> None:
-        """Every gradient but rows ``:first_row`` of the first layer's ``dW``."""
+    def _fill_gradients_but_first_dW(
+        self, first_row: int = 0, products: Worker | None = None
+    ) -> None:
+        """Every gradient but rows ``:first_row`` of the first layer's ``dW``: each other ``dW``
+        in two blocks of its rows (shared with the ``products`` worker)."""
         first = self.layers[0]
         first.fill_dW_rows(first_row, first.n_in)
         for i, layer in enumerate(self.layers):
-            layer.fill_gradients(fill_dW=i > 0)
+            if i > 0:
+                cut = layer.n_in // 2
+                pair(products, layer.dW_product(0, cut), layer.dW_product(cut, layer.n_in))
+            layer.fill_gradients(fill_dW=False)
 
     def _step_sharing_gradients(
-        self, learning_rate: float | None, fill_rest: bool, helper: Helper | None
+        self,
+        learning_rate: float | None,
+        fill_rest: bool,
+        helper: Helper | None,
+        products: Worker | None = None,
     ) -> None:
         """Fill the first layer's ``dW`` and update every parameter, in two pieces (on two
         threads with a ``helper``).
@@ -274,7 +328,11 @@ class FastStep:
         lr = optimizer.begin_step(learning_rate)
         start, _ = params.offsets["layers.0.W"]
         size = params.size
-        rows = min(layer.n_in, max(1, size // 2 // layer.units))
+        # After the halves, the first dW's two blocks are as even as its rows allow: they are the
+        # worker's and this thread's products (`PRODUCTS`), whichever plan runs (the same bytes).
+        # Else they balance the update: about half of all parameters on each thread.
+        balanced = min(layer.n_in, max(1, size // 2 // layer.units))
+        rows = max(1, layer.n_in // 2) if fill_rest else balanced
         cut = start + rows * layer.units
 
         def first() -> None:
@@ -289,5 +347,13 @@ class FastStep:
             optimizer.update_range(0, start, lr)
             optimizer.update_range(cut, size, lr)
 
-        both(helper, first, second)
+        if products is None:
+            both(helper, first, second)
+        else:  # the same pieces, the products shared with the worker
+            pair(products, layer.dW_product(0, rows), layer.dW_product(rows, layer.n_in))
+            if fill_rest:
+                self._fill_gradients_but_first_dW(layer.n_in, products)
+            optimizer.update_range(start, cut, lr)
+            optimizer.update_range(0, start, lr)
+            optimizer.update_range(cut, size, lr)
         optimizer.end_step()

@@ -193,7 +193,7 @@ class Awake:
 
     def _start(self) -> bool:
         if not self._spins:
-            self._spins = _spins_in(AWAKE_SECONDS)
+            self._spins = spins_in(AWAKE_SECONDS)
         for cpu in self.cpus:
             state = native.start_spinner(cpu)
             if state is None:
@@ -215,7 +215,7 @@ def _retire(states: list[native.SpinnerState], pid: int) -> None:
         states.clear()
 
 
-def _spins_in(seconds: float) -> int:
+def spins_in(seconds: float) -> int:
     """How many turns of `native.spin` take about ``seconds`` on this CPU (``pause`` takes from
     about 10 to 140 cycles, by CPU)."""
     assert native.spin is not None

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from nnctl import _platform
-from nnctl.nn.fast.planner import ALL, AWAKE, NONE, ROWS, UPDATE
+from nnctl.nn.fast import worker
+from nnctl.nn.fast.planner import ALL, AWAKE, NONE, PRODUCTS, ROWS, UPDATE
 from nnctl.nn.fast.step import SMALL_BATCH
 from nnctl.nn.fast.threads import Awake, Helper
 from nnctl.nn.layers.dense import Dense
@@ -127,7 +128,8 @@ def test_every_plan_gives_the_same_bytes_and_uses_the_helper_only_where_it_says(
     rng = np.random.default_rng(0)
     X, y = rng.random((n, 300)), rng.integers(0, 10, n)
     results = {}
-    for plan in (None, NONE, ROWS, UPDATE, ALL, UPDATE | AWAKE, ALL | AWAKE):
+    for plan in (None, NONE, ROWS, UPDATE, ALL, UPDATE | AWAKE, ALL | AWAKE, PRODUCTS,
+                 PRODUCTS | UPDATE, PRODUCTS | ALL | AWAKE):  # fmt: skip
         net = Network.build(300, [{"units": 256, "activation": "relu", "dropout": 0.2},
                                   {"units": 10, "activation": "softmax"}],
                             get_loss("categorical_crossentropy"), np.random.default_rng(1),
@@ -137,15 +139,24 @@ def test_every_plan_gives_the_same_bytes_and_uses_the_helper_only_where_it_says(
         helper, awake = _Recording(), _Touches()
         net.fast.helper = helper if plan is not None else None
         net.fast.planner.fixed, net.fast.awake = plan, awake
+        jobs = _worker_jobs()
         with _platform.one_blas_thread():  # as training without a helper runs
             for _ in range(3):
                 net.train_step(X, y)
         results[plan] = net.params.data.tobytes()
+        if worker.worker_runs():  # the worker is offered products only under PRODUCTS
+            assert (_worker_jobs() > jobs) == bool(plan and plan & PRODUCTS and n > SMALL_BATCH)
         if plan is not None:
             assert helper.pieces == 3 * handoffs(plan, n, clip)
-            kept_awake = plan & AWAKE and AWAKE & max(net.fast.plans[n > SMALL_BATCH])
+            kept_awake = plan & AWAKE and any(AWAKE & p for p in net.fast.plans[n > SMALL_BATCH])
             assert awake.touches == (3 if kept_awake else 0)
     assert len(set(results.values())) == 1
+
+
+def _worker_jobs() -> int:
+    """Jobs posted to this process's worker so far (0 where none runs)."""
+    products = worker.for_process()
+    return 0 if products is None else int(products.state.posted)
 
 
 class _Touches(Awake):
@@ -160,9 +171,10 @@ class _Touches(Awake):
 
 
 def handoffs(plan: int, n: int, clip: float | None) -> int:
-    """Pieces a step hands the helper under ``plan``: the row halves (a batch over SMALL_BATCH),
+    """Pieces a step hands the helper under ``plan``: the row halves (a batch over SMALL_BATCH,
+    unless the worker shares its products),
     and the update (with clipping after the halves: the first ``dW``, then the update)."""
-    rows = 1 if plan & ROWS and n > SMALL_BATCH else 0
+    rows = 1 if plan & ROWS and not plan & PRODUCTS and n > SMALL_BATCH else 0  # worker first
     update = (2 if clip is not None and n > SMALL_BATCH else 1) if plan & UPDATE else 0
     return rows + update
 
@@ -173,7 +185,7 @@ def test_a_plan_changing_at_every_step_gives_the_bytes_of_no_helper(clip):
     rng = np.random.default_rng(0)
     X, y = rng.random((200, 300)), rng.integers(0, 10, 200)
     sizes = [1, 200, 64, 65, 200, 32, 129, 200, 200, 7] * 3
-    plans = np.random.default_rng(3).integers(0, ALL + AWAKE + 1, len(sizes))
+    plans = np.random.default_rng(3).integers(0, 2 * PRODUCTS, len(sizes))
     results = []
     for helper in (None, Helper()):
         net = Network.build(300, [{"units": 256, "activation": "relu", "dropout": 0.2},

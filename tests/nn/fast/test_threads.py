@@ -15,9 +15,9 @@ import pytest
 
 from nnctl import _platform
 from nnctl.nn.errors import NonFiniteError
-from nnctl.nn.fast import fpu, native, threads
+from nnctl.nn.fast import fpu, native, threads, worker
 from nnctl.nn.fast.buffers import ParameterBuffer
-from nnctl.nn.fast.planner import ALL, AWAKE, NONE, UPDATE
+from nnctl.nn.fast.planner import ALL, AWAKE, NONE, PRODUCTS, UPDATE
 from nnctl.nn.losses import get_loss
 from nnctl.nn.network import Network
 from nnctl.nn.optim.base import SPLIT_MIN_SIZE
@@ -422,7 +422,8 @@ def test_a_step_chooses_among_awake_plans_only_where_the_cpus_can_be_kept_awake(
         small, halves = net.fast.plans
         awake = AWAKE if possible else NONE
         assert small == (NONE, UPDATE | awake)
-        assert halves == (NONE, UPDATE | awake, ALL | awake)
+        worker_plans = (PRODUCTS, PRODUCTS | UPDATE | awake) if worker.worker_runs() else ()
+        assert halves == (NONE, UPDATE | awake, ALL | awake, *worker_plans)
 
 
 @needs_spinners
@@ -438,3 +439,21 @@ def test_a_process_exits_cleanly_while_a_spinner_spins():
     )
     done = subprocess.run([sys.executable, "-c", code], timeout=DEADLINE, capture_output=True)
     assert done.returncode == 0, done.stderr
+
+
+@needs_spinners
+def test_a_spinner_retired_while_the_pool_is_locked_does_not_hang_the_step():
+    """A collected `Awake` retires its spinners from a finalizer, and the collector may run it in
+    an allocation made while the pool is locked (seen: a step that hung in `start_spinner`)."""
+    state = native.start_spinner(0)
+    assert state is not None
+    finished = threading.Event()
+
+    def retire_under_the_lock() -> None:
+        with native._pool_lock:
+            native.retire(state)  # as a finalizer run by an allocation under the lock would
+        finished.set()
+
+    thread = threading.Thread(target=retire_under_the_lock, daemon=True)
+    thread.start()
+    assert finished.wait(DEADLINE)

@@ -1,0 +1,150 @@
+"""The worker thread of machine code that shares a step's matrix products (`nnctl.nn.fast.worker`).
+
+Every block is one BLAS call with the same arguments whichever thread makes it, so a product cut
+in two gives the same bytes on the worker, on the caller alone, and with NumPy's fallback; where
+the worker does not run (never started, asleep, ended, a forked child's parent's) the caller
+computes both blocks itself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from nnctl import _platform
+from nnctl.nn.fast import native, worker
+from nnctl.nn.fast.dense import FastDense
+
+DEADLINE = 60.0  # seconds for an event that takes microseconds; only a broken worker waits it
+needs_worker = pytest.mark.skipif(not worker.worker_runs(), reason="x86-64 Linux with OpenBLAS")
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.001)
+
+
+def layouts(dtype):
+    """(A, B, C) of every layout a step uses: plain, A transposed (dW), B transposed (dX)."""
+    rng = np.random.default_rng(0)
+    X, W = rng.standard_normal((70, 33)).astype(dtype), rng.standard_normal((33, 20)).astype(dtype)
+    dZ = rng.standard_normal((70, 20)).astype(dtype)
+    return [(X, W, np.empty((70, 20), dtype)), (X.T, dZ, np.empty((33, 20), dtype)),
+            (dZ, W.T, np.empty((70, 33), dtype))]  # fmt: skip
+
+
+@needs_worker
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_product_cut_in_two_gives_the_same_bytes_on_the_worker_and_on_one_thread(dtype):
+    products = worker.for_process()
+    assert products is not None
+    with _platform.one_blas_thread():
+        for A, B, C in layouts(dtype):
+            cut = A.shape[0] // 2
+            first = worker.product(A[:cut], B, C[:cut])
+            second = worker.product(A[cut:], B, C[cut:])
+            assert first.job is not None and second.job is not None
+            worker.pair(products, first, second)
+            shared = C.copy()
+            C[...] = 0
+            worker.pair(None, first, second)
+            np.testing.assert_array_equal(shared, C)
+            np.testing.assert_allclose(C, A @ B, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_a_layout_one_blas_call_cannot_take_falls_back_to_numpy():
+    A = np.arange(40.0).reshape(4, 10)[:, ::2]  # columns two elements apart
+    B, C = np.ones((5, 3)), np.empty((4, 3))
+    p = worker.product(A, B, C)
+    assert p.job is None
+    worker.pair(worker.for_process(), p, worker.product(A, B, np.empty((4, 3))))
+    np.testing.assert_array_equal(C, A @ B)
+
+
+@needs_worker
+def test_the_caller_computes_both_blocks_when_no_worker_takes_one():
+    """A state no thread serves (as a parent's in a forked child, or a worker on a busy CPU):
+    `split` takes its posted job back and runs it."""
+    page = native.immortal_page(executable=False)
+    assert page is not None
+    state = worker.WorkerState.from_buffer(page)
+    lonely = worker.Worker(state)
+    A, B, C = layouts(np.float64)[0]
+    first, second = worker.product(A[:35], B, C[:35]), worker.product(A[35:], B, C[35:])
+    done = threading.Event()
+
+    def split() -> None:
+        worker.pair(lonely, first, second)
+        done.set()
+
+    threading.Thread(target=split, daemon=True).start()
+    assert done.wait(DEADLINE)
+    assert state.posted == state.claimed == 1 and state.done == 0  # taken back, not by a worker
+    np.testing.assert_allclose(C, A @ B, rtol=1e-12)
+
+
+@needs_worker
+def test_a_worker_ends_when_told():
+    page = native.immortal_page(executable=False)
+    assert page is not None
+    state = worker.WorkerState.from_buffer(page)
+    state.signals = native.BLOCKED_SIGNALS
+    assert native.start_thread(worker._ROUTINES[2], ctypes.addressof(state), worker.STACK_BYTES)
+    ended = worker.Worker(state)
+    wait_for(lambda: state.status == worker.RUNNING, "the worker started")
+    A, B, C = layouts(np.float32)[0]
+    worker.pair(ended, worker.product(A[:35], B, C[:35]), worker.product(A[35:], B, C[35:]))
+    ended.end()
+    wait_for(lambda: state.status == worker.ENDED, "the worker ended")
+    assert not ended.running
+
+
+CHILD = """
+import os, time, numpy as np
+from nnctl.nn.fast import worker
+A, B = np.random.default_rng(0).random((64, 50)), np.random.default_rng(1).random((50, 30))
+def shared(products):
+    C = np.empty((64, 30))
+    worker.pair(products, worker.product(A[:32], B, C[:32]), worker.product(A[32:], B, C[32:]))
+    return C
+parent = worker.for_process()
+expected = shared(parent)
+pid = os.fork()
+if pid == 0:
+    child = worker.for_process()
+    ok = child is not None and child is not parent and np.array_equal(shared(child), expected)
+    deadline = time.monotonic() + 60
+    while ok and child.state.status != worker.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.001)  # its own thread runs (it started with the child's first product)
+    os._exit(0 if ok and child.state.status == worker.RUNNING else 3)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+shared(parent)  # the process exits while its worker spins
+"""
+
+
+@needs_worker
+def test_a_forked_child_gets_its_own_worker_and_a_process_exits_while_its_worker_spins():
+    done = subprocess.run([sys.executable, "-c", CHILD], timeout=DEADLINE, capture_output=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_new_batch_moves_the_kept_products_pointers():
+    """The first layer's input is a new array every batch: its kept job is moved to it."""
+    layer = FastDense(12, 8, activation="relu", rng=np.random.default_rng(0), dtype=np.float64)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        X = rng.standard_normal((10, 12))
+        layer.prepare(X)
+        for start, stop in ((0, 5), (5, 10)):
+            layer.forward_rows(start, stop)
+        assert layer.Z is not None
+        np.testing.assert_allclose(layer.Z, X @ layer.W, rtol=1e-12)
