@@ -8,6 +8,7 @@ neither.
   bundled OpenBLAS, found with `ctypes` in the process's loaded libraries (Linux). Where it is
   not found (another BLAS, another system) they do nothing.
 - :func:`one_blas_thread` runs a block with the BLAS on one thread.
+- :func:`cpu_flags` lists the CPU's features (Linux).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def _load_openblas() -> tuple[Callable[[int], None], Callable[[], int], ctypes.C
     """NumPy's OpenBLAS thread-count setter and getter, and the library, or None."""
     if not sys.platform.startswith("linux"):
         return None
+    import numpy  # noqa: F401 - loads its OpenBLAS, which is looked for among the loaded libraries
+
     for path in _openblas_paths():
         try:
             lib = ctypes.CDLL(path)
@@ -114,3 +117,24 @@ def n_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+_CPU_FLAGS: frozenset[str] | None = None
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags the operating system enables (Linux's /proc/cpuinfo; empty
+    elsewhere): ``"avx" in cpu_flags()``."""
+    global _CPU_FLAGS
+    if _CPU_FLAGS is None:
+        flags: frozenset[str] = frozenset()
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+                for line in info:
+                    if line.startswith("flags"):
+                        flags = frozenset(line.partition(":")[2].split())
+                        break
+        except OSError:
+            pass
+        _CPU_FLAGS = flags
+    return _CPU_FLAGS

@@ -78,7 +78,7 @@ def test_the_quickstart_is_the_two_commands() -> None:
     # In a virtual environment: a system Python under PEP 668 (Debian, Ubuntu) refuses
     # `pip install` ("externally-managed-environment").
     train = ".venv/bin/nnctl train configs/digits.yaml"
-    test = "scripts/test                # the tests: pytest, after installing chromium and "
+    test = "scripts/test                # the tests: pytest, after installing chromium, binutils, "
     assert f"```sh\n{INSTALL} && {train}\n{test}postgresql if missing\n```" in README
 
 

@@ -56,7 +56,9 @@ SMALL_BATCH = 64
 #: and each plan more to time costs a block of steps on a slower plan in every round.
 SMALL_PLANS = (NONE, UPDATE)
 HALVES_PLANS = (NONE, UPDATE, ALL)
-#: The plans for a cut in halves where the worker thread runs too (`nnctl.nn.fast.worker`).
+#: The plans where the worker thread runs too (`nnctl.nn.fast.worker`), for a small batch and for
+#: a cut in halves.
+SMALL_WORKER_PLANS = (PRODUCTS,)
 WORKER_PLANS = (PRODUCTS, PRODUCTS | UPDATE)
 
 
@@ -112,12 +114,10 @@ class FastStep:
         self.helper = Helper() if two_threads_allowed() else None
         self.planner = Planner()
         self.awake = Awake()
-        halves = HALVES_PLANS + (WORKER_PLANS if worker.worker_runs() else ())
-        self.plans = (
-            (with_awake(SMALL_PLANS), with_awake(halves))
-            if self.awake.cpus
-            else (SMALL_PLANS, halves)
-        )
+        runs = worker.worker_runs()
+        small = SMALL_PLANS + (SMALL_WORKER_PLANS if runs else ())
+        halves = HALVES_PLANS + (WORKER_PLANS if runs else ())
+        self.plans = (with_awake(small), with_awake(halves)) if self.awake.cpus else (small, halves)
         self._awake_on = False
         self._grad_out: dict[int, Array] = {}
 
@@ -149,7 +149,9 @@ class FastStep:
                 share = shared and net.clip_grad_norm is None
                 value = self.loss_and_gradient(X, y, True, first_dW=not share)
                 net.check_loss(X, value, learning_rate)
-                self._update(learning_rate, share, helper if plan & UPDATE else None)
+                helper = helper if plan & UPDATE else None  # else the worker's, with PRODUCTS
+                products = worker.for_process() if plan & PRODUCTS and helper is None else None
+                self._update(learning_rate, share, helper, products)
                 return value
         finally:
             ftz_exit(mode)
@@ -233,17 +235,35 @@ class FastStep:
         return value
 
     def _update(
-        self, learning_rate: float | None, share_first_dW: bool, helper: Helper | None
+        self,
+        learning_rate: float | None,
+        share_first_dW: bool,
+        helper: Helper | None,
+        products: Worker | None = None,
     ) -> None:
         """Clip (when asked) and update, with the gradients filled (but for the first layer's
-        ``dW`` with ``share_first_dW``), on two threads with a ``helper``."""
+        ``dW`` with ``share_first_dW``), on two threads with a ``helper`` or the ``products``
+        worker."""
         optimizer = self.network.optimizer
         assert optimizer is not None
         self.network.clip_gradients(learning_rate)
         if share_first_dW:
-            self._step_sharing_gradients(learning_rate, fill_rest=False, helper=helper)
+            self._step_sharing_gradients(learning_rate, False, helper, products)
+        elif products is not None and helper is None:
+            lr = optimizer.begin_step(learning_rate)
+            self._update_pair(products, lr)
+            optimizer.end_step()
         else:
             optimizer.step(learning_rate, helper)
+
+    def _update_pair(self, products: Worker, lr: float) -> None:
+        """The update of every parameter, its first half on the ``products`` worker (each
+        parameter's number is the same whichever thread updates it)."""
+        optimizer, size = self.network.optimizer, self.network.params.size
+        assert optimizer is not None
+        half = size // 2 // 16 * 16  # both halves start on a 64-byte boundary
+        pair(products, optimizer.update_task(((0, half),), lr),
+             optimizer.update_task(((half, size),), lr))  # fmt: skip
 
     def parallel_step(
         self,
@@ -293,7 +313,7 @@ class FastStep:
             else:
                 pair(products, layer.dW_product(0, cut), layer.dW_product(cut, layer.n_in))
                 self._fill_gradients_but_first_dW(layer.n_in, products)
-            self._update(learning_rate, share_first_dW=False, helper=helper)
+            self._update(learning_rate, False, helper, products)
         return value
 
     def _fill_gradients_but_first_dW(
@@ -349,11 +369,9 @@ class FastStep:
 
         if products is None:
             both(helper, first, second)
-        else:  # the same pieces, the products shared with the worker
+        else:  # the same products, and the update in halves, shared with the worker
             pair(products, layer.dW_product(0, rows), layer.dW_product(rows, layer.n_in))
             if fill_rest:
                 self._fill_gradients_but_first_dW(layer.n_in, products)
-            optimizer.update_range(start, cut, lr)
-            optimizer.update_range(0, start, lr)
-            optimizer.update_range(cut, size, lr)
+            self._update_pair(products, lr)
         optimizer.end_step()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -141,6 +142,24 @@ class Product(NamedTuple):
     address: int
 
 
+class Call(NamedTuple):
+    """A job that calls some routine of machine code (None: ``fallback`` computes the same), and
+    what it points to (``keeps``: held while the call is)."""
+
+    job: JobArray | None
+    address: int
+    fallback: Callable[[], None]
+    keeps: object = None
+
+
+Task = Product | Call
+
+
+def can_run_jobs() -> bool:
+    """Whether jobs can run here (machine code, on this thread or the worker)."""
+    return _RUN is not None
+
+
 def _operand(M: Array, itemsize: int) -> tuple[int, int] | None:
     """The CBLAS transpose flag and leading dimension of a row-major 2-D operand, or None."""
     rows, cols = M.shape
@@ -164,6 +183,10 @@ def _job(A: Array, B: Array, C: Array) -> tuple[JobArray | None, int]:
     (m, k), (k2, n) = A.shape, B.shape
     itemsize = C.dtype.itemsize
     if gemm is None or k != k2 or C.shape != (m, n) or min(m, n, k) < 1:
+        return None, 0
+    if not (C.flags.writeable and C.dtype.isnative):  # BLAS writes native numbers, read-only or not
+        return None, 0
+    if np.may_share_memory(C, A) or np.may_share_memory(C, B):  # np.matmul copies; BLAS does not
         return None, 0
     a, b = _operand(A, itemsize), _operand(B, itemsize)
     c = _operand(C, itemsize)
@@ -192,17 +215,19 @@ def _gemm(dtype_name: str) -> int | None:
     return _GEMMS[dtype_name]
 
 
-def compute(p: Product) -> None:
+def compute(p: Task) -> None:
     """Compute ``p`` on this thread (releasing the GIL)."""
-    if p.job is None or _RUN is None:
-        np.matmul(p.A, p.B, out=p.C)
-    else:
+    if p.job is not None and _RUN is not None:
         _RUN(p.address)
+    elif isinstance(p, Call):
+        p.fallback()
+    else:
+        np.matmul(p.A, p.B, out=p.C)
 
 
-def pair(worker: Worker | None, first: Product, second: Product) -> None:
-    """Compute two products: ``first`` on the ``worker`` (when it is free) while this thread
-    computes ``second``, else both here. Either way each is the same BLAS call."""
+def pair(worker: Worker | None, first: Task, second: Task) -> None:
+    """Compute two tasks: ``first`` on the ``worker`` (when it is free) while this thread
+    computes ``second``, else both here. Either way each is the same call."""
     if worker is None or first.job is None or second.job is None or not worker.split(first, second):
         compute(first)
         compute(second)
@@ -216,29 +241,37 @@ class Worker:
         self._address = ctypes.addressof(state)
         self._lock = threading.Lock()  # one split at a time: the state holds one posted job
         self._spins = 0
+        self.ended = False
 
     @property
     def running(self) -> bool:
         """Whether the thread runs (it started and was not told to end)."""
         return bool(self.state.status == RUNNING and self.state.count > native.QUIT)
 
-    def split(self, first: Product, second: Product) -> bool:
+    def split(self, first: Task, second: Task) -> bool:
         """Run ``first`` on the worker and ``second`` here; False (nothing run) when another
-        thread is splitting already."""
-        if _ROUTINES is None or not self._lock.acquire(blocking=False):
+        thread is splitting already, or the worker was ended."""
+        if _ROUTINES is None or self.ended:
             return False
+        locked = False
         try:
+            locked = self._lock.acquire(blocking=False)
+            if not locked or self.ended:  # (a split would give an ended worker spins again)
+                return False
             if not self._spins:
                 self._spins = spins_in(SPIN_SECONDS)
             split = _ROUTINES[1]
             split(self._address, first.address, second.address, self._spins)
         finally:
-            self._lock.release()
+            if locked:
+                self._lock.release()
         return True
 
     def end(self) -> None:
-        """Tell the thread to end (it does within a spin, or at once if asleep)."""
+        """Tell the thread to end (it does within a spin, or at once if asleep); `for_process`
+        starts another when asked again."""
         with self._lock:
+            self.ended = True
             self.state.count = native.QUIT
             native.wake_at(self._address + WorkerState.count.offset)
 
@@ -256,13 +289,25 @@ def for_process() -> Worker | None:
     """This process's worker, started on first use (and again in a forked child, which has none
     of its parent's threads); None where it cannot run."""
     global _process_worker
-    pid = os.getpid()
-    if _process_worker[0] == pid:
-        return _process_worker[1]
+    pid, worker = _process_worker
+    if pid == os.getpid() and (worker is None or not worker.ended):
+        return worker
     with _start_lock:
-        if _process_worker[0] != pid:
-            _process_worker = (pid, _start())
+        pid, worker = _process_worker
+        if pid != os.getpid() or (worker is not None and worker.ended):
+            _process_worker = (os.getpid(), _start())
     return _process_worker[1]
+
+
+def _forget_after_fork() -> None:
+    # A forked child has none of its parent's threads: neither the worker nor the one that may
+    # have held the lock while another thread forked.
+    global _process_worker, _start_lock
+    _process_worker, _start_lock = (-1, None), threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _start() -> Worker | None:

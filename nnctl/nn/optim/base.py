@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import numpy as np
 
 from nnctl.nn.errors import EngineConfigError
+from nnctl.nn.fast import elementwise
 from nnctl.nn.fast.buffers import ParameterBuffer
+from nnctl.nn.fast.elementwise import Programs, Trace, Untraceable, trace
 from nnctl.nn.fast.fpu import FTZ_AVAILABLE, flush_subnormals
 from nnctl.nn.fast.threads import Helper
+from nnctl.nn.fast.worker import Call, compute
 
 Array = np.ndarray
 
@@ -63,6 +66,9 @@ class Optimizer:
         self.state: dict[str, Array] = {}
         self._tmp = np.empty(0)
         self._pending: dict[str, Array] | None = None
+        self._programs = Programs()  # the update's programs for the elementwise kernel
+        self._ops: tuple[tuple[int, float], tuple[Trace, Trace]] | None = None
+        self._traceable = True
 
     def config(self) -> dict[str, object]:
         """The hyperparameters, as ``get_optimizer`` takes them."""
@@ -113,20 +119,76 @@ class Optimizer:
         The rule is elementwise, so disjoint ranges may be updated in any order, or at once on
         different threads, with the same result as one pass over everything.
         """
-        params = self.params
-        if params is None:
+        compute(self.update_task(((start, stop),), lr))
+
+    def update_task(self, ranges: Sequence[tuple[int, int]], lr: float) -> Call:
+        """The update of the flat parameters in ``ranges`` (``start``, ``stop``), weight decay
+        included, as one task for `nnctl.nn.fast.worker.compute` (or `pair`).
+
+        It runs the rule's passes in the elementwise kernel (`nnctl.nn.fast.elementwise`,
+        without the GIL) where it can, else with NumPy; the numbers are the same.
+        """
+        if self.params is None:
             raise RuntimeError(f"optimizer '{self.name}' is not bound to any parameters")
+
+        def fallback() -> None:
+            for start, stop in ranges:
+                self._update_numpy(start, stop, lr)
+
+        traced = self._traced(lr)
+        if traced is None:
+            return Call(None, 0, fallback)
+        decayed, rule = traced  # the ops of a weight (decay, then the rule), and of a bias
+        n_decay = self.params.n_decay if self.weight_decay > 0 else 0
+        segments: list[tuple[int, int, Trace]] = []
+        for start, stop in ranges:
+            cut = max(start, min(stop, n_decay))
+            segments += [(start, cut, decayed), (cut, stop, rule)]
+        arrays = {"p": self.params.data, "g": self.params.grad, "tmp": self._tmp, **self.state}
+        return self._programs.call(arrays, segments, fallback)
+
+    def _traced(self, lr: float) -> tuple[Trace, Trace] | None:
+        """The ops of a decayed weight (the decay, then the rule) and of the rule, at this step
+        and ``lr`` (`trace`), or None where the kernel cannot run them."""
+        key = (self.iterations, lr)
+        if self._ops is not None and self._ops[0] == key:
+            return self._ops[1]
+        if not self._traceable or not elementwise.runs():
+            return None
+        try:
+            rule = trace(lambda p, g, state, tmp: self._update(p, g, state, tmp, lr),
+                         "p", "g", self.state_names, "tmp")  # fmt: skip
+            weights = rule
+            if self.weight_decay > 0:
+                weights = trace(lambda p, g, tmp: self._decay(p, g, tmp, lr),
+                                "p", "g", "tmp") + rule  # fmt: skip
+        except Untraceable:  # a rule the kernel cannot run: NumPy runs it, at every step
+            self._traceable = False
+            return None
+        except Exception:  # NumPy's passes fail the same way (or else succeed)
+            return None
+        self._ops = (key, (weights, rule))
+        return self._ops[1]
+
+    def _update_numpy(self, start: int, stop: int, lr: float) -> None:
+        """`update_range` with NumPy's passes."""
+        params = self.params
+        assert params is not None
         if stop <= start:
             return
         p, g, tmp = params.data[start:stop], params.grad[start:stop], self._tmp[start:stop]
         d = max(0, min(stop, params.n_decay) - start)
         if self.weight_decay > 0 and d > 0:
-            if self.decoupled_weight_decay:
-                p[:d] *= 1.0 - lr * self.weight_decay
-            else:
-                g[:d] += np.multiply(p[:d], self.weight_decay, out=tmp[:d])
+            self._decay(p[:d], g[:d], tmp[:d], lr)
         state = {name: flat[start:stop] for name, flat in self.state.items()}
         self._update(p, g, state, tmp, lr)
+
+    def _decay(self, p: Array, g: Array, tmp: Array, lr: float) -> None:
+        """Weight decay of the weights ``p`` (decoupled), or of their gradient ``g`` (L2)."""
+        if self.decoupled_weight_decay:
+            p *= 1.0 - lr * self.weight_decay
+        else:
+            g += np.multiply(p, self.weight_decay, out=tmp)
 
     def end_step(self) -> None:
         """Finish a step: flush tiny state every `flush_every` steps where the CPU cannot."""

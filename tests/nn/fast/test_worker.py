@@ -69,6 +69,61 @@ def test_a_layout_one_blas_call_cannot_take_falls_back_to_numpy():
     np.testing.assert_array_equal(C, A @ B)
 
 
+def test_outputs_blas_would_write_wrongly_are_left_to_numpy(tmp_path):
+    """A read-only output, one that overlaps an operand (NumPy copies first; a BLAS does not),
+    and numbers in the other byte order get no job: NumPy computes them, or refuses."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((4, 4))
+    frozen = np.frombuffer(bytes(128), dtype=np.float64).reshape(4, 4)
+    path = tmp_path / "C.bin"
+    path.write_bytes(bytes(128))
+    mapped = np.memmap(path, dtype=np.float64, mode="r", shape=(4, 4))
+    for C in (frozen, mapped):
+        p = worker.product(A, A, C)
+        assert p.job is None
+        with pytest.raises(ValueError, match="read-only"):
+            worker.compute(p)
+    assert path.read_bytes() == bytes(128)
+    buffer = rng.standard_normal(8)
+    square = A.copy()
+    for left, right, out in ((A, square, square), (buffer[:4].reshape(2, 2), np.eye(2),
+                                                   buffer[2:6].reshape(2, 2))):  # fmt: skip
+        expected = left @ right
+        p = worker.product(left, right, out)
+        assert p.job is None
+        worker.compute(p)
+        np.testing.assert_allclose(out, expected, rtol=1e-12)
+    big = [np.asarray(M, dtype=">f8") for M in (A, A, np.empty_like(A))]
+    p = worker.product(*big)
+    assert p.job is None
+    worker.compute(p)
+    np.testing.assert_allclose(big[2], A @ A, rtol=1e-12)
+
+
+@needs_worker
+def test_an_ended_worker_stays_ended_and_the_next_asks_start_another():
+    products = worker.for_process()
+    assert products is not None
+    products.end()
+    wait_for(lambda: products.state.status == worker.ENDED, "the worker ended")
+    A, B, C = layouts(np.float32)[0]
+    first, second = worker.product(A[:35], B, C[:35]), worker.product(A[35:], B, C[35:])
+    assert not products.split(first, second)  # nothing posted to it: its count stays QUIT
+    assert products.state.count == native.QUIT and not products.running
+    again = worker.for_process()
+    assert again is not None and again is not products
+    worker.pair(again, first, second)
+    np.testing.assert_allclose(C, A @ B, rtol=1e-5)
+    wait_for(lambda: again.running, "the next worker runs")
+
+
+def test_the_blas_is_found_when_nnctl_is_imported_before_numpy():
+    code = "from nnctl import _platform; print(_platform.blas_gemm('float32') is not None)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=DEADLINE, check=True)  # fmt: skip
+    assert done.stdout.strip() == str(worker.worker_runs())
+
+
 @needs_worker
 def test_the_caller_computes_both_blocks_when_no_worker_takes_one():
     """A state no thread serves (as a parent's in a forked child, or a worker on a busy CPU):

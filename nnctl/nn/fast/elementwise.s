@@ -1,0 +1,185 @@
+# elementwise(program): a program of elementwise operations on float arrays, chunk by chunk.
+#
+# The source of `nnctl.nn.fast.elementwise.ELEMENTWISE_CODE` (tests/nn/fast/test_elementwise.py
+# assembles it with GNU as and compares the bytes):
+#     as -o elementwise.o elementwise.s && objcopy -O binary -j .text elementwise.o elementwise.bin
+#
+# A program, in 64-bit words: the number of segments, then each segment:
+#     n (its elements), shift (log2 of an element's bytes: 2 float32, 3 float64), ops (how many),
+#     then each op: code, d, a, b, s
+# with d, a and b the addresses of the segment's first element in each array, and s the scalar's
+# bits (a float32's in the low 32 bits, or a float64's). The codes, for float32 (+ 8 for float64):
+#     1  d = a * s        2  d = a + s        3  d = a + b        4  d = a - b
+#     5  d = a * b        6  d = a / b        7  d = sqrt(a)
+# Each segment runs in chunks of CHUNK elements: every op over the chunk, in order, then the next
+# chunk. So each element sees the ops in program order, as from NumPy's passes over the whole
+# arrays one after another, while the arrays' chunks stay in the L1 cache. Each operation is one
+# IEEE instruction (AVX, no fused multiply-add): the same bits as NumPy's loops, under the MXCSR
+# of the calling thread.
+#
+# x86-64 System V: rdi = program; rbx, rbp, r12-r15 are saved; returns nothing.
+.intel_syntax noprefix
+.set CHUNK, 128
+.text
+.globl elementwise
+elementwise:
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+    mov r12, [rdi]              # r12: segments left
+    lea r13, [rdi+8]            # r13: this segment
+.Lsegment:
+    test r12, r12
+    jz .Lreturn
+    mov r14, [r13]              # r14: n
+    mov rbp, [r13+16]
+    imul rbp, rbp, 40
+    lea rbp, [r13+rbp+24]       # rbp: the end of its ops, where the next segment starts
+    xor r15d, r15d              # r15: the chunk's first element
+.Lchunk:
+    cmp r15, r14
+    jae .Lnext_segment
+    mov r9, r14
+    sub r9, r15
+    mov eax, CHUNK
+    cmp r9, rax
+    cmova r9, rax               # r9: the chunk's elements
+    mov rcx, [r13+8]
+    mov r10, r15
+    shl r10, cl                 # r10: the chunk's offset in bytes
+    lea rbx, [r13+24]           # rbx: the op
+.Lop:
+    cmp rbx, rbp
+    jae .Lchunk_done
+    mov rdx, [rbx+8]
+    add rdx, r10                # rdx: d
+    mov rsi, [rbx+16]
+    add rsi, r10                # rsi: a
+    mov rdi, [rbx+24]
+    add rdi, r10                # rdi: b (not read by an op without one)
+    mov r8, r9                  # r8: elements
+    mov rax, [rbx]
+    cmp rax, 1
+    je .Lmuls_f
+    cmp rax, 2
+    je .Ladds_f
+    cmp rax, 3
+    je .Ladd_f
+    cmp rax, 4
+    je .Lsub_f
+    cmp rax, 5
+    je .Lmul_f
+    cmp rax, 6
+    je .Ldiv_f
+    cmp rax, 7
+    je .Lsqrt_f
+    cmp rax, 9
+    je .Lmuls_d
+    cmp rax, 10
+    je .Ladds_d
+    cmp rax, 11
+    je .Ladd_d
+    cmp rax, 12
+    je .Lsub_d
+    cmp rax, 13
+    je .Lmul_d
+    cmp rax, 14
+    je .Ldiv_d
+    cmp rax, 15
+    je .Lsqrt_d
+.Lop_done:                      # (an unknown code does nothing)
+    add rbx, 40
+    jmp .Lop
+.Lchunk_done:
+    add r15, r9
+    jmp .Lchunk
+.Lnext_segment:
+    mov r13, rbp
+    dec r12
+    jmp .Lsegment
+.Lreturn:
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbp
+    pop rbx
+    vzeroupper
+    ret
+
+# One op over r8 elements of d (rdx), a (rsi), b (rdi), s ([rbx+32]): two 32-byte registers at a
+# time, then one element at a time. \t: ps or pd; \s: ss or sd; \bcast: the scalar's broadcast;
+# \shift, \mask: log2 of the elements per two registers, and that number less one; \size: an
+# element's bytes; \second: whether the op reads b; \scalar: whether it reads s.
+.macro BODY label, op, t, s, bcast, shift, mask, size, second, scalar
+\label:
+    xor r11d, r11d              # r11: the offset in bytes
+    .ifc \scalar,yes
+    \bcast ymm1, [rbx+32]
+    .endif
+    mov rcx, r8
+    shr rcx, \shift
+    jz 2f
+1:
+    vmovups ymm0, [rsi+r11]
+    vmovups ymm3, [rsi+r11+32]
+    .ifc \second,yes
+    vmovups ymm1, [rdi+r11]
+    vmovups ymm4, [rdi+r11+32]
+    .endif
+    .ifc \op,sqrt
+    vsqrt\t ymm0, ymm0
+    vsqrt\t ymm3, ymm3
+    .else
+    .ifc \second,yes
+    v\op\t ymm0, ymm0, ymm1
+    v\op\t ymm3, ymm3, ymm4
+    .else
+    v\op\t ymm0, ymm0, ymm1
+    v\op\t ymm3, ymm3, ymm1
+    .endif
+    .endif
+    vmovups [rdx+r11], ymm0
+    vmovups [rdx+r11+32], ymm3
+    add r11, 64
+    dec rcx
+    jnz 1b
+2:
+    mov rcx, r8
+    and rcx, \mask
+    jz 4f
+3:
+    vmov\s xmm0, [rsi+r11]
+    .ifc \second,yes
+    vmov\s xmm1, [rdi+r11]
+    .endif
+    .ifc \op,sqrt
+    vsqrt\s xmm0, xmm0, xmm0
+    .else
+    v\op\s xmm0, xmm0, xmm1
+    .endif
+    vmov\s [rdx+r11], xmm0
+    add r11, \size
+    dec rcx
+    jnz 3b
+4:
+    jmp .Lop_done
+.endm
+
+BODY .Lmuls_f, mul, ps, ss, vbroadcastss, 4, 15, 4, no, yes
+BODY .Ladds_f, add, ps, ss, vbroadcastss, 4, 15, 4, no, yes
+BODY .Ladd_f, add, ps, ss, vbroadcastss, 4, 15, 4, yes, no
+BODY .Lsub_f, sub, ps, ss, vbroadcastss, 4, 15, 4, yes, no
+BODY .Lmul_f, mul, ps, ss, vbroadcastss, 4, 15, 4, yes, no
+BODY .Ldiv_f, div, ps, ss, vbroadcastss, 4, 15, 4, yes, no
+BODY .Lsqrt_f, sqrt, ps, ss, vbroadcastss, 4, 15, 4, no, no
+BODY .Lmuls_d, mul, pd, sd, vbroadcastsd, 3, 7, 8, no, yes
+BODY .Ladds_d, add, pd, sd, vbroadcastsd, 3, 7, 8, no, yes
+BODY .Ladd_d, add, pd, sd, vbroadcastsd, 3, 7, 8, yes, no
+BODY .Lsub_d, sub, pd, sd, vbroadcastsd, 3, 7, 8, yes, no
+BODY .Lmul_d, mul, pd, sd, vbroadcastsd, 3, 7, 8, yes, no
+BODY .Ldiv_d, div, pd, sd, vbroadcastsd, 3, 7, 8, yes, no
+BODY .Lsqrt_d, sqrt, pd, sd, vbroadcastsd, 3, 7, 8, no, no
