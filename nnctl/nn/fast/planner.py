@@ -116,10 +116,13 @@ class Planner:
             choice.block.clear()
             choice.skip = 1
 
-    def plan(self, kind: Hashable, candidates: tuple[int, ...]) -> int:
-        """The plan for the next step of ``kind``, one of ``candidates``."""
+    def plan(self, kind: Hashable, candidates: tuple[int, ...], possible: int | None = None) -> int:
+        """The plan for the next step of ``kind``, one of ``candidates``; a fixed plan keeps the
+        sites in ``possible`` (by default, those of the candidates)."""
         if self.fixed is not None:
-            return self.fixed & functools.reduce(operator.or_, candidates, NONE)
+            if possible is None:
+                possible = functools.reduce(operator.or_, candidates, NONE)
+            return self.fixed & possible
         choice = self._choices.get(kind)
         if choice is None or choice.candidates != candidates:
             # The first round times each candidate twice, there and back, from the last (the

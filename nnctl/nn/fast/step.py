@@ -56,10 +56,11 @@ SMALL_BATCH = 64
 #: and each plan more to time costs a block of steps on a slower plan in every round.
 SMALL_PLANS = (NONE, UPDATE)
 HALVES_PLANS = (NONE, UPDATE, ALL)
-#: The plans where the worker thread runs too (`nnctl.nn.fast.worker`), for a small batch and for
-#: a cut in halves.
-SMALL_WORKER_PLANS = (PRODUCTS,)
-WORKER_PLANS = (PRODUCTS, PRODUCTS | UPDATE)
+#: The plans where the worker thread runs (`nnctl.nn.fast.worker`), for both kinds of step: the
+#: worker's products and update beat every plan of the Python helper's at batch 32, 128 and 512
+#: (`benchmarks/README.md`), and it needs no spinners: it spins itself between a step's jobs, and
+#: a job it has not claimed is taken back. So the helper's plans are not timed there.
+WORKER_PLANS = (NONE, PRODUCTS)
 
 
 def with_awake(plans: tuple[int, ...]) -> tuple[int, ...]:
@@ -107,6 +108,8 @@ class FastStep:
         Keeps the CPUs from halting during steps whose plan has `AWAKE`.
     plans : tuple of two tuples of int
         The plans the planner chooses among for a small batch and for one cut in halves.
+    sites : int
+        The sites a fixed plan (``planner.fixed``) may use here.
     """
 
     def __init__(self, network: SteppedNetwork, layers: Sequence[FastDense]) -> None:
@@ -115,9 +118,15 @@ class FastStep:
         self.planner = Planner()
         self.awake = Awake()
         runs = worker.worker_runs()
-        small = SMALL_PLANS + (SMALL_WORKER_PLANS if runs else ())
-        halves = HALVES_PLANS + (WORKER_PLANS if runs else ())
-        self.plans = (with_awake(small), with_awake(halves)) if self.awake.cpus else (small, halves)
+        if runs:
+            self.plans = (WORKER_PLANS, WORKER_PLANS)
+        elif self.awake.cpus:
+            self.plans = (with_awake(SMALL_PLANS), with_awake(HALVES_PLANS))
+        else:
+            self.plans = (SMALL_PLANS, HALVES_PLANS)
+        # A fixed plan may use the helper's sites, the worker's where it runs, and AWAKE where the
+        # CPUs can be kept awake.
+        self.sites = ALL | (PRODUCTS if runs else NONE) | (AWAKE if self.awake.cpus else NONE)
         self._awake_on = False
         self._grad_out: dict[int, Array] = {}
 
@@ -135,7 +144,7 @@ class FastStep:
         helper, plan, kind = self.helper if shared else None, NONE, (0, False)
         if helper is not None:  # a network too small to share never comes here: its step is short
             kind = step_kind(len(X))
-            plan = self.planner.plan(kind, self.plans[halves])
+            plan = self.planner.plan(kind, self.plans[halves], self.sites)
             self._keep_awake(bool(plan & AWAKE))
         threads = (blas_threads() or 0) if helper is not None else 0
         if threads > 1:
@@ -149,9 +158,9 @@ class FastStep:
                 share = shared and net.clip_grad_norm is None
                 value = self.loss_and_gradient(X, y, True, first_dW=not share)
                 net.check_loss(X, value, learning_rate)
-                helper = helper if plan & UPDATE else None  # else the worker's, with PRODUCTS
-                products = worker.for_process() if plan & PRODUCTS and helper is None else None
-                self._update(learning_rate, share, helper, products)
+                updater = helper if plan & UPDATE else None  # else the worker, with PRODUCTS
+                products = worker.for_process() if plan & PRODUCTS and updater is None else None
+                self._update(learning_rate, share, updater, products)
                 return value
         finally:
             ftz_exit(mode)

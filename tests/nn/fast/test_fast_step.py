@@ -23,8 +23,8 @@ import pytest
 
 from nnctl import _platform
 from nnctl.nn.fast import worker
-from nnctl.nn.fast.planner import ALL, AWAKE, NONE, PRODUCTS, ROWS, UPDATE
-from nnctl.nn.fast.step import SMALL_BATCH
+from nnctl.nn.fast.planner import ALL, AWAKE, BLOCK, NONE, PRODUCTS, ROWS, UPDATE
+from nnctl.nn.fast.step import SMALL_BATCH, step_kind
 from nnctl.nn.fast.threads import Awake, Helper
 from nnctl.nn.layers.dense import Dense
 from nnctl.nn.losses import get_loss
@@ -150,7 +150,7 @@ def test_every_plan_gives_the_same_bytes_and_uses_the_helper_only_where_it_says(
             assert (_worker_jobs() > jobs) == bool(plan and plan & PRODUCTS and uses)
         if plan is not None:
             assert helper.pieces == 3 * handoffs(plan, n, clip)
-            kept_awake = plan & AWAKE and any(AWAKE & p for p in net.fast.plans[n > SMALL_BATCH])
+            kept_awake = plan & AWAKE and net.fast.sites & AWAKE
             assert awake.touches == (3 if kept_awake else 0)
     assert len(set(results.values())) == 1
 
@@ -202,3 +202,23 @@ def test_a_plan_changing_at_every_step_gives_the_bytes_of_no_helper(clip):
                 net.train_step(X[:size], y[:size])
         results.append(net.params.data.tobytes())
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("n", [32, 2 * SMALL_BATCH])
+def test_the_planner_times_the_steps_of_both_paths_and_chooses(n):
+    """Each step of a shared kind is timed, whichever plan ran (a small batch's too), so the
+    planner's first round ends within a few blocks of steps."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((n, 300)), rng.integers(0, 10, n)
+    net = Network.build(300, [{"units": 256, "activation": "relu"},
+                              {"units": 10, "activation": "softmax"}],
+                        get_loss("categorical_crossentropy"), np.random.default_rng(1),
+                        np.float32)  # fmt: skip
+    net.attach_optimizer(get_optimizer("adam", learning_rate=1e-3))
+    assert net.fast is not None
+    net.fast.helper = Helper()
+    candidates = net.fast.plans[n > SMALL_BATCH]
+    steps = 2 * len(candidates) * (BLOCK + 1) + 2
+    for _ in range(steps):
+        net.train_step(X, y)
+    assert net.fast.planner.chosen(step_kind(n)) in candidates

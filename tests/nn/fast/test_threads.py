@@ -411,9 +411,12 @@ def test_the_cpus_are_kept_awake_only_where_spinners_can_run_beside_two_threads(
 
 
 def test_a_step_chooses_among_awake_plans_only_where_the_cpus_can_be_kept_awake(monkeypatch):
-    for possible in (False, True):
+    """Without the worker, the helper's plans (kept awake where the CPUs can be); with it, the
+    worker's only."""
+    for runs, possible in ((False, False), (False, True), (True, True)):
         monkeypatch.setattr(threads, "awake_possible", lambda possible=possible: possible)
         monkeypatch.setattr(threads, "_allowed_cpus", lambda: [0, 1])
+        monkeypatch.setattr(worker, "worker_runs", lambda runs=runs: runs)
         net = Network.build(300, [{"units": 256, "activation": "relu"},
                                   {"units": 10, "activation": "softmax"}],
                             get_loss("categorical_crossentropy"), np.random.default_rng(0),
@@ -421,10 +424,11 @@ def test_a_step_chooses_among_awake_plans_only_where_the_cpus_can_be_kept_awake(
         assert net.fast is not None
         small, halves = net.fast.plans
         awake = AWAKE if possible else NONE
-        runs = worker.worker_runs()
-        assert small == (NONE, UPDATE | awake, *((PRODUCTS,) if runs else ()))
-        worker_plans = (PRODUCTS, PRODUCTS | UPDATE | awake) if runs else ()
-        assert halves == (NONE, UPDATE | awake, ALL | awake, *worker_plans)
+        if runs:
+            assert small == halves == (NONE, PRODUCTS)
+        else:
+            assert small == (NONE, UPDATE | awake)
+            assert halves == (NONE, UPDATE | awake, ALL | awake)
 
 
 @needs_spinners
