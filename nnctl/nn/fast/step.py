@@ -118,6 +118,7 @@ class FastStep:
         self.planner = Planner()
         self.awake = Awake()
         runs = worker.worker_runs()
+        self.plans: tuple[tuple[int, ...], tuple[int, ...]]
         if runs:
             self.plans = (WORKER_PLANS, WORKER_PLANS)
         elif self.awake.cpus:
