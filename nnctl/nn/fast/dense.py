@@ -131,6 +131,15 @@ class FastDense(Dense):
             ("Z", start, stop), (X, W, Z), lambda: (X[start:stop], W, Z[start:stop])
         )
 
+    def forward_column_product(self, start: int, stop: int) -> Product:
+        """Columns ``start:stop`` of ``Z = X @ W``, every row, after `prepare` (then
+        `forward_finish` of every row)."""
+        X, W, Z = self.X, self.W, self.Z
+        if X is None or Z is None:
+            raise RuntimeError("forward_column_product called before prepare")
+        return self._product(("Zc", start, stop), (X, W, Z),
+                             lambda: (X, W[:, start:stop], Z[:, start:stop]))  # fmt: skip
+
     def forward_finish(self, start: int, stop: int) -> Array:
         """The rest of `forward_rows` once its product is computed: ``Z += b``, ``H = f(Z)``, the
         mask; returns the rows of the output."""
@@ -215,6 +224,15 @@ class FastDense(Dense):
         dX = self._extra(self.buffers_for(X.shape[0]), "dX", X.shape, self.dtype)
         return self._product(("dX", start, stop), (dZ, W, dX),
                              lambda: (dZ[start:stop], W.T, dX[start:stop]))  # fmt: skip
+
+    def input_gradient_column_product(self, start: int, stop: int) -> Product:
+        """Columns ``start:stop`` of ``dX = dZ @ W.T``, after `backward_rows` filled every row."""
+        X, dZ, W = self.X, self._dZ, self.W
+        if X is None or dZ is None:
+            raise RuntimeError("input_gradient_column_product called before backward")
+        dX = self._extra(self.buffers_for(X.shape[0]), "dX", X.shape, self.dtype)
+        return self._product(("dXc", start, stop), (dZ, W, dX),
+                             lambda: (dZ, W[start:stop].T, dX[:, start:stop]))  # fmt: skip
 
     def fill_gradients(self, fill_dW: bool = True) -> None:
         """``db = sum(dZ)`` and (unless ``fill_dW`` is false) ``dW = X.T @ dZ``, every row of ``dZ``

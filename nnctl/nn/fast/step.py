@@ -6,14 +6,16 @@ clip, update. `FastStep.train_step` computes the same in the pieces the machine 
 - all of it runs with the CPU's flush-to-zero mode on (`nnctl.nn.fast.fpu`), and a network of at
   least ``SPLIT_MIN_SIZE`` parameters keeps BLAS on one thread while a helper thread of ours
   (`nnctl.nn.fast.threads`) may take half of each piece;
-- a batch of at most ``SMALL_BATCH`` rows: forward and backward as one; then the helper fills half
-  of the first layer's ``dW`` and updates those parameters while the caller does the rest (the
-  planner's `UPDATE` site);
+- a batch of at most ``SMALL_BATCH`` rows: forward and backward over all rows, each matrix product
+  in two blocks of its columns (the worker's and this thread's under `PRODUCTS`); then the helper
+  fills half of the first layer's ``dW`` and updates those parameters while the caller does the
+  rest (the planner's `UPDATE` site), or the worker does (`PRODUCTS`);
 - a larger batch: the helper runs the forward and backward passes (up to each layer's ``dZ``) of
   the first half of the rows and the caller those of the second half (`ROWS`); then they share
   the gradients ``dW = X.T @ dZ`` and the update by parameters (`UPDATE`). Or every matrix
-  product of that path, in the same two blocks of rows, is shared with a worker thread of machine
-  code while this thread runs everything else (`PRODUCTS`, `nnctl.nn.fast.worker`).
+  product of that path, in the same two blocks of rows, and half of the update are shared with a
+  worker thread of machine code while this thread runs everything else (`PRODUCTS`,
+  `nnctl.nn.fast.worker`; the update runs in `nnctl.nn.fast.elementwise`'s kernel).
 
 The pieces depend on the network and the batch alone, never on how many cores there are: without
 a helper the caller runs the same pieces one after the other, so a run gives the same bytes on one
@@ -26,28 +28,25 @@ number.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 
 from nnctl._platform import blas_threads, set_blas_threads
 from nnctl.nn.fast import worker
-from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.dense import FastDense
 from nnctl.nn.fast.fpu import ftz_enter, ftz_exit
+from nnctl.nn.fast.passes import Passes, SteppedNetwork
 from nnctl.nn.fast.planner import ALL, AWAKE, NONE, PRODUCTS, ROWS, UPDATE, Planner
 from nnctl.nn.fast.threads import Awake, Helper, both, two_threads_allowed
 from nnctl.nn.fast.worker import Worker, pair
 from nnctl.nn.layers.base import Layer
-from nnctl.nn.losses import Loss
 from nnctl.nn.optim.base import SPLIT_MIN_SIZE
-from nnctl.nn.optim.optimizers import Optimizer
 
 Array = np.ndarray
 
-#: Batches of at most this many rows share only the first layer's ``dW`` and the optimizer's update
-#: between two threads; larger ones also split their rows. Halves of a small batch make matrix
-#: products too thin to gain from a second core.
+#: Batches of at most this many rows cut their matrix products in blocks of columns; larger ones
+#: cut their rows. Halves of a small batch's rows make products too thin to gain from a second
+#: core (at 32 rows, halves were 11% slower than columns with the worker).
 SMALL_BATCH = 64
 
 #: The plans the planner chooses among, for a small batch and for one cut in halves; where the
@@ -72,26 +71,6 @@ def step_kind(rows: int) -> tuple[int, bool]:
     """The planner's key for a shared step of ``rows`` rows: the rows, and whether they are cut
     in halves (`FastStep.parallel_step`)."""
     return rows, rows > SMALL_BATCH
-
-
-class SteppedNetwork(Protocol):
-    """What `FastStep` needs of its network (a `nnctl.nn.network.Network`)."""
-
-    @property
-    def loss(self) -> Loss: ...
-    @property
-    def params(self) -> ParameterBuffer: ...
-    @property
-    def optimizer(self) -> Optimizer | None: ...
-    @property
-    def clip_grad_norm(self) -> float | None: ...
-    @property
-    def flush_denormals(self) -> bool: ...
-    @property
-    def rng(self) -> np.random.Generator: ...
-
-    def check_loss(self, X: Array, value: float, learning_rate: float | None) -> None: ...
-    def clip_gradients(self, learning_rate: float | None) -> None: ...
 
 
 class FastStep:
@@ -129,7 +108,7 @@ class FastStep:
         # CPUs can be kept awake.
         self.sites = ALL | (PRODUCTS if runs else NONE) | (AWAKE if self.awake.cpus else NONE)
         self._awake_on = False
-        self._grad_out: dict[int, Array] = {}
+        self.passes = Passes(network, self.layers)
 
     @classmethod
     def for_network(cls, network: SteppedNetwork, layers: Sequence[Layer]) -> FastStep | None:
@@ -157,10 +136,14 @@ class FastStep:
                 if halves:
                     return self.parallel_step(X, y, learning_rate, helper, plan)
                 share = shared and net.clip_grad_norm is None
-                value = self.loss_and_gradient(X, y, True, first_dW=not share)
-                net.check_loss(X, value, learning_rate)
                 updater = helper if plan & UPDATE else None  # else the worker, with PRODUCTS
-                products = worker.for_process() if plan & PRODUCTS and updater is None else None
+                products = worker.for_process() if plan & PRODUCTS else None
+                if shared:
+                    value = self.passes.loss_and_gradient_columns(X, y, share, products)
+                else:
+                    value = self.passes.loss_and_gradient(X, y, True, first_dW=True)
+                net.check_loss(X, value, learning_rate)
+                products = products if updater is None else None
                 self._update(learning_rate, share, updater, products)
                 return value
         finally:
@@ -176,73 +159,6 @@ class FastStep:
         elif self._awake_on:
             self.awake.stop()
         self._awake_on = on
-
-    def loss_and_gradient(self, X: Array, y: Array, training: bool, first_dW: bool) -> float:
-        """Forward, loss and backward; without ``first_dW`` the first layer's ``dW`` is unfilled."""
-        n = self._prepare(X, training)
-        value = self._forward_backward_rows(np.asarray(y), 0, n, n)
-        for i, layer in enumerate(self.layers):
-            layer.fill_gradients(fill_dW=first_dW or i > 0)
-        return value
-
-    def _prepare(self, X: Array, training: bool) -> int:
-        """Give the batch to every layer (dropout masks drawn in layer order); returns its rows."""
-        A = np.asarray(X, dtype=self.network.params.data.dtype)
-        n = int(A.shape[0])
-        for layer in self.layers:
-            A = layer.prepare(A, training, self.network.rng)
-        if self.network.loss.activation is None and n not in self._grad_out:
-            self._grad_out = {n: np.empty_like(A)}
-        return n
-
-    def _forward_backward_rows(self, y: Array, start: int, stop: int, n: int) -> float:
-        """Forward, loss and backward of rows ``start:stop`` of a prepared batch of ``n`` rows.
-
-        Fills those rows of every layer's ``dZ`` (the gradients ``dW`` and ``db`` need all rows:
-        `FastDense.fill_gradients` comes after). Returns the rows' share of the batch's mean loss.
-        Rows are independent until then, so two threads may each take some.
-        """
-        for layer in self.layers:
-            A = layer.forward_rows(start, stop)
-        value = self._loss_rows(y, A, start, stop, n)
-        for i in range(len(self.layers) - 1, 0, -1):
-            dX = self.layers[i].input_gradient_rows(start, stop)
-            self.layers[i - 1].backward_rows(dX, start, stop)
-        return value
-
-    def _forward_backward_halves(self, y: Array, half: int, n: int, worker: Worker) -> list[float]:
-        """`_forward_backward_rows` of both halves at once, each matrix product shared with the
-        ``worker`` (one half each, `pair`), everything else on this thread, half after half."""
-        cuts = ((0, half), (half, n))
-        outputs: list[Array] = []
-        for layer in self.layers:
-            pair(worker, layer.forward_product(0, half), layer.forward_product(half, n))
-            outputs = [layer.forward_finish(start, stop) for start, stop in cuts]
-        shares = [
-            self._loss_rows(y, A, start, stop, n)
-            for A, (start, stop) in zip(outputs, cuts, strict=True)
-        ]
-        for i in range(len(self.layers) - 1, 0, -1):
-            layer = self.layers[i]
-            first = layer.input_gradient_product(0, half)
-            pair(worker, first, layer.input_gradient_product(half, n))
-            dX = layer.buffers_for(n).extra["dX"]
-            for start, stop in cuts:
-                self.layers[i - 1].backward_rows(dX[start:stop], start, stop)
-        return shares
-
-    def _loss_rows(self, y: Array, A: Array, start: int, stop: int, n: int) -> float:
-        """The loss of rows ``start:stop`` (the output ``A``), and the output layer's ``dZ``."""
-        last, loss = self.layers[-1], self.network.loss
-        assert last.Z is not None
-        fused = loss.activation is not None  # the loss gives dL/dZ of the output layer
-        buffer = last.buffers_for(n).dZ if fused else self._grad_out[n]
-        value, dY = loss.value_and_gradient(
-            last.Z[start:stop], A, y[start:stop], out=buffer[start:stop],
-            batch=None if stop - start == n else n,
-        )  # fmt: skip
-        last.backward_rows(dY, start, stop, from_logits=fused)
-        return value
 
     def _update(
         self,
@@ -288,22 +204,22 @@ class FastStep:
 
         The helper thread runs the forward and backward passes of the first half of the rows and
         this thread those of the second half (rows are independent until the gradients, which sum
-        over all rows); then `_step_sharing_gradients` fills the gradients and updates the
+        over all rows); then `FastStep._step_sharing_gradients` fills the gradients and updates the
         parameters, again on both threads. They agree with a step on one thread to rounding (a
         BLAS may use other kernels for a block of rows than for all of them, and the loss is
         summed in two parts).
         """
-        n = self._prepare(X, True)
+        n = self.passes.prepare(X, True)
         for i, layer in enumerate(self.layers):
             layer.reserve_backward(need_dX=i > 0)
         y, half, shares = np.asarray(y), n // 2, [0.0, 0.0]
         products = worker.for_process() if plan & PRODUCTS else None
 
         def rows(slot: int, start: int, stop: int) -> None:
-            shares[slot] = self._forward_backward_rows(y, start, stop, n)
+            shares[slot] = self.passes.forward_backward_rows(y, start, stop, n)
 
         if products is not None:
-            shares = self._forward_backward_halves(y, half, n, products)
+            shares = self.passes.forward_backward_halves(y, half, n, products)
         else:
             both(
                 helper if plan & ROWS else None, lambda: rows(0, 0, half), lambda: rows(1, half, n)
@@ -319,25 +235,12 @@ class FastStep:
             cut = layer.n_in // 2
             if products is None:
                 both(helper, lambda: layer.fill_dW_rows(0, cut),
-                     lambda: self._fill_gradients_but_first_dW(cut))  # fmt: skip
+                     lambda: self.passes.fill_gradients_but_first_dW(cut))  # fmt: skip
             else:
                 pair(products, layer.dW_product(0, cut), layer.dW_product(cut, layer.n_in))
-                self._fill_gradients_but_first_dW(layer.n_in, products)
+                self.passes.fill_gradients_but_first_dW(layer.n_in, products)
             self._update(learning_rate, False, helper, products)
         return value
-
-    def _fill_gradients_but_first_dW(
-        self, first_row: int = 0, products: Worker | None = None
-    ) -> None:
-        """Every gradient but rows ``:first_row`` of the first layer's ``dW``: each other ``dW``
-        in two blocks of its rows (shared with the ``products`` worker)."""
-        first = self.layers[0]
-        first.fill_dW_rows(first_row, first.n_in)
-        for i, layer in enumerate(self.layers):
-            if i > 0:
-                cut = layer.n_in // 2
-                pair(products, layer.dW_product(0, cut), layer.dW_product(cut, layer.n_in))
-            layer.fill_gradients(fill_dW=False)
 
     def _step_sharing_gradients(
         self,
@@ -371,7 +274,7 @@ class FastStep:
 
         def second() -> None:
             if fill_rest:
-                self._fill_gradients_but_first_dW(rows)
+                self.passes.fill_gradients_but_first_dW(rows)
             else:
                 layer.fill_dW_rows(rows, layer.n_in)
             optimizer.update_range(0, start, lr)
@@ -382,6 +285,6 @@ class FastStep:
         else:  # the same products, and the update in halves, shared with the worker
             pair(products, layer.dW_product(0, rows), layer.dW_product(rows, layer.n_in))
             if fill_rest:
-                self._fill_gradients_but_first_dW(layer.n_in, products)
+                self.passes.fill_gradients_but_first_dW(layer.n_in, products)
             self._update_pair(products, lr)
         optimizer.end_step()
