@@ -17,6 +17,7 @@ import pytest
 from nnctl.nn.fast import elementwise, fpu, worker
 from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.elementwise import ADD, ADD_S, DIV, MUL, MUL_S, SQRT, SUB, Op, Programs, Trace
+from nnctl.nn.optim.base import KERNEL_MIN_SIZE
 from nnctl.nn.optim.optimizers import Adam, get_optimizer
 
 needs_kernel = pytest.mark.skipif(not elementwise.runs(), reason="x86-64 Linux with AVX")
@@ -128,6 +129,7 @@ def bound(name, h, wd, dtype, size=1000, n_decay=700):
     params = ParameterBuffer(sizes, {"W"}, dtype)
     params.data[...] = special_values(size, dtype, 5)
     optimizer = get_optimizer(name, learning_rate=0.01, weight_decay=wd, **h)
+    optimizer.kernel_min_size = 0  # the kernel, for this small buffer too
     optimizer.bind(params)
     return optimizer, params
 
@@ -194,6 +196,7 @@ class Odd(Adam):
 def test_a_rule_the_kernel_cannot_run_is_run_by_numpy():
     updated = []
     for optimizer in (Adam(), Odd()):
+        optimizer.kernel_min_size = 0
         params = ParameterBuffer({"W": (40,)}, {"W"}, np.float32)
         params.data[...] = np.linspace(-1, 1, 40)
         params.grad[...] = np.linspace(1, -2, 40)
@@ -202,3 +205,12 @@ def test_a_rule_the_kernel_cannot_run_is_run_by_numpy():
         updated.append(params.data.copy())
         assert (optimizer.update_task([(0, 40)], 0.001).job is None) == isinstance(optimizer, Odd)
     assert updated[1].tobytes() == np.tanh(updated[0]).tobytes()
+
+
+@needs_kernel
+def test_a_small_network_is_updated_by_numpy_and_a_large_one_by_the_kernel():
+    for size, kernel in ((KERNEL_MIN_SIZE - 1, False), (KERNEL_MIN_SIZE, True)):
+        optimizer = get_optimizer("adam")
+        optimizer.bind(ParameterBuffer({"W": (size,)}, {"W"}, np.float32))
+        optimizer.begin_step()
+        assert (optimizer.update_task([(0, size)], 0.001).job is not None) == kernel
