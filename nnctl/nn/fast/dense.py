@@ -218,19 +218,20 @@ class FastDense(Dense):
 
     def input_gradient_product(self, start: int, stop: int) -> Product:
         """The product of `input_gradient_rows` (rows ``start:stop`` of ``dX = dZ @ W.T``)."""
-        X, dZ, W = self.X, self._dZ, self.W
-        if X is None or dZ is None:
-            raise RuntimeError("input_gradient_rows called before backward")
-        dX = self._extra(self.buffers_for(X.shape[0]), "dX", X.shape, self.dtype)
+        dZ, W, dX = self._input_gradient_arrays()
         return self._product(("dX", start, stop), (dZ, W, dX),
                              lambda: (dZ[start:stop], W.T, dX[start:stop]))  # fmt: skip
 
+    def _input_gradient_arrays(self) -> tuple[Array, Array, Array]:
+        """``dZ``, ``W`` and the ``dX`` buffer, after `backward_rows`."""
+        if self.X is None or self._dZ is None:
+            raise RuntimeError("input_gradient_rows called before backward")
+        dX = self._extra(self.buffers_for(self.X.shape[0]), "dX", self.X.shape, self.dtype)
+        return self._dZ, self.W, dX
+
     def input_gradient_column_product(self, start: int, stop: int) -> Product:
         """Columns ``start:stop`` of ``dX = dZ @ W.T``, after `backward_rows` filled every row."""
-        X, dZ, W = self.X, self._dZ, self.W
-        if X is None or dZ is None:
-            raise RuntimeError("input_gradient_column_product called before backward")
-        dX = self._extra(self.buffers_for(X.shape[0]), "dX", X.shape, self.dtype)
+        dZ, W, dX = self._input_gradient_arrays()
         return self._product(("dXc", start, stop), (dZ, W, dX),
                              lambda: (dZ, W[start:stop].T, dX[:, start:stop]))  # fmt: skip
 

@@ -176,23 +176,6 @@ def trace(rule: Callable[..., None], *names: str | Sequence[str]) -> Trace:
     return Trace(ops)
 
 
-def run_numpy(ops: Sequence[Op], arrays: Mapping[str, Array]) -> None:
-    """Run ``ops`` over ``arrays`` with NumPy's passes, one op after another (the kernel's
-    numbers, by the rule of `ELEMENTWISE_CODE`)."""
-    for op in ops:
-        d, a = arrays[op.d], arrays[op.a]
-        if op.code == SQRT:
-            np.sqrt(a, out=d)
-        elif op.code in (MUL_S, ADD_S):
-            (np.multiply if op.code == MUL_S else np.add)(a, op.s, out=d)
-        else:
-            assert op.b is not None
-            _NUMPY[op.code](a, arrays[op.b], out=d)
-
-
-_NUMPY = {ADD: np.add, SUB: np.subtract, MUL: np.multiply, DIV: np.divide}
-
-
 class Trace:
     """A rule's ops as `trace` recorded them, with what a program needs of them at once: their
     ``structure`` (all but the scalars: programs of the same structure share their words) and

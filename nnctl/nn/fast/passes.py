@@ -49,12 +49,12 @@ class Passes:
         self.network, self.layers = network, list(layers)
         self._grad_out: dict[int, Array] = {}
 
-    def loss_and_gradient(self, X: Array, y: Array, training: bool, first_dW: bool) -> float:
-        """Forward, loss and backward; without ``first_dW`` the first layer's ``dW`` is unfilled."""
+    def loss_and_gradient(self, X: Array, y: Array, training: bool) -> float:
+        """Forward, loss and backward over the whole batch, every gradient filled."""
         n = self.prepare(X, training)
         value = self.forward_backward_rows(np.asarray(y), 0, n, n)
-        for i, layer in enumerate(self.layers):
-            layer.fill_gradients(fill_dW=first_dW or i > 0)
+        for layer in self.layers:
+            layer.fill_gradients()
         return value
 
     def loss_and_gradient_columns(
@@ -79,9 +79,8 @@ class Passes:
                  layer.input_gradient_column_product(cut, layer.n_in))  # fmt: skip
             layers[i - 1].backward_rows(layer.buffers_for(n).extra["dX"], 0, n)
         self.fill_gradients_but_first_dW(layers[0].n_in, products)
-        if (
-            not share_first_dW
-        ):  # (else `FastStep._step_sharing_gradients` fills it, with the update)
+        # With share_first_dW, FastStep._step_sharing_gradients fills it, with the update.
+        if not share_first_dW:
             first, cut = layers[0], layers[0].n_in // 2
             pair(products, first.dW_product(0, cut), first.dW_product(cut, first.n_in))
         return value
@@ -112,7 +111,7 @@ class Passes:
         return value
 
     def forward_backward_halves(self, y: Array, half: int, n: int, worker: Worker) -> list[float]:
-        """`_forward_backward_rows` of both halves at once, each matrix product shared with the
+        """`forward_backward_rows` of both halves at once, each matrix product shared with the
         ``worker`` (one half each, `pair`), everything else on this thread, half after half."""
         cuts = ((0, half), (half, n))
         outputs: list[Array] = []

@@ -141,7 +141,7 @@ class FastStep:
                 if shared:
                     value = self.passes.loss_and_gradient_columns(X, y, share, products)
                 else:
-                    value = self.passes.loss_and_gradient(X, y, True, first_dW=True)
+                    value = self.passes.loss_and_gradient(X, y, True)
                 net.check_loss(X, value, learning_rate)
                 products = products if updater is None else None
                 self._update(learning_rate, share, updater, products)
