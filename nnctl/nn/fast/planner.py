@@ -14,7 +14,11 @@ PyTorch's ``cudnn.benchmark`` choose among equal algorithms:
   set of sites where the helper is used; `NONE` runs every piece on the calling thread. A plan
   with `AWAKE` also keeps the CPUs from halting while the two threads wait for each other.
 - For each kind of step (its batch size and path) the planner times blocks of `BLOCK` steps under
-  each candidate plan, in alternating order, and keeps the median of each block. The first step
+  each candidate plan, in alternating order, and keeps the mean step of each block: what the
+  plan costs, slow steps included. (A block's median hid them: beside a busy process, the
+  worker's products at batch 32 had a median step of 650 us against 730 with no worker, but one
+  step in ten took over 2 ms, when the worker was descheduled in a job, and a mean of 1000 us.
+  The median chose the worker, 1.3 times slower.) The first step
   after a change of plan is not counted: it runs with the caches of the other plan (the helper's
   half of the parameters sits in the other core's cache), which made it up to 2.5 times as slow.
   Then it runs the fastest plan. It times the others again after `FIRST_INTERVAL` steps, and the
@@ -49,7 +53,7 @@ ALL = ROWS | UPDATE
 #: code takes one block of each while the caller computes the other (`nnctl.nn.fast.worker`).
 PRODUCTS = 8
 
-#: Steps per timed block (the block's median is its time).
+#: Steps per timed block (the block's mean step is its time).
 BLOCK = 5
 #: Steps on the chosen plan before the candidates are timed again; doubles while the choice holds.
 FIRST_INTERVAL = 256
@@ -59,7 +63,7 @@ CONFIRM_INTERVAL = 32
 #: Blocks in a row of the chosen plan this much slower than its timing start a new round.
 SLOWER_BY = 1.5
 SLOW_BLOCKS = 2
-#: Block medians kept per plan (their lower median is the plan's time).
+#: Block means kept per plan (their lower median is the plan's time).
 KEPT = 3
 #: Kinds of step planned at once (as `FastDense` keeps buffers for 4 batch sizes); the oldest
 #: kind is forgotten first.
@@ -145,13 +149,13 @@ class Planner:
         choice.block.append(nanoseconds)
         if len(choice.block) < BLOCK:
             return
-        median = sorted(choice.block)[BLOCK // 2]
+        mean = sum(choice.block) // BLOCK
         choice.block.clear()
         if choice.order:  # timing the candidates
             kept = choice.times.setdefault(plan, deque(maxlen=KEPT))
-            if kept and SLOWER_BY * median < _median(kept):
+            if kept and SLOWER_BY * mean < _median(kept):
                 kept.clear()  # faster than it was timed: the machine changed (a spell only slows)
-            kept.append(median)
+            kept.append(mean)
             choice.order.pop(0)
             if choice.order:
                 self._switch(choice, choice.order[0])
@@ -159,7 +163,7 @@ class Planner:
                 self._decide(choice)
             return
         choice.steps_left -= BLOCK
-        choice.slow = choice.slow + 1 if median > SLOWER_BY * _median(choice.times[plan]) else 0
+        choice.slow = choice.slow + 1 if mean > SLOWER_BY * _median(choice.times[plan]) else 0
         if choice.slow >= SLOW_BLOCKS:  # the machine changed: time every candidate now
             choice.slow = 0
             choice.times.clear()

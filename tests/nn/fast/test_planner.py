@@ -74,10 +74,13 @@ def test_one_slow_block_of_the_chosen_plan_does_not_start_a_round():
     planner = Planner()
     costs = {NONE: 1500, UPDATE: 1200, ALL: 1000}
     drive(planner, costs, 5000)
-    rounds = planner._choices[128].rounds
+    choice = planner._choices[128]
+    while choice.block or choice.order:  # to the start of a block on the chosen plan
+        drive(planner, costs, 1)
+    rounds = choice.rounds
     drive(planner, {**costs, ALL: 3000}, P.BLOCK)  # one block in a slow spell
     used = drive(planner, costs, 3 * P.BLOCK)
-    assert set(used) == {ALL} and planner._choices[128].rounds == rounds
+    assert set(used) == {ALL} and choice.rounds == rounds
 
 
 def test_the_first_step_after_a_change_of_plan_is_not_timed():
@@ -94,8 +97,20 @@ def test_the_first_step_after_a_change_of_plan_is_not_timed():
     assert plan == UPDATE and planner._choices[128].block == [2000]
 
 
-def test_one_slow_step_in_a_block_does_not_move_the_choice():
-    """A block's time is its median: a single hiccup (a page fault, another process) is ignored."""
+def test_a_slow_step_in_every_few_counts_against_its_plan():
+    """A block's time is its mean step: a plan fast in most steps but slow in one of every few
+    (the worker descheduled in a job beside a busy process) costs what all its steps cost, and
+    loses to a steadier plan whose mean is lower, though its median is higher."""
+    planner = Planner()
+    costs = {NONE: 1500, UPDATE: 1200, ALL: 1000}
+    for i in range(5000):
+        plan = planner.plan(128, PLANS)
+        slow = plan == ALL and i % 4 == 0  # median 1000, mean about 1000 + 5000 / 4
+        planner.record(128, plan, 6000 if slow else costs[plan])
+    assert planner.chosen(128) == UPDATE
+
+
+def test_a_slow_step_in_every_block_of_every_plan_does_not_move_the_choice():
     planner = Planner()
     costs = {NONE: 1500, UPDATE: 1200, ALL: 1000}
     for i in range(5000):
