@@ -135,7 +135,8 @@ def nnctl_epoch(net: Network, X: np.ndarray, y: np.ndarray, batch: int, rng) -> 
         if m not in x_buffers:
             x_buffers[m] = np.empty((m, X.shape[1]), dtype=X.dtype)
             y_buffers[m] = np.empty(m, dtype=y.dtype)
-        xb = np.take(X, idx, axis=0, out=x_buffers[m], mode="clip")  # as nnctl's trainer does
+        xb = x_buffers[m]
+        net.take_batch(X, idx, xb)  # as nnctl's trainer does
         yb = np.take(y, idx, out=y_buffers[m], mode="clip")
         net.train_step(xb, yb)
     return time.perf_counter() - start_time

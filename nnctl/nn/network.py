@@ -183,6 +183,13 @@ class Network:
         optimizer.bind(self.params)
         self.optimizer, self.clip_grad_norm = optimizer, clip_grad_norm
 
+    def take_batch(self, X: Array, index: Array, out: Array) -> None:
+        """``np.take(X, index, axis=0, out=out, mode="clip")``, the next `train_step`'s batch
+        (in halves with the worker thread where the step's plan uses it, `FastStep.take_rows`)."""
+        if self.fast is not None:
+            return self.fast.take_rows(X, index, out)
+        np.take(X, index, axis=0, out=out, mode="clip")
+
     def train_step(
         self, X: Array, y: Array, learning_rate: float | None = None
     ) -> tuple[float, Array]:

@@ -35,6 +35,7 @@ from nnctl._platform import blas_threads, set_blas_threads
 from nnctl.nn.fast import worker
 from nnctl.nn.fast.dense import FastDense
 from nnctl.nn.fast.fpu import ftz_enter, ftz_exit
+from nnctl.nn.fast.gather import take_rows
 from nnctl.nn.fast.passes import Passes, SteppedNetwork
 from nnctl.nn.fast.planner import ALL, AWAKE, NONE, PRODUCTS, ROWS, UPDATE, Planner
 from nnctl.nn.fast.threads import Awake, Helper, both, two_threads_allowed
@@ -152,6 +153,16 @@ class FastStep:
                 set_blas_threads(threads)
             if helper is not None:
                 self.planner.record(kind, plan, self.planner.clock() - start)
+
+    def take_rows(self, X: Array, index: Array, out: Array) -> None:
+        """``np.take(X, index, axis=0, out=out, mode="clip")``, a batch for the next step: in two
+        halves with the worker when the planner's plan for that step has `PRODUCTS`."""
+        products = None
+        if self.helper is not None and self.network.params.size >= SPLIT_MIN_SIZE:
+            kind = step_kind(len(index))
+            if self.planner.plan(kind, self.plans[kind[1]], self.sites) & PRODUCTS:
+                products = worker.for_process()
+        take_rows(X, index, out, products)
 
     def _keep_awake(self, on: bool) -> None:
         if on:
