@@ -16,6 +16,8 @@ clip, update. `FastStep.train_step` computes the same in the pieces the machine 
   product of that path, in the same two blocks of rows, and half of the update are shared with a
   worker thread of machine code while this thread runs everything else (`PRODUCTS`,
   `nnctl.nn.fast.worker`; the update runs in `nnctl.nn.fast.elementwise`'s kernel).
+- before a step, the trainer's gather of its batch (`FastStep.take_rows`): in two halves with the
+  worker where the plan for that step has `PRODUCTS` (`nnctl.nn.fast.gather`).
 
 The pieces depend on the network and the batch alone, never on how many cores there are: without
 a helper the caller runs the same pieces one after the other, so a run gives the same bytes on one
