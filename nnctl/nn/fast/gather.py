@@ -57,11 +57,13 @@ def take_rows(X: Array, index: Array, out: Array, worker: Worker | None) -> None
 def _tasks(X: Array, index: Array, out: Array) -> tuple[Call, Call] | None:
     """The two halves' calls, or None where ``np.take`` should copy: too few rows, no machine
     code, or arrays the routine cannot read as ``np.take`` would (another type or shape,
-    rows not contiguous, an index out of range (``clip`` clips it), overlapping arrays)."""
+    rows not contiguous, objects, an index out of range (``clip`` clips it), overlapping arrays)."""
     rows = len(index)
     if _ADDRESS is None or rows < MIN_ROWS or X.ndim != 2 or out.shape != (rows, X.shape[1]):
         return None
-    if X.dtype != out.dtype or not out.flags.c_contiguous or not out.flags.writeable:
+    if X.dtype != out.dtype or X.dtype.hasobject:  # references are not copied as bytes
+        return None
+    if not out.flags.c_contiguous or not out.flags.writeable:
         return None
     index = np.asarray(index)
     if index.dtype != np.int64 or index.ndim != 1 or not index.flags.c_contiguous:
