@@ -58,7 +58,9 @@ def _tasks(X: Array, index: Array, out: Array) -> tuple[Call, Call] | None:
     """The two halves' calls, or None where ``np.take`` should copy: too few rows, no machine
     code, or arrays the routine cannot read as ``np.take`` would (another type or shape,
     rows not contiguous, objects, an index out of range (``clip`` clips it), overlapping arrays)."""
-    rows = len(index)
+    if not (isinstance(X, np.ndarray) and isinstance(index, np.ndarray)):
+        return None
+    rows = len(index) if index.ndim == 1 else 0
     if _ADDRESS is None or rows < MIN_ROWS or X.ndim != 2 or out.shape != (rows, X.shape[1]):
         return None
     if X.dtype != out.dtype or X.dtype.hasobject:  # references are not copied as bytes
@@ -70,7 +72,12 @@ def _tasks(X: Array, index: Array, out: Array) -> tuple[Call, Call] | None:
         return None
     if X.strides[1] != X.itemsize or X.strides[0] < X.shape[1] * X.itemsize:
         return None
-    if int(index.min()) < 0 or int(index.max()) >= len(X) or np.may_share_memory(X, out):
+    if (
+        int(index.min()) < 0
+        or int(index.max()) >= len(X)
+        or np.may_share_memory(X, out)
+        or np.may_share_memory(index, out)
+    ):  # out written over the index would be read
         return None
     row_bytes = X.shape[1] * X.itemsize
     half = rows // 2

@@ -87,7 +87,7 @@ def test_rows_of_a_wider_array_and_every_rows_own_bytes_are_copied():
 
 @pytest.mark.parametrize(
     "case", ["few rows", "out of range", "negative", "int32 index", "strided out", "overlap",
-             "columns strided", "other dtype", "objects"],
+             "columns strided", "other dtype", "objects", "out over index"],
 )  # fmt: skip
 def test_what_the_routine_cannot_copy_as_np_take_does_is_left_to_np_take(case):
     rng = np.random.default_rng(1)
@@ -114,6 +114,10 @@ def test_what_the_routine_cannot_copy_as_np_take_does_is_left_to_np_take(case):
         X = np.asfortranarray(X)
     elif case == "other dtype":
         out = np.empty((400, 20), np.float32)
+    elif case == "out over index":  # rows written there would be read as unchecked indices
+        buffer = np.zeros(401, np.int64)
+        buffer[:400] = np.arange(400)
+        X, index, out = np.full((1000, 1), 999, np.int64), buffer[:400], buffer[1:].reshape(400, 1)
     elif case == "objects":  # pointers copied as bytes would skip their reference counts
         X, out = X.astype(object), np.empty((400, 20), object)
     assert gather._tasks(X, index, out) is None
