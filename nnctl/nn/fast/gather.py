@@ -67,8 +67,7 @@ def _tasks(X: Array, index: Array, out: Array) -> tuple[Call, Call] | None:
         return None
     if not out.flags.c_contiguous or not out.flags.writeable:
         return None
-    index = np.asarray(index)
-    if index.dtype != np.int64 or index.ndim != 1 or not index.flags.c_contiguous:
+    if index.dtype != np.int64 or not index.flags.c_contiguous:  # (rows is 0 unless 1-D)
         return None
     if X.strides[1] != X.itemsize or X.strides[0] < X.shape[1] * X.itemsize:
         return None
