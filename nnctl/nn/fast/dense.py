@@ -12,7 +12,11 @@ batch size). And the passes split by rows, so that two threads can each take a b
   computes some rows of ``dW``, so that two threads can share it).
 
 ``forward`` and ``backward`` are these over all rows: they give the reference's results
-(`tests/nn/fast/test_fast_dense.py` checks it).
+(`tests/nn/fast/test_fast_dense.py` checks it). In a ReLU layer without dropout, the passes after
+a product (``Z += b`` and ``H = max(Z, 0)``; ``dZ = sign(H) * dY``) are one call of the
+elementwise kernel (`nnctl.nn.fast.elementwise`) per block of rows, NumPy's bytes in one pass over
+the rows instead of two or three; the worker may run it right after its product (`finish_call`,
+`activation_gradient_call`, `nnctl.nn.fast.passes`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from nnctl.nn.fast.worker import Product, compute, moved, product
+from nnctl.nn.activations import ReLU
+from nnctl.nn.fast import elementwise
+from nnctl.nn.fast.elementwise import ADD, MUL, RELU, SIGN
+from nnctl.nn.fast.worker import Call, Product, compute, moved, product
 from nnctl.nn.layers.dense import Dense
 
 Array = np.ndarray
@@ -31,6 +38,8 @@ Array = np.ndarray
 _MAX_CACHED_BATCH_SIZES = 4
 #: Products kept per layer (`FastDense._product`): the pieces of a few batch sizes.
 _MAX_KEPT_PRODUCTS = 64
+#: Kernel calls kept per layer (`FastDense.finish_call`, `FastDense.activation_gradient_call`).
+_MAX_KEPT_CALLS = 32
 
 
 @dataclass
@@ -53,6 +62,7 @@ class FastDense(Dense):
         self._products: dict[
             tuple[str, int, int], tuple[tuple[Array, ...], tuple[int, ...], Product]
         ] = {}
+        self._calls: dict[tuple[object, ...], tuple[tuple[Array, ...], Call | None]] = {}
 
     def buffers_for(self, n: int) -> _Buffers:
         """The working arrays for batches of ``n`` samples (made on first use)."""
@@ -144,6 +154,10 @@ class FastDense(Dense):
         """The rest of `forward_rows` once its product is computed: ``Z += b``, ``H = f(Z)``, the
         mask; returns the rows of the output."""
         assert self.Z is not None and self.H is not None and self.output is not None
+        call = self.finish_call(start, stop)
+        if call is not None:
+            compute(call)
+            return self.H[start:stop]
         Z = self.Z[start:stop]
         Z += self.b
         H = self.activation.forward(Z, out=self.H[start:stop])
@@ -151,6 +165,20 @@ class FastDense(Dense):
             return H
         Y: Array = np.multiply(H, self.mask[start:stop], out=self.output[start:stop])
         return Y
+
+    def finish_call(self, start: int, stop: int) -> Call | None:
+        """`forward_finish` of rows ``start:stop`` as one call of the elementwise kernel, where it
+        gives NumPy's bytes: ``Z += b`` and ``H = np.maximum(Z, 0)`` row by row, for a ReLU layer
+        without dropout (None otherwise)."""
+        Z, H, b = self.Z, self.H, self.b
+        if Z is None or H is None or self.mask is not None or not _relu(self.activation):
+            return None
+        if not 0 <= start < stop <= len(Z):
+            return None
+        return self._kernel_call(("finish", start, stop), (Z, H, b), lambda: [
+            (self.units, ((ADD, z, z, b.ctypes.data), (RELU, h, z, 0)))
+            for z, h in zip(_row_addresses(Z, start, stop), _row_addresses(H, start, stop),
+                            strict=True)])  # fmt: skip
 
     # --- backward -------------------------------------------------------------------------------
 
@@ -187,11 +215,64 @@ class FastDense(Dense):
             if not np.may_share_memory(dY, dZ):  # else dY is these rows of dZ already
                 np.copyto(dZ, dY)
             return dZ
+        call = self.activation_gradient_call(dY, start, stop)
+        if call is not None:
+            compute(call)
+            return dZ
         dH = dY
         if self.mask is not None:
             dH_buffer = self._extra(buffers, "dH", buffers.dZ.shape, self.dtype)
             dH = np.multiply(dY, self.mask[start:stop], out=dH_buffer[start:stop])
         return self.activation.backward(dH, self.Z[start:stop], self.H[start:stop], out=dZ)
+
+    def activation_gradient_call(self, dY: Array, start: int, stop: int) -> Call | None:
+        """`backward_rows` of rows ``start:stop`` (not from logits) as one call of the elementwise
+        kernel, where it gives NumPy's bytes: ``dZ = np.sign(H) * dY``, for a ReLU layer without
+        dropout (None otherwise). Sets the layer's ``dZ`` as `backward_rows` does."""
+        if self.X is None or self.H is None or self.mask is not None:
+            return None
+        if not _relu(self.activation) or not 0 <= start < stop <= len(self.H):
+            return None
+        dZ, H = self.buffers_for(self.X.shape[0]).dZ, self.H
+        self._dZ = dZ
+        n = (stop - start) * self.units
+        return self._kernel_call(("dZ", start, stop), (dZ, H, dY), lambda: [
+            (n, ((SIGN, dZ[start].ctypes.data, H[start].ctypes.data, 0),
+                 (MUL, dZ[start].ctypes.data, dZ[start].ctypes.data, dY.ctypes.data)))],
+            rows=(start, stop))  # fmt: skip
+
+    def _kernel_call(
+        self,
+        key: tuple[object, ...],
+        arrays: tuple[Array, ...],
+        segments: Callable[[], list[tuple[int, tuple[elementwise.RawOp, ...]]]],
+        rows: tuple[int, int] | None = None,
+    ) -> Call | None:
+        """A kernel call over ``segments()``, kept while ``arrays`` stay where they are, laid out
+        as they are; None where the kernel cannot run on them. ``arrays`` are the layer's
+        buffers of the whole batch, but with ``rows`` the last is those rows only."""
+        # The layer's buffers by identity (kept here, they stay where they are); the rows by
+        # where they are (a new view each step).
+        last = arrays[-1]
+        full = (*key, *map(id, arrays[:-1]), *((last.ctypes.data, last.shape, last.strides,
+                                               last.dtype) if rows else (id(last),)))  # fmt: skip
+        kept = self._calls.get(full)
+        if kept is not None:
+            return kept[1]
+        if len(self._calls) >= _MAX_KEPT_CALLS:
+            self._calls.clear()
+        start, stop = rows if rows is not None else (0, 0)
+        shapes_agree = rows is None or arrays[-1].shape == (stop - start, self.units)
+        call: Call | None = None
+        if shapes_agree and elementwise.runs() and all(
+            a.dtype == self.dtype and a.dtype.isnative and a.flags.c_contiguous
+            and a.flags.writeable for a in arrays
+        ) and not any(np.may_share_memory(a, b) for i, a in enumerate(arrays)
+                      for b in arrays[i + 1:]):  # fmt: skip
+            call = elementwise.kernel_call(self.dtype, segments(), arrays, lambda: None)
+            call = call if call.job is not None else None
+        self._calls[full] = (arrays, call)
+        return call
 
     def reserve_backward(self, need_dX: bool) -> None:
         """Make the arrays `backward_rows` and `input_gradient_rows` write into, after `prepare`.
@@ -281,6 +362,21 @@ class FastDense(Dense):
         made = product(*views())
         self._products[key] = (arrays, tuple(a.ctypes.data for a in arrays), made)
         return made
+
+
+_RELU_CODE = (ReLU.forward, ReLU.backward)
+
+
+def _relu(activation: object) -> bool:
+    """Whether ``activation`` is a `ReLU` whose passes are ReLU's own, which the kernel gives
+    (not a subclass, nor ones replaced: a test of `nnctl gradcheck` breaks them on purpose)."""
+    return type(activation) is ReLU and (ReLU.forward, ReLU.backward) == _RELU_CODE
+
+
+def _row_addresses(M: Array, start: int, stop: int) -> list[int]:
+    """The addresses of rows ``start:stop`` of the C-contiguous 2-D ``M``."""
+    base, stride = M.ctypes.data, M.strides[0]
+    return [base + row * stride for row in range(start, stop)]
 
 
 def _same_layout(a: Array, b: Array) -> bool:

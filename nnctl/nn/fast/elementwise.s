@@ -8,9 +8,12 @@
 #     n (its elements), shift (log2 of an element's bytes: 2 float32, 3 float64), ops (how many),
 #     then each op: code, d, a, b, s
 # with d, a and b the addresses of the segment's first element in each array, and s the scalar's
-# bits (a float32's in the low 32 bits, or a float64's). The codes, for float32 (+ 8 for float64):
+# bits (a float32's in the low 32 bits, or a float64's). The codes, for float32 (+ 16 for float64):
 #     1  d = a * s        2  d = a + s        3  d = a + b        4  d = a - b
 #     5  d = a * b        6  d = a / b        7  d = sqrt(a)
+#     8  d = max(a, 0)    9  d = sign(a)
+# where max and sign are NumPy's np.maximum(a, 0) and np.sign(a): a NaN is passed on as it is (its
+# bits, signalling or not), and -0 gives +0.
 # Each segment runs in chunks of CHUNK elements: every op over the chunk, in order, then the next
 # chunk. So each element sees the ops in program order, as from NumPy's passes over the whole
 # arrays one after another, while the arrays' chunks stay in the L1 cache. Each operation is one
@@ -76,20 +79,28 @@ elementwise:
     je .Ldiv_f
     cmp rax, 7
     je .Lsqrt_f
+    cmp rax, 8
+    je .Lrelu_f
     cmp rax, 9
+    je .Lsign_f
+    cmp rax, 17
     je .Lmuls_d
-    cmp rax, 10
+    cmp rax, 18
     je .Ladds_d
-    cmp rax, 11
+    cmp rax, 19
     je .Ladd_d
-    cmp rax, 12
+    cmp rax, 20
     je .Lsub_d
-    cmp rax, 13
+    cmp rax, 21
     je .Lmul_d
-    cmp rax, 14
+    cmp rax, 22
     je .Ldiv_d
-    cmp rax, 15
+    cmp rax, 23
     je .Lsqrt_d
+    cmp rax, 24
+    je .Lrelu_d
+    cmp rax, 25
+    je .Lsign_d
 .Lop_done:                      # (an unknown code does nothing)
     add rbx, 40
     jmp .Lop
@@ -183,3 +194,97 @@ BODY .Lsub_d, sub, pd, sd, vbroadcastsd, 3, 7, 8, yes, no
 BODY .Lmul_d, mul, pd, sd, vbroadcastsd, 3, 7, 8, yes, no
 BODY .Ldiv_d, div, pd, sd, vbroadcastsd, 3, 7, 8, yes, no
 BODY .Lsqrt_d, sqrt, pd, sd, vbroadcastsd, 3, 7, 8, no, no
+
+# d = max(a, 0) as NumPy's np.maximum(a, 0): vmax gives its second operand, 0, for a NaN or either
+# zero, so a NaN is put back from a (ymm5: zeros).
+.macro RELU label, t, s, shift, mask, size
+\label:
+    xor r11d, r11d
+    vxorps ymm5, ymm5, ymm5
+    mov rcx, r8
+    shr rcx, \shift
+    jz 2f
+1:
+    vmovups ymm0, [rsi+r11]
+    vmovups ymm3, [rsi+r11+32]
+    vmax\t ymm1, ymm0, ymm5
+    vmax\t ymm4, ymm3, ymm5
+    vcmp\t ymm2, ymm0, ymm0, 3  # unordered: a is NaN
+    vcmp\t ymm6, ymm3, ymm3, 3
+    vblendv\t ymm0, ymm1, ymm0, ymm2
+    vblendv\t ymm3, ymm4, ymm3, ymm6
+    vmovups [rdx+r11], ymm0
+    vmovups [rdx+r11+32], ymm3
+    add r11, 64
+    dec rcx
+    jnz 1b
+2:
+    mov rcx, r8
+    and rcx, \mask
+    jz 4f
+3:
+    vmov\s xmm0, [rsi+r11]
+    vmax\s xmm1, xmm0, xmm5
+    vcmp\s xmm2, xmm0, xmm0, 3
+    vblendv\t xmm0, xmm1, xmm0, xmm2
+    vmov\s [rdx+r11], xmm0
+    add r11, \size
+    dec rcx
+    jnz 3b
+4:
+    jmp .Lop_done
+.endm
+
+# d = sign(a) as NumPy's np.sign(a): 1 where a > 0, -1 where a < 0, a where a is NaN, else +0;
+# as masks of three comparisons (ymm5: zeros, ymm6: -1, ymm7: 1).
+.macro SIGN label, t, s, shift, mask, size, cvt, half
+\label:
+    xor r11d, r11d
+    vxorps ymm5, ymm5, ymm5
+    vcmp\t ymm6, ymm5, ymm5, 0  # all bits set: the integers -1
+    \cvt ymm6, \half\()6        # -1.0
+    vsub\t ymm7, ymm5, ymm6     # 1.0
+    mov rcx, r8
+    shr rcx, \shift
+    jz 2f
+1:
+    vmovups ymm0, [rsi+r11]
+    vmovups ymm3, [rsi+r11+32]
+    SIGN_OF \t, ymm, 0, 1, 2, 4
+    SIGN_OF \t, ymm, 3, 8, 9, 10
+    vmovups [rdx+r11], ymm0
+    vmovups [rdx+r11+32], ymm3
+    add r11, 64
+    dec rcx
+    jnz 1b
+2:
+    mov rcx, r8
+    and rcx, \mask
+    jz 4f
+3:
+    vmov\s xmm0, [rsi+r11]
+    SIGN_OF \t, xmm, 0, 1, 2, 4
+    vmov\s [rdx+r11], xmm0
+    add r11, \size
+    dec rcx
+    jnz 3b
+4:
+    jmp .Lop_done
+.endm
+
+# The sign of register \x (it becomes the result), with \gt, \lt and \nan for the masks.
+.macro SIGN_OF t, r, x, gt, lt, nan
+    vcmp\t \r\gt, \r\x, \r\()5, 0x1e  # a > 0 (ordered)
+    vcmp\t \r\lt, \r\x, \r\()5, 0x11  # a < 0 (ordered)
+    vcmp\t \r\nan, \r\x, \r\x, 3      # a is NaN
+    vand\t \r\gt, \r\gt, \r\()7
+    vand\t \r\lt, \r\lt, \r\()6
+    vand\t \r\nan, \r\nan, \r\x
+    vor\t \r\x, \r\gt, \r\lt
+    vor\t \r\x, \r\x, \r\nan
+.endm
+
+RELU .Lrelu_f, ps, ss, 4, 15, 4
+RELU .Lrelu_d, pd, sd, 3, 7, 8
+SIGN .Lsign_f, ps, ss, 4, 15, 4, vcvtdq2ps, ymm
+SIGN .Lsign_d, pd, sd, 3, 7, 8, vcvtdq2pd, xmm

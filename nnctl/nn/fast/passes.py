@@ -15,7 +15,7 @@ import numpy as np
 
 from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.dense import FastDense
-from nnctl.nn.fast.worker import Worker, pair
+from nnctl.nn.fast.worker import Task, Worker, chain, pair
 from nnctl.nn.losses import Loss
 from nnctl.nn.optim.optimizers import Optimizer
 
@@ -48,6 +48,7 @@ class Passes:
     def __init__(self, network: SteppedNetwork, layers: Sequence[FastDense]) -> None:
         self.network, self.layers = network, list(layers)
         self._grad_out: dict[int, Array] = {}
+        self._chains: dict[tuple[int, int], Task] = {}
 
     def loss_and_gradient(self, X: Array, y: Array, training: bool) -> float:
         """Forward, loss and backward over the whole batch, every gradient filled."""
@@ -112,24 +113,55 @@ class Passes:
 
     def forward_backward_halves(self, y: Array, half: int, n: int, worker: Worker) -> list[float]:
         """`forward_backward_rows` of both halves at once, each matrix product shared with the
-        ``worker`` (one half each, `pair`), everything else on this thread, half after half."""
+        ``worker`` (one half each, `pair`), everything else on this thread, half after half; but
+        where a layer's elementwise work after a product is one kernel call per half
+        (`FastDense.finish_call`, `FastDense.activation_gradient_call`), each half's call follows
+        its product on the same thread (`chain`)."""
         cuts = ((0, half), (half, n))
         outputs: list[Array] = []
         for layer in self.layers:
-            pair(worker, layer.forward_product(0, half), layer.forward_product(half, n))
-            outputs = [layer.forward_finish(start, stop) for start, stop in cuts]
+            products = [layer.forward_product(start, stop) for start, stop in cuts]
+            finish = [layer.finish_call(start, stop) for start, stop in cuts]
+            if self._pair_chained(worker, products, finish):
+                assert layer.H is not None
+                outputs = [layer.H[start:stop] for start, stop in cuts]
+            else:
+                pair(worker, products[0], products[1])
+                outputs = [layer.forward_finish(start, stop) for start, stop in cuts]
         shares = [
             self.loss_rows(y, A, start, stop, n)
             for A, (start, stop) in zip(outputs, cuts, strict=True)
         ]
         for i in range(len(self.layers) - 1, 0, -1):
-            layer = self.layers[i]
-            first = layer.input_gradient_product(0, half)
-            pair(worker, first, layer.input_gradient_product(half, n))
+            layer, before = self.layers[i], self.layers[i - 1]
+            products = [layer.input_gradient_product(start, stop) for start, stop in cuts]
             dX = layer.buffers_for(n).extra["dX"]
-            for start, stop in cuts:
-                self.layers[i - 1].backward_rows(dX[start:stop], start, stop)
+            gradients = [before.activation_gradient_call(dX[start:stop], start, stop)
+                         for start, stop in cuts]  # fmt: skip
+            if not self._pair_chained(worker, products, gradients):
+                pair(worker, products[0], products[1])
+                for start, stop in cuts:
+                    before.backward_rows(dX[start:stop], start, stop)
         return shares
+
+    def _pair_chained(
+        self, worker: Worker, products: Sequence[Task], calls: Sequence[Task | None]
+    ) -> bool:
+        """`pair` of each product chained with its call, when both calls are there."""
+        first, second = calls
+        if first is None or second is None:
+            return False
+        pair(worker, self._chain(products[0], first), self._chain(products[1], second))
+        return True
+
+    def _chain(self, product: Task, call: Task) -> Task:
+        key = (product.address, call.address)
+        made = self._chains.get(key)
+        if made is None or made.job is None:
+            if len(self._chains) >= 64:
+                self._chains.clear()
+            made = self._chains[key] = chain(product, call)
+        return made
 
     def loss_rows(self, y: Array, A: Array, start: int, stop: int, n: int) -> float:
         """The loss of rows ``start:stop`` (the output ``A``), and the output layer's ``dZ``."""

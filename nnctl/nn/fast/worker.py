@@ -13,7 +13,9 @@ of the C library's (`nnctl.nn.fast.native.start_thread`) running three small rou
   rounding), runs it and marks it done; it ends when its count is `native.QUIT`;
 - ``split(state, a, b, spins)``, called from Python (which releases the GIL): posts ``a``, wakes
   the worker if it sleeps, runs ``b`` on the calling thread, then runs ``a`` too if the worker has
-  not claimed it yet, else waits until the worker is done with it.
+  not claimed it yet, else waits until the worker is done with it;
+- ``chain(a, b)`` runs job ``a``, then job ``b``: one hand-off for a product and what follows it
+  in the same rows (`chain`).
 
 So a product cut in two takes the time of one half when the worker is there, and of both halves
 one after the other when it is not (asleep, on a busy CPU, in a forked child): never a wait for a
@@ -76,8 +78,11 @@ WORKER_CODE = bytes.fromhex(
     "4c89e7 e8adfeffff eb0a"  # run(a); jmp out
     "48394b10 7404 f390 ebf6"  # wait: until done == posted, pause
     "415d 415c 5b c3"  # out: pop r13, r12, rbx; return
+    # chain(a, b), at 0x165: run(a), then run(b)
+    "53 4889f3 e892feffff"  # push rbx; rbx = b; call run (rdi = a)
+    "4889df e88afeffff 5b c3"  # rdi = b; call run; pop rbx; return
 )
-WORKER_ENTRY, SPLIT_ENTRY = 0x6C, 0xFC
+WORKER_ENTRY, SPLIT_ENTRY, CHAIN_ENTRY = 0x6C, 0xFC, 0x165
 
 #: A worker's status: starting, running (spinning, asleep, or in a job), ended.
 STARTING, RUNNING, ENDED = 0, 1, 2
@@ -111,8 +116,9 @@ Job = ctypes.c_int64 * 16
 JobArray = ctypes.Array[ctypes.c_int64]
 
 
-def _routines() -> tuple[Any, Any, int] | None:
-    """``run``, ``split`` and the worker's entry address, or None where they cannot run."""
+def _routines() -> tuple[Any, Any, int, int] | None:
+    """``run``, ``split``, the worker's entry address and ``chain``'s, or None where they cannot
+    run."""
     if not native.spinners_run():
         return None
     base = native.code_address(WORKER_CODE)
@@ -121,7 +127,7 @@ def _routines() -> tuple[Any, Any, int] | None:
     run = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(base)
     split = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                              ctypes.c_int64)(base + SPLIT_ENTRY)  # fmt: skip
-    return run, split, base + WORKER_ENTRY
+    return run, split, base + WORKER_ENTRY, base + CHAIN_ENTRY
 
 
 _ROUTINES = _routines()
@@ -223,6 +229,19 @@ def compute(p: Task) -> None:
         p.fallback()
     else:
         np.matmul(p.A, p.B, out=p.C)
+
+
+def chain(first: Task, second: Task) -> Task:
+    """One task that computes ``first``, then ``second`` (a job where both have one)."""
+
+    def one_then_other() -> None:
+        compute(first)
+        compute(second)
+
+    if _ROUTINES is None or first.job is None or second.job is None:
+        return Call(None, 0, one_then_other, (first, second))
+    job = Job(_ROUTINES[3], first.address, second.address)
+    return Call(job, ctypes.addressof(job), one_then_other, (first, second))
 
 
 def pair(worker: Worker | None, first: Task, second: Task) -> None:

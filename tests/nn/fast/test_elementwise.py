@@ -16,7 +16,20 @@ import pytest
 
 from nnctl.nn.fast import elementwise, fpu, worker
 from nnctl.nn.fast.buffers import ParameterBuffer
-from nnctl.nn.fast.elementwise import ADD, ADD_S, DIV, MUL, MUL_S, SQRT, SUB, Op, Programs, Trace
+from nnctl.nn.fast.elementwise import (
+    ADD,
+    ADD_S,
+    DIV,
+    MUL,
+    MUL_S,
+    RELU,
+    SIGN,
+    SQRT,
+    SUB,
+    Op,
+    Programs,
+    Trace,
+)
 from nnctl.nn.optim.base import KERNEL_MIN_SIZE
 from nnctl.nn.optim.optimizers import Adam, get_optimizer
 
@@ -34,7 +47,15 @@ def special_values(n: int, dtype, seed: int) -> np.ndarray:
     specials = np.array([0.0, -0.0, tiny, -3 * tiny, np.inf, -np.inf, np.nan, 1e300, -1e-300])
     x[rng.integers(0, n, max(1, n // 8))] = rng.choice(specials, max(1, n // 8))
     with np.errstate(over="ignore"):
-        return x.astype(dtype)
+        x = x.astype(dtype)
+    # NaNs of other bits: negative, with a payload, signalling (passed on as they are by some ops)
+    bits = x.view(np.uint32 if dtype == np.float32 else np.uint64)
+    nans = [0xFFC00000, 0x7FC00123, 0x7F800001, 0xFF800005]
+    if dtype == np.float64:
+        nans = [0xFFF8000000000000, 0x7FF8000000000123, 0x7FF0000000000001, 0xFFF0000000000005]
+    at = rng.integers(0, n, max(1, n // 16))
+    bits[at] = rng.choice(np.array(nans, bits.dtype), len(at))
+    return x
 
 
 def test_the_bytes_are_those_assembled_from_the_source(tmp_path):
@@ -53,6 +74,10 @@ def run_numpy(ops, arrays) -> None:
         d, a = arrays[op.d], arrays[op.a]
         if op.code == SQRT:
             np.sqrt(a, out=d)
+        elif op.code == RELU:
+            np.maximum(a, 0, out=d)
+        elif op.code == SIGN:
+            np.sign(a, out=d)
         elif op.code in (MUL_S, ADD_S):
             (np.multiply if op.code == MUL_S else np.add)(a, op.s, out=d)
         else:
@@ -62,7 +87,7 @@ def run_numpy(ops, arrays) -> None:
 def ops_cases():
     return [Op(MUL_S, "d", "a", s=0.3), Op(ADD_S, "d", "a", s=-1e-7), Op(ADD, "d", "a", "b"),
             Op(SUB, "d", "a", "b"), Op(MUL, "d", "a", "b"), Op(DIV, "d", "a", "b"),
-            Op(SQRT, "d", "a")]  # fmt: skip
+            Op(SQRT, "d", "a"), Op(RELU, "d", "a"), Op(SIGN, "d", "a")]  # fmt: skip
 
 
 @needs_kernel

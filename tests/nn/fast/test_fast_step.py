@@ -23,6 +23,7 @@ import pytest
 
 from nnctl import _platform
 from nnctl.nn.fast import worker
+from nnctl.nn.fast.dense import FastDense
 from nnctl.nn.fast.planner import ALL, AWAKE, BLOCK, NONE, PRODUCTS, ROWS, UPDATE
 from nnctl.nn.fast.step import SMALL_BATCH, step_kind
 from nnctl.nn.fast.threads import Awake, Helper
@@ -36,19 +37,28 @@ BATCHES = [1, SMALL_BATCH - 1, SMALL_BATCH, SMALL_BATCH + 1, 2 * SMALL_BATCH + 3
 CASES = [("categorical_crossentropy", "softmax", 4), ("mse", "tanh", 2)]
 
 
-def layers(width: int, units: int, activation: str) -> list[dict[str, object]]:
+def layers(width: int, units: int, activation: str, dropout: float) -> list[dict[str, object]]:
     return [
-        {"units": width, "activation": "relu", "dropout": 0.25},
+        {"units": width, "activation": "relu", "dropout": dropout},
         {"units": 16, "activation": "tanh"},
         {"units": units, "activation": activation},
     ]
 
 
 def networks(
-    n_in: int, width: int, loss: str, activation: str, units: int, clip: float | None
+    n_in: int,
+    width: int,
+    loss: str,
+    activation: str,
+    units: int,
+    clip: float | None,
+    dropout: float = 0.25,
 ) -> tuple[Network, Network]:
-    """A fast network (`Network.build`) and a reference one with its weights and generator."""
-    specs = layers(width, units, activation)
+    """A fast network (`Network.build`) and a reference one with its weights and generator.
+
+    Its first layer is ReLU: with ``dropout`` the fast one runs NumPy's passes after its
+    products, without it the elementwise kernel's (`FastDense.finish_call`)."""
+    specs = layers(width, units, activation, dropout)
     fast = Network.build(n_in, specs, loss, np.random.default_rng(0), np.float64)
     rng = np.random.default_rng(0)
     ref_layers, n = [], n_in
@@ -89,8 +99,11 @@ def steps(fast: Network, reference: Network, X: np.ndarray, y: np.ndarray, **tol
 @pytest.mark.parametrize(("loss", "activation", "units"), CASES)
 @pytest.mark.parametrize("n", BATCHES)
 @pytest.mark.parametrize("clip", [None, 0.5])
-def test_a_small_network_steps_exactly_like_the_reference(loss, activation, units, n, clip):
-    fast, reference = networks(10, 32, loss, activation, units, clip)
+@pytest.mark.parametrize("dropout", [0.25, 0.0])
+def test_a_small_network_steps_exactly_like_the_reference(
+    loss, activation, units, n, clip, dropout
+):
+    fast, reference = networks(10, 32, loss, activation, units, clip, dropout)
     assert fast.n_params() < SPLIT_MIN_SIZE
     steps(fast, reference, *data(10, n, loss, units))
 
@@ -98,12 +111,15 @@ def test_a_small_network_steps_exactly_like_the_reference(loss, activation, unit
 @pytest.mark.parametrize(("loss", "activation", "units"), CASES)
 @pytest.mark.parametrize("n", BATCHES)
 @pytest.mark.parametrize("clip", [None, 0.5])
-@pytest.mark.parametrize("helper", [True, False])
-def test_a_shared_step_gives_the_references_numbers(loss, activation, units, n, clip, helper):
-    fast, reference = networks(300, 256, loss, activation, units, clip)
+@pytest.mark.parametrize("helper", ["python", "worker", None])
+@pytest.mark.parametrize("dropout", [0.25, 0.0])
+def test_a_shared_step_gives_the_references_numbers(
+    loss, activation, units, n, clip, helper, dropout
+):
+    fast, reference = networks(300, 256, loss, activation, units, clip, dropout)
     assert fast.n_params() >= SPLIT_MIN_SIZE and fast.fast is not None
     fast.fast.helper = Helper() if helper else None
-    fast.fast.planner.fixed = ALL
+    fast.fast.planner.fixed = PRODUCTS if helper == "worker" else ALL
     steps(fast, reference, *data(300, n, loss, units), rtol=1e-12, atol=1e-14)
 
 
@@ -219,3 +235,33 @@ def test_the_planner_times_the_steps_of_both_paths_and_chooses(n):
     for _ in range(steps):
         net.train_step(X, y)
     assert net.fast.planner.chosen(step_kind(n)) in candidates
+
+
+@pytest.mark.parametrize("n", [SMALL_BATCH // 2, 2 * SMALL_BATCH + 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_layers_in_the_kernel_give_numpys_bytes_under_every_plan(n, dtype, monkeypatch):
+    """ReLU layers without dropout run their elementwise passes in the kernel, chained after
+    their products under `PRODUCTS` (`Passes.forward_backward_halves`): every plan gives the
+    bytes of NumPy's passes."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((n, 300)).astype(dtype), rng.integers(0, 10, n)
+    results = {}
+    for plan in (None, NONE, ALL, PRODUCTS, "numpy"):
+        if plan == "numpy":  # the same step, with NumPy's passes after each product
+            monkeypatch.setattr(FastDense, "finish_call", lambda self, start, stop: None)
+            monkeypatch.setattr(FastDense, "activation_gradient_call",
+                                lambda self, dY, start, stop: None)  # fmt: skip
+        net = Network.build(300, [{"units": 256, "activation": "relu"},
+                                  {"units": 48, "activation": "relu"},
+                                  {"units": 10, "activation": "softmax"}],
+                            get_loss("categorical_crossentropy"), np.random.default_rng(1),
+                            dtype)  # fmt: skip
+        assert net.fast is not None and net.params.size >= SPLIT_MIN_SIZE
+        net.attach_optimizer(get_optimizer("adam", learning_rate=1e-3))
+        net.fast.helper = None if plan is None else Helper()
+        net.fast.planner.fixed = plan if isinstance(plan, int) else NONE
+        with _platform.one_blas_thread():
+            for _ in range(3):
+                net.train_step(X, y)
+        results[plan] = net.params.data.tobytes()
+    assert len(set(results.values())) == 1

@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 from nnctl import _platform
-from nnctl.nn.fast import native, worker
+from nnctl.nn.fast import elementwise, native, worker
 from nnctl.nn.fast.dense import FastDense
+from nnctl.nn.fast.elementwise import RELU, Op, Programs, Trace
 
 DEADLINE = 60.0  # seconds for an event that takes microseconds; only a broken worker waits it
 needs_worker = pytest.mark.skipif(not worker.worker_runs(), reason="x86-64 Linux with OpenBLAS")
@@ -204,3 +205,32 @@ def test_a_new_batch_moves_the_kept_products_pointers():
             layer.forward_rows(start, stop)
         assert layer.Z is not None
         np.testing.assert_allclose(layer.Z, X @ layer.W, rtol=1e-12)
+
+
+@needs_worker
+def test_a_chain_runs_its_second_task_after_its_first_on_either_thread():
+    """``chain(product, call)``: the kernel's call reads what the product wrote, on the worker,
+    on this thread, and through the fallbacks when a task has no job."""
+    rng = np.random.default_rng(4)
+    A, B = rng.standard_normal((40, 9)), rng.standard_normal((9, 20))
+    products = worker.for_process()
+    assert products is not None and elementwise.runs()
+    with _platform.one_blas_thread():
+        expected = np.maximum(A @ B, 0)
+        for ways in ("worker", "here", "fallback"):
+            C, H = np.zeros((40, 20)), np.full((40, 20), 7.0)
+            tasks = []
+            for rows in (slice(0, 20), slice(20, 40)):
+                made = worker.product(A[rows], B, C[rows])
+                if ways == "fallback":
+                    made = made._replace(job=None, address=0)
+                relu = Op(RELU, "h", "c")
+                call = Programs().call({"c": C.ravel(), "h": H.ravel()},
+                                       [(rows.start * 20, rows.stop * 20, Trace([relu]))],
+                                       lambda: None)  # fmt: skip
+                tasks.append(worker.chain(made, call))
+            assert all((task.job is None) == (ways == "fallback") for task in tasks)
+            posted = products.state.posted
+            worker.pair(products if ways == "worker" else None, *tasks)
+            assert (products.state.posted > posted) == (ways == "worker")
+            np.testing.assert_allclose(H, expected, rtol=1e-12)
