@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from nnctl.nn.activations import ACTIVATIONS
-from nnctl.nn.fast import elementwise, fpu
+from nnctl.nn.fast import dense, elementwise, fpu
 from nnctl.nn.fast.dense import FastDense
 from nnctl.nn.layers.dense import Dense
 
@@ -116,10 +116,11 @@ def special_rows(n: int, units: int, dtype: type, seed: int) -> np.ndarray:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ftz", [False, True])
 @pytest.mark.parametrize("units", [1, 5, 16, 37, 300])
-def test_a_relu_layers_kernel_calls_give_numpys_bytes(dtype, ftz, units):
+def test_a_relu_layers_kernel_calls_give_numpys_bytes(dtype, ftz, units, monkeypatch):
     """`forward_finish` and `backward_rows` in the kernel (`finish_call`,
     `activation_gradient_call`) give the bytes of NumPy's passes, NaNs, signed zeros and
-    subnormals included, in any rows."""
+    subnormals included, in any rows (of any size here)."""
+    monkeypatch.setattr(dense, "KERNEL_MIN_ELEMENTS", 1)
     results = []
     for kernel in (True, False):
         layer = FastDense(3, units, "relu", rng=np.random.default_rng(0), dtype=dtype)
@@ -151,9 +152,19 @@ def test_a_relu_layers_kernel_calls_give_numpys_bytes(dtype, ftz, units):
 
 
 @needs_kernel
-def test_what_the_kernel_cannot_take_is_left_to_numpy():
+def test_what_the_kernel_cannot_take_is_left_to_numpy(monkeypatch):
     """No call for another activation, dropout, empty rows, or a ``dY`` that is strided, of another
-    type or shape, or over the layer's own ``dZ``."""
+    type or shape, or over the layer's own ``dZ``; nor for fewer elements than
+    ``KERNEL_MIN_ELEMENTS``, where a call costs more than NumPy's passes."""
+    layer = FastDense(3, 64, "relu", rng=np.random.default_rng(0))
+    layer.prepare(np.zeros((256, 3), np.float32), True)
+    layer.reserve_backward(need_dX=True)
+    rows = dense.KERNEL_MIN_ELEMENTS // 64
+    for start, stop, made in ((0, rows, True), (0, rows - 1, False), (1, rows, False)):
+        dY = np.ones((stop - start, 64), np.float32)
+        assert (layer.finish_call(start, stop) is not None) == made
+        assert (layer.activation_gradient_call(dY, start, stop) is not None) == made
+    monkeypatch.setattr(dense, "KERNEL_MIN_ELEMENTS", 1)
     assert FastDense(3, 4, "tanh", rng=np.random.default_rng(0)).finish_call(0, 2) is None
     for dropout in (0.0, 0.5):
         layer = FastDense(
