@@ -38,11 +38,13 @@ Array = np.ndarray
 _MAX_CACHED_BATCH_SIZES = 4
 #: Products kept per layer (`FastDense._product`): the pieces of a few batch sizes.
 _MAX_KEPT_PRODUCTS = 64
-#: The fewest elements in a block of rows for which a ReLU's passes run in the kernel: a call
-#: costs about 2 us more than NumPy's in Python, and at 32 x 64 the step of a tiny network went
-#: from 0.060 to 0.065 ms; at 32 x 256 the kernel's finish took 2.9 us against 4.6, its gradient
-#: 4.7 against 4.8 (`benchmarks/README.md`).
-KERNEL_MIN_ELEMENTS = 8192
+#: The fewest elements in a block of rows for which a ReLU's passes run in the kernel on this
+#: thread, and where the worker runs them right after its product (`nnctl.nn.fast.passes`). A call
+#: costs about 2 us more than NumPy's passes in Python (the tiny network's step went from 0.060 to
+#: 0.065 ms at 32 x 64), and at 32 x 256, though faster alone (finish 2.9 us against 4.6), it made
+#: the step 10 us slower; chained after the worker's product, 64 x 128 saved 25 us a step at batch
+#: 128 (`benchmarks/README.md`).
+KERNEL_MIN_ELEMENTS, CHAINED_MIN_ELEMENTS = 16384, 8192
 #: Kernel calls kept per layer (`FastDense.finish_call`, `FastDense.activation_gradient_call`).
 _MAX_KEPT_CALLS = 32
 
@@ -171,12 +173,13 @@ class FastDense(Dense):
         Y: Array = np.multiply(H, self.mask[start:stop], out=self.output[start:stop])
         return Y
 
-    def finish_call(self, start: int, stop: int) -> Call | None:
+    def finish_call(self, start: int, stop: int, least: int | None = None) -> Call | None:
         """`forward_finish` of rows ``start:stop`` as one call of the elementwise kernel, where it
         gives NumPy's bytes: ``Z += b`` and ``H = np.maximum(Z, 0)`` row by row, for a ReLU layer
-        without dropout (None otherwise)."""
+        without dropout, of at ``least`` elements (default `KERNEL_MIN_ELEMENTS`); else None."""
         Z, H = self.Z, self.H
-        if (stop - start) * self.units < KERNEL_MIN_ELEMENTS or Z is None or H is None:
+        least = KERNEL_MIN_ELEMENTS if least is None else least
+        if (stop - start) * self.units < least or Z is None or H is None:
             return None
         if not 0 <= start < stop <= len(Z) or self.mask is not None or not _relu(self.activation):
             return None
@@ -231,11 +234,15 @@ class FastDense(Dense):
             dH = np.multiply(dY, self.mask[start:stop], out=dH_buffer[start:stop])
         return self.activation.backward(dH, self.Z[start:stop], self.H[start:stop], out=dZ)
 
-    def activation_gradient_call(self, dY: Array, start: int, stop: int) -> Call | None:
+    def activation_gradient_call(
+        self, dY: Array, start: int, stop: int, least: int | None = None
+    ) -> Call | None:
         """`backward_rows` of rows ``start:stop`` (not from logits) as one call of the elementwise
         kernel, where it gives NumPy's bytes: ``dZ = np.sign(H) * dY``, for a ReLU layer without
-        dropout (None otherwise). Sets the layer's ``dZ`` as `backward_rows` does."""
-        if (stop - start) * self.units < KERNEL_MIN_ELEMENTS or self.X is None or self.H is None:
+        dropout, of at ``least`` elements (default `KERNEL_MIN_ELEMENTS`); else None. Sets the
+        layer's ``dZ`` as `backward_rows` does."""
+        least = KERNEL_MIN_ELEMENTS if least is None else least
+        if (stop - start) * self.units < least or self.X is None or self.H is None:
             return None
         if not 0 <= start < stop <= len(self.H) or self.mask is not None:
             return None

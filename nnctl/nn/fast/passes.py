@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from nnctl.nn.fast.buffers import ParameterBuffer
-from nnctl.nn.fast.dense import FastDense
+from nnctl.nn.fast.dense import CHAINED_MIN_ELEMENTS, FastDense
 from nnctl.nn.fast.worker import Task, Worker, chain, pair
 from nnctl.nn.losses import Loss
 from nnctl.nn.optim.optimizers import Optimizer
@@ -121,7 +121,7 @@ class Passes:
         outputs: list[Array] = []
         for layer in self.layers:
             products = [layer.forward_product(start, stop) for start, stop in cuts]
-            finish = [layer.finish_call(start, stop) for start, stop in cuts]
+            finish = [layer.finish_call(start, stop, CHAINED_MIN_ELEMENTS) for start, stop in cuts]
             if self._pair_chained(worker, products, finish):
                 assert layer.H is not None
                 outputs = [layer.H[start:stop] for start, stop in cuts]
@@ -136,7 +136,8 @@ class Passes:
             layer, before = self.layers[i], self.layers[i - 1]
             products = [layer.input_gradient_product(start, stop) for start, stop in cuts]
             dX = layer.buffers_for(n).extra["dX"]
-            gradients = [before.activation_gradient_call(dX[start:stop], start, stop)
+            gradients = [before.activation_gradient_call(dX[start:stop], start, stop,
+                                                         CHAINED_MIN_ELEMENTS)
                          for start, stop in cuts]  # fmt: skip
             if not self._pair_chained(worker, products, gradients):
                 pair(worker, products[0], products[1])

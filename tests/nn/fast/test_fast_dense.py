@@ -155,15 +155,17 @@ def test_a_relu_layers_kernel_calls_give_numpys_bytes(dtype, ftz, units, monkeyp
 def test_what_the_kernel_cannot_take_is_left_to_numpy(monkeypatch):
     """No call for another activation, dropout, empty rows, or a ``dY`` that is strided, of another
     type or shape, or over the layer's own ``dZ``; nor for fewer elements than
-    ``KERNEL_MIN_ELEMENTS``, where a call costs more than NumPy's passes."""
+    ``KERNEL_MIN_ELEMENTS`` (``CHAINED_MIN_ELEMENTS`` when asked, as the worker's halves do),
+    where a call costs more than NumPy's passes."""
     layer = FastDense(3, 64, "relu", rng=np.random.default_rng(0))
     layer.prepare(np.zeros((256, 3), np.float32), True)
     layer.reserve_backward(need_dX=True)
-    rows = dense.KERNEL_MIN_ELEMENTS // 64
-    for start, stop, made in ((0, rows, True), (0, rows - 1, False), (1, rows, False)):
-        dY = np.ones((stop - start, 64), np.float32)
-        assert (layer.finish_call(start, stop) is not None) == made
-        assert (layer.activation_gradient_call(dY, start, stop) is not None) == made
+    for least in (None, dense.CHAINED_MIN_ELEMENTS):
+        rows = (dense.KERNEL_MIN_ELEMENTS if least is None else least) // 64
+        for start, stop, made in ((0, rows, True), (0, rows - 1, False), (1, rows, False)):
+            dY = np.ones((stop - start, 64), np.float32)
+            assert (layer.finish_call(start, stop, least) is not None) == made
+            assert (layer.activation_gradient_call(dY, start, stop, least) is not None) == made
     monkeypatch.setattr(dense, "KERNEL_MIN_ELEMENTS", 1)
     assert FastDense(3, 4, "tanh", rng=np.random.default_rng(0)).finish_call(0, 2) is None
     for dropout in (0.0, 0.5):

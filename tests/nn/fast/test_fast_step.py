@@ -237,7 +237,7 @@ def test_the_planner_times_the_steps_of_both_paths_and_chooses(n):
     assert net.fast.planner.chosen(step_kind(n)) in candidates
 
 
-@pytest.mark.parametrize("n", [SMALL_BATCH // 2, 2 * SMALL_BATCH + 3])
+@pytest.mark.parametrize("n", [SMALL_BATCH, 2 * SMALL_BATCH + 3])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_layers_in_the_kernel_give_numpys_bytes_under_every_plan(n, dtype, monkeypatch):
     """ReLU layers without dropout run their elementwise passes in the kernel, chained after
