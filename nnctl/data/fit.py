@@ -36,7 +36,7 @@ from nnctl.data.formats.idx import (
     read_idx,
     read_labels,
 )
-from nnctl.data.numeric import NumericTransform, chunk_rows, row_chunks
+from nnctl.data.numeric import NumericTransform, ScaledOutOfRange, chunk_rows, row_chunks
 from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_columns
 from nnctl.data.split import SplitIndices, split_rows
 from nnctl.errors import DataError, UsageError
@@ -128,17 +128,22 @@ def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
     text = text_columns(frame, columns.categorical)
     del frame  # the numbers are in `raw` or `block` now: free pandas' copy before the next one
     release_freed_memory()
-    if raw is None:
-        numeric = NumericTransform.fit_apply(
-            block, n_train, data.resolved_normalize(), data.scale, data.missing
-        )
-    else:
-        # Bytes: fit on them as read, then gather, convert and scale the rows in one pass.
-        numeric = NumericTransform.fit_bytes(
-            raw, splits.train, data.resolved_normalize(), data.scale, data.missing
-        )
-        block = numeric.apply_to_bytes(raw, order, dtype)
-        del raw
+    try:
+        if raw is None:
+            numeric = NumericTransform.fit_apply(
+                block, n_train, data.resolved_normalize(), data.scale, data.missing
+            )
+        else:
+            # Bytes: fit on them as read, then gather, convert and scale the rows in one pass.
+            numeric = NumericTransform.fit_bytes(
+                raw, splits.train, data.resolved_normalize(), data.scale, data.missing
+            )
+            block = numeric.apply_to_bytes(raw, order, dtype)
+            del raw
+    except ScaledOutOfRange as error:  # a row outside the training rows, or an extreme scale
+        where = describe_rows(order[[error.row]])
+        column = f"column '{columns.numeric[error.column]}'"
+        raise error.data_error(str(path), column, where, None, dtype) from None
     impute = data.missing != "error"
     pre = Preprocessor(
         input="csv",
@@ -208,7 +213,14 @@ def fit_idx(cfg: Config, dtype: type[np.floating]) -> Fitted:
         X = images_in_order(raw, splits.order(), dtype)
         del raw
     order, n_train = splits.order(), len(splits.train)
-    numeric = NumericTransform.fit_apply(X, n_train, data.resolved_normalize(), data.scale, "error")
+    try:
+        numeric = NumericTransform.fit_apply(
+            X, n_train, data.resolved_normalize(), data.scale, "error"
+        )
+    except ScaledOutOfRange as error:  # only an extreme data.scale does this to pixels
+        where = f"image {int(order[error.row]) + 1}"
+        pixel = f"pixel {error.column}"
+        raise error.data_error(str(data.train), pixel, where, None, dtype) from None
     pre = Preprocessor(
         input="idx",
         numeric_columns=[],

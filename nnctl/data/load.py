@@ -108,7 +108,7 @@ def read_split(
     if pre.input == "idx":
         raw, label_values = read_idx_pair(data, labels, role)
         check_image_shape(data, raw, pre.image_shape)
-        X = pre.transform_images(images_in_order(raw, None, dtype))
+        X = pre.transform_images(images_in_order(raw, None, dtype), str(data))
         return Split(X, pre.target.encode(label_values, str(labels), dtype))
     columns = CsvColumns(
         numeric=pre.numeric_columns,
@@ -204,7 +204,7 @@ def run_split(
         rows = None if own_file else getattr(split_targets(values, cfg, str(labels)), role)
         if rows is not None and not len(rows):
             return None
-        X = pre.transform_images(images_in_order(images, rows, dtype))
+        X = pre.transform_images(images_in_order(images, rows, dtype), str(path), rows)
         values = values if rows is None else values[rows]
         return RunSplit(Split(X, pre.target.encode(values, str(labels), dtype)), path, None, rows)
     columns = CsvColumns(
@@ -243,7 +243,7 @@ def read_features_for_predict(
         raw = read_idx(path, ndim=3, what="images file")
         check_image_type(path, raw)
         check_image_shape(path, raw, pre.image_shape)
-        X = pre.transform_images(images_in_order(raw, None, dtype))  # type: ignore[arg-type]
+        X = pre.transform_images(images_in_order(raw, None, dtype), str(path))  # type: ignore[arg-type]
         yield pd.DataFrame(index=pd.RangeIndex(len(X))), X
         return
     offset = 0

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from nnctl.errors import ConfigError
+from nnctl.errors import ConfigError, DataError
 
 Normalize = Literal["standard", "minmax", "scale", "none"]
 Missing = Literal["error", "mean", "median", "most_frequent"]
@@ -228,6 +228,48 @@ def constant_columns(train: Values, mean: Float64, std: Float64) -> NDArray[np.b
     return constant
 
 
+class ScaledOutOfRange(ValueError):
+    """A finite value that scaling took beyond the block's float range: where, and the scaling.
+
+    ``row`` and ``column`` count in the scaled block; its caller names the file, column and row.
+    """
+
+    def __init__(self, row: int, column: int, shift: float, divide: float) -> None:
+        super().__init__(f"row {row}, column {column}: (x - {shift}) / {divide} overflows")
+        self.row, self.column, self.shift, self.divide = row, column, shift, divide
+
+    def moved(self, rows: int) -> ScaledOutOfRange:
+        """The same value, in a block that starts ``rows`` rows earlier."""
+        return ScaledOutOfRange(self.row + rows, self.column, self.shift, self.divide)
+
+    def data_error(
+        self, source: str, column: str, row: str, value: object, dtype: type[np.floating]
+    ) -> DataError:
+        """The `DataError` naming the value: ``source: column 'a', row 7: 3e+38 is out of ...``.
+
+        ``column`` and ``row`` are said as the file counts them (``column 'a'``, ``row 7``);
+        ``value`` is the value as read, or None where it is no longer known.
+        """
+        name, largest = np.dtype(dtype).name, float(np.finfo(dtype).max)
+        if isinstance(value, float | np.floating):
+            value = str(dtype(value))  # as the model reads it, in its shortest text: 3e+38
+        scaled = f"{'its value' if value is None else value} scaled as the training rows were"
+        said = f"{scaled}, {self.formula()}, is out of the {name} range"
+        wider = largest < np.finfo(np.float64).max
+        return DataError(
+            f"{source}: {column}, {row}: {said} (largest magnitude {largest:.3g})",
+            hint="a value this far from the training rows is likely a mistake; check it"
+            + (", or train with training.dtype: float64" if wider else ""),
+        )
+
+    def formula(self) -> str:
+        """The scaling as a formula: ``(x - 48.52) / 13.11``."""
+        if self.shift == 0:
+            return f"x / {self.divide:.4g}"
+        shifted = f"x - {self.shift:.4g}" if self.shift > 0 else f"x + {-self.shift:.4g}"
+        return f"({shifted}) / {self.divide:.4g}" if self.divide != 1 else shifted
+
+
 @dataclass(frozen=True)
 class NumericTransform:
     """A fitted imputation and scaling of numeric columns, applied in place."""
@@ -278,17 +320,44 @@ class NumericTransform:
         """``block = (block - shift) / divide`` in place (no imputation), a chunk of rows at a time.
 
         Each element is computed as on the whole block at once (subtract, then divide, in the
-        block's dtype); chunks only keep the rows in cache between the two operations.
+        block's dtype); chunks only keep the rows in cache between the two operations. A column
+        whose shift or divisor the dtype cannot hold (a float32 column from -3e38 to 3e38 spans
+        6e38) is computed in float64, then rounded to the dtype.
+
+        Raises
+        ------
+        ScaledOutOfRange
+            Where a value, scaled, is beyond the dtype's range (a row far from the training rows).
         """
-        shift = self.shift.astype(block.dtype) if np.any(self.shift != 0) else None
-        divide = self.divide.astype(block.dtype) if np.any(self.divide != 1) else None
-        if shift is None and divide is None:
+        with np.errstate(over="ignore"):
+            shift, divide = self.shift.astype(block.dtype), self.divide.astype(block.dtype)
+        wide = np.flatnonzero(~(np.isfinite(shift) & np.isfinite(divide)))
+        shift[wide], divide[wide] = 0, 1
+        shifts, divides = bool(np.any(shift != 0)), bool(np.any(divide != 1))
+        if not (shifts or divides or len(wide)):
             return
         for rows in row_chunks(block.shape[0], chunk_rows(block.shape[1], block.itemsize)):
-            if shift is not None:
-                block[rows] -= shift
-            if divide is not None:
-                block[rows] /= divide
+            try:
+                with np.errstate(over="raise"):  # NumPy raises once the whole pass is done
+                    if shifts:
+                        block[rows] -= shift
+                    if divides:
+                        block[rows] /= divide
+                    for j in wide:
+                        wider = block[rows, j].astype(np.float64) - self.shift[j]
+                        block[rows, j] = wider / self.divide[j]  # rounding over max: overflow
+            except FloatingPointError:
+                self._overflowed(block, rows)
+
+    def _overflowed(self, block: Block, rows: slice) -> None:
+        """Raise `ScaledOutOfRange` for the first value of ``block[rows]`` scaled to infinity."""
+        where = np.argwhere(np.isinf(block[rows]))
+        if len(where):
+            row, column = (int(i) for i in where[0])
+            start = rows.start or 0
+            raise ScaledOutOfRange(
+                start + row, column, float(self.shift[column]), float(self.divide[column])
+            )
 
     def apply_to_bytes(
         self, source: NDArray[np.uint8], rows: NDArray[np.intp], dtype: type[np.floating]
@@ -304,7 +373,10 @@ class NumericTransform:
         out = np.empty((len(rows), source.shape[1]), dtype=dtype)
         for chunk in row_chunks(len(rows), chunk_rows(out.shape[1], out.itemsize)):
             out[chunk] = np.take(source, rows[chunk], axis=0)
-            self.scale(out[chunk])
+            try:
+                self.scale(out[chunk])
+            except ScaledOutOfRange as error:
+                raise error.moved(chunk.start or 0) from None
         return out
 
     def apply(self, block: Block) -> Block:

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from nnctl.data.encoding import Category, TargetMap
+from nnctl.data.encoding import Category, TargetMap, describe_rows
 from nnctl.data.formats.csv import as_dtype, check_finite, numeric_values, require_columns
-from nnctl.data.numeric import Missing, NumericTransform
+from nnctl.data.numeric import Missing, NumericTransform, ScaledOutOfRange
 from nnctl.errors import CheckpointError
 
 BUNDLE_FORMAT = "nnctl.preprocessor"
@@ -146,7 +146,13 @@ class Preprocessor:
         block = numeric_block(
             frame, self.numeric_columns, dtype, source, self.missing, offset=offset
         )
-        self.numeric.apply(block)
+        try:
+            self.numeric.apply(block)
+        except ScaledOutOfRange as error:
+            name = self.numeric_columns[error.column]
+            value = frame[name].iloc[error.row]
+            where = describe_rows(np.array([error.row]), offset)
+            raise error.data_error(source, f"column '{name}'", where, value, dtype) from None
         text = text_columns(frame, [c.column for c in self.categories])
         return self.append_categories(block, text, source, offset)
 
@@ -172,9 +178,22 @@ class Preprocessor:
             parts.append(onehot if rows is None else onehot[rows])
         return np.concatenate(parts, axis=1, dtype=block.dtype)
 
-    def transform_images(self, images: NDArray[np.floating]) -> NDArray[np.floating]:
-        """IDX images (n, pixels) in [0, 1], normalized like the training images (in place)."""
-        return self.numeric.apply(images)
+    def transform_images(
+        self,
+        images: NDArray[np.floating],
+        source: str = "<images>",
+        rows: NDArray[np.intp] | None = None,
+    ) -> NDArray[np.floating]:
+        """IDX images (n, pixels) in [0, 1], normalized like the training images (in place).
+
+        ``rows`` are the images' places in ``source``, when they are not all of it in order.
+        """
+        try:
+            return self.numeric.apply(images)
+        except ScaledOutOfRange as error:
+            where = f"image {(error.row if rows is None else int(rows[error.row])) + 1}"
+            pixel = f"pixel {error.column}"
+            raise error.data_error(source, pixel, where, None, images.dtype.type) from None
 
     def transform_target(
         self,

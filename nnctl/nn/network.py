@@ -28,7 +28,7 @@ import numpy as np
 from nnctl.nn.errors import EngineConfigError, NonFiniteError
 from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.dense import FastDense
-from nnctl.nn.fast.fpu import flush_to_zero
+from nnctl.nn.fast.fpu import flush_to_zero, quiet
 from nnctl.nn.fast.step import FastStep
 from nnctl.nn.layers.base import Layer
 from nnctl.nn.losses import Loss, check_loss_activation, get_loss
@@ -148,8 +148,9 @@ class Network:
     def forward(self, X: Array, training: bool = False) -> Array:
         """The network's output for a batch, shape ``(n, units)``; the last layer's array."""
         A = np.asarray(X, dtype=self.dtype)
-        for layer in self.layers:
-            A = layer.forward(A, training)
+        with quiet():  # an overflow gives infinity or NaN: the callers report it
+            for layer in self.layers:
+                A = layer.forward(A, training)
         return A
 
     def loss_and_gradient(self, X: Array, y: Array, training: bool = True) -> float:
@@ -219,8 +220,7 @@ class Network:
         if self.fast is not None:
             value = self.fast.train_step(X, y, learning_rate)
         else:
-            warnings = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-            with flush_to_zero(self.flush_denormals), warnings:
+            with flush_to_zero(self.flush_denormals), quiet():
                 value = self.loss_and_gradient(X, y)
                 self.check_loss(X, value, learning_rate)
                 self.clip_gradients(learning_rate)
@@ -309,7 +309,7 @@ class Network:
         X, y = np.asarray(X), np.asarray(y)
         out = self._outputs(X.shape[0])
         total = 0.0
-        with flush_to_zero(self.flush_denormals):
+        with flush_to_zero(self.flush_denormals), quiet():
             for start in range(0, X.shape[0], batch_size):
                 A = self.forward(X[start : start + batch_size])
                 Z = self.layers[-1].Z

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -104,16 +103,19 @@ def test_non_finite_values_are_null_never_bare_nan() -> None:
     assert json_value(np.int64(3)) == 3 and type(json_value(np.int64(3))) is int
 
 
-def test_an_overflowing_regression_answers_null(serve_diabetes: Path, client_for):
-    rows = pd.read_csv(DATASETS / "diabetes.csv").head(1)
-    rows[rows.columns] = 3e38  # float32's largest: the output overflows to infinity or NaN
+def test_a_value_its_scaling_overflows_is_422_naming_it(serve_diabetes: Path, client_for):
+    rows = pd.read_csv(DATASETS / "diabetes.csv").head(2).astype(float)
+    rows.loc[1, "sex"] = 3e38  # finite in float32, but (x - 1.5) / 0.5 is not
     answer = client_for(serve_diabetes).post(
         "/invocations", json={"dataframe_records": _records(rows)}
     )
-    assert answer.status_code == 200
-    assert "NaN" not in answer.text and "Infinity" not in answer.text
-    [value] = answer.json()["predictions"]
-    assert value is None or math.isfinite(value)
+    assert answer.status_code == 422, answer.text
+    error = answer.json()
+    assert error["error_code"] == "INVALID_DATA"
+    assert error["message"].startswith(
+        "request: column 'sex', row 2: 3e+38 scaled as the training rows were, (x - 1."
+    )
+    assert error["message"].endswith("is out of the float32 range (largest magnitude 3.4e+38)")
 
 
 J, C = "application/json", "text/csv"

@@ -93,6 +93,17 @@ def set_mxcsr(value: int) -> None:
     _ROUTINES[1](value)
 
 
+def quiet() -> np.errstate:
+    """NumPy's float warnings off: an overflow gives infinity or NaN, and says nothing.
+
+    The engine runs under it: a non-finite loss is the training step's error, a non-finite output
+    is reported by the command that shows it (predict, evaluate, trace), and NumPy's warnings
+    would name the engine's source lines instead (and a product of finite numbers was once seen to
+    raise the invalid flag, in a test run on an AMD EPYC).
+    """
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 @contextmanager
 def flush_to_zero(enabled: bool = True) -> Iterator[bool]:
     """Run a block with the CPU's flush-to-zero and denormals-are-zero modes on.

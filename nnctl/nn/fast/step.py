@@ -36,7 +36,7 @@ import numpy as np
 from nnctl._platform import blas_threads, set_blas_threads
 from nnctl.nn.fast import worker
 from nnctl.nn.fast.dense import FastDense
-from nnctl.nn.fast.fpu import ftz_enter, ftz_exit
+from nnctl.nn.fast.fpu import ftz_enter, ftz_exit, quiet
 from nnctl.nn.fast.gather import take_rows
 from nnctl.nn.fast.passes import Passes, SteppedNetwork
 from nnctl.nn.fast.planner import ALL, AWAKE, NONE, PRODUCTS, ROWS, UPDATE, Planner
@@ -135,7 +135,7 @@ class FastStep:
         mode = ftz_enter() if net.flush_denormals else None
         start = self.planner.clock() if helper is not None else 0
         try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            with quiet():
                 if halves:
                     return self.parallel_step(X, y, learning_rate, helper, plan)
                 share = shared and net.clip_grad_norm is None
