@@ -22,8 +22,9 @@ from nnctl.inspection.rows import PickedRow, pick_row
 from nnctl.inspection.sources import Opened, open_model
 from nnctl.inspection.stats import BOUNDS, near_bound
 from nnctl.nn.activations import RELU_FAMILY
+from nnctl.nn.fast.fpu import quiet
 from nnctl.nn.layers.dense import Dense
-from nnctl.training.metrics import loss_scale, predicted_classes
+from nnctl.training.metrics import loss_scale, predicted_classes, unfinished_rows
 
 
 def trace_row(
@@ -41,8 +42,14 @@ def trace_row(
         raise UsageError(f"--top {top}: expected a positive number of units and terms")
     opened = open_model(model, runs_dir)
     picked = pick_row(opened, row, split, input_path)
-    pre = opened.model.preprocessor
-    names = pre.feature_names
+    with quiet():  # a row the network overflows on shows inf and NaN, not NumPy's warnings
+        return _report(opened, picked, row, top, backward)
+
+
+def _report(
+    opened: Opened, picked: PickedRow, row: int, top: int, backward: bool
+) -> dict[str, Any]:
+    names = opened.model.preprocessor.feature_names
     layers = forward_layers(opened, picked.x, names, top)
     report: dict[str, Any] = {
         "model": str(opened.model.path),
@@ -143,6 +150,8 @@ def output_of(opened: Opened, output: np.ndarray, picked: PickedRow) -> dict[str
     p = output[0] if model.task == "classification" else np.array([1 - output[0, 0], output[0, 0]])
     classes = list(pre.class_names or [str(k) for k in range(len(p))])
     label = pre.labels_for(predicted_classes(model.task, output))[0]
+    if len(unfinished_rows(output)):
+        label = None  # argmax of NaN would name the first class: predict leaves it empty too
     if picked.y is not None:
         index = np.asarray(picked.y).reshape(-1).astype(np.int64)
         true = pre.labels_for(index)[0]

@@ -109,6 +109,11 @@ def predicted_classes(task: Task, output: np.ndarray) -> np.ndarray:
     return classes
 
 
+def unfinished_rows(output: np.ndarray) -> np.ndarray:
+    """The rows of a network's ``output`` that hold NaN or infinity (it overflowed), as indices."""
+    return np.flatnonzero(~np.isfinite(output.reshape(len(output), -1)).all(axis=1))
+
+
 def true_classes(task: Task, y: np.ndarray) -> np.ndarray:
     """Class indices of targets: integer indices as they are, binary 0/1 floats as integers."""
     if task == "binary":
@@ -133,8 +138,11 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
-def per_class_scores(cm: np.ndarray) -> dict[str, np.ndarray]:
+def per_class_scores(cm: np.ndarray, support: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Precision, recall, F1 and support of every class from a confusion matrix.
+
+    ``support`` (the rows of each true class) defaults to the matrix's row sums; it is larger
+    where some rows have no prediction.
 
     Notes
     -----
@@ -144,7 +152,7 @@ def per_class_scores(cm: np.ndarray) -> dict[str, np.ndarray]:
     """
     tp = np.diag(cm).astype(np.float64)
     predicted = cm.sum(axis=0).astype(np.float64)
-    support = cm.sum(axis=1).astype(np.float64)
+    support = (cm.sum(axis=1) if support is None else support).astype(np.float64)
     precision = _safe_divide(tp, predicted)
     recall = _safe_divide(tp, support)
     f1 = _safe_divide(2 * precision * recall, precision + recall)
@@ -234,17 +242,22 @@ class MetricAccumulator:
 def classification_report(
     y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]
 ) -> dict[str, Any]:
-    """Accuracy, per-class and macro precision/recall/F1 and the confusion matrix, as plain data."""
+    """Accuracy, per-class and macro precision/recall/F1 and the confusion matrix, as plain data.
+
+    A row predicted as -1 has no prediction (its output was not finite): it counts as a wrong
+    answer (in the accuracy and in its class's recall and support) and in no column of the matrix.
+    """
     n = len(class_names)
-    cm = confusion_matrix(y_true, y_pred, n)
-    scores = per_class_scores(cm)
+    made = y_pred >= 0
+    cm = confusion_matrix(y_true[made], y_pred[made], n)
+    scores = per_class_scores(cm, np.bincount(y_true.astype(np.int64), minlength=n))
     per_class = {
         str(name): {key: float(scores[key][k]) for key in ("precision", "recall", "f1")}
         | {"support": int(scores["support"][k])}
         for k, name in enumerate(class_names)
     }
     return {
-        "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
+        "accuracy": float(np.trace(cm) / max(len(y_true), 1)),
         "macro": {key: float(scores[key].mean()) for key in ("precision", "recall", "f1")},
         "per_class": per_class,
         "confusion_matrix": {

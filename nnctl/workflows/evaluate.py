@@ -6,6 +6,7 @@ confusion matrix. Regression: MSE, RMSE, MAE and R² in the target's original un
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ import numpy as np
 
 from nnctl.config.loader import load_config
 from nnctl.data import load_eval_data, read_split, test_split
-from nnctl.errors import UsageError
+from nnctl.data.encoding import describe_rows
+from nnctl.errors import NnctlWarning, UsageError
 from nnctl.store.bundle import locate_model, model_file
 from nnctl.store.model import Model, load_model
 from nnctl.store.runs import CONFIG_FILE, RUN_FILE, locate_run
@@ -23,6 +25,7 @@ from nnctl.training.metrics import (
     predicted_classes,
     regression_report,
     true_classes,
+    unfinished_rows,
 )
 from nnctl.training.split import Split
 
@@ -39,7 +42,7 @@ def evaluate(
     loaded = load_model(located)
     split, source = evaluation_data(loaded, located, data, labels)
     report = {"model": str(loaded.path), "data": source, "task": loaded.task}
-    return report | evaluate_model(loaded, split)
+    return report | evaluate_model(loaded, split, source if data is not None else None)
 
 
 def run_of(model: Path) -> Path | None:
@@ -81,11 +84,18 @@ def evaluation_data(
     return test, f"test split of {run}"
 
 
-def evaluate_model(model: Model, split: Split) -> dict[str, Any]:
-    """Loss and metrics of ``model`` on ``split``, as plain JSON-able data."""
+def evaluate_model(model: Model, split: Split, file: str | None = None) -> dict[str, Any]:
+    """Loss and metrics of ``model`` on ``split``, as plain JSON-able data.
+
+    ``file`` names the data when the split is all of a file's rows, in order: a warning about
+    rows whose output is not finite then gives their numbers.
+    """
     network, pre = model.network, model.preprocessor
     X = split.X.astype(network.dtype, copy=False)
     loss, output = network.evaluate(X, split.y)
+    lost = unfinished_rows(output)
+    if len(lost):
+        _warn_unfinished(model, lost, len(X), file)
     # In the target's units, as training reports it (the network's loss is on the standardized
     # target).
     loss *= loss_scale(network.loss.name, pre.target.std)
@@ -98,5 +108,21 @@ def evaluate_model(model: Model, split: Split) -> dict[str, Any]:
     names = pre.class_names or [str(k) for k in range(max(pre.n_outputs, 2))]
     y_true = true_classes(model.task, split.y)
     y_pred = predicted_classes(model.task, output)
+    y_pred[lost] = -1  # no prediction: a wrong answer, in no column of the confusion matrix
     result.update(classification_report(y_true, y_pred, names))
     return result
+
+
+def _warn_unfinished(model: Model, lost: np.ndarray, n: int, file: str | None) -> None:
+    where = f"{file}: {describe_rows(lost)}" if file is not None else f"{len(lost)} of {n} rows"
+    counted = (
+        "the loss and metrics are not finite"
+        if model.task == "regression"
+        else "each counts as a wrong prediction, in no column of the confusion matrix"
+    )
+    warnings.warn(
+        f"{where}: the network's output is not finite (its values are too large for the model's "
+        f"float type); {counted}",
+        NnctlWarning,
+        stacklevel=3,
+    )

@@ -11,6 +11,7 @@ import os
 import secrets
 import stat
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -19,12 +20,13 @@ import numpy as np
 import pandas as pd
 
 from nnctl.data import read_features_for_predict
-from nnctl.errors import DataError, UsageError
+from nnctl.data.encoding import describe_rows
+from nnctl.errors import DataError, NnctlWarning, UsageError
 from nnctl.store.bundle import locate_model, model_file
 from nnctl.store.files import FILE_MODE
 from nnctl.store.model import Model, load_model
 from nnctl.store.runs import CHECKPOINTS, CONFIG_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
-from nnctl.training.metrics import predicted_classes
+from nnctl.training.metrics import predicted_classes, unfinished_rows
 
 CHUNK_ROWS = 50_000
 RECORDS = (RUN_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE)
@@ -71,10 +73,13 @@ def prediction_frames(
             f"--keep {target}: the predictions are written in a column named {target!r}; "
             "keep another column (an id), or compare with the true labels by nnctl evaluate"
         )
+    offset = 0
     for raw, X in read_features_for_predict(
         pre, source, chunk_rows, dtype=model.network.dtype.type
     ):
         output = model.network.predict(X.astype(model.network.dtype, copy=False))
+        _warn_unfinished(source, unfinished_rows(output), offset)
+        offset += len(X)
         frame = pd.DataFrame(index=range(len(X)))
         for column in keep:
             if column not in raw.columns:
@@ -106,6 +111,17 @@ def output_frame(
     return frame
 
 
+def _warn_unfinished(source: str | Path, rows: np.ndarray, offset: int) -> None:
+    """Say which rows' outputs overflowed (their predictions are empty), once per chunk."""
+    if len(rows):
+        warnings.warn(
+            f"{_name(source)}: {describe_rows(rows, offset)}: the network's output is not finite "
+            "(its values are too large for the model's float type), so the prediction is empty",
+            NnctlWarning,
+            stacklevel=2,
+        )
+
+
 def _name(source: str | Path) -> str:
     return "<stdin>" if str(source) == "-" else str(source)
 
@@ -123,11 +139,18 @@ def _probabilities(model: Model, output: np.ndarray) -> np.ndarray:
 
 
 def _predicted(model: Model, output: np.ndarray) -> Any:
-    pre = model.preprocessor
+    """The predictions in the target's labels or units; a row whose output is not finite (the
+    network overflowed) has none: NaN values, or no label (argmax would name the first class)."""
+    pre, lost = model.preprocessor, unfinished_rows(output)
     if model.task == "regression":
         values = pre.inverse_target(output)
+        values[lost] = np.nan  # infinity too: the output says nothing of the row
         return values[:, 0] if values.shape[1] == 1 else list(map(list, values))
-    return pre.labels_for(predicted_classes(model.task, output))
+    labels = pre.labels_for(predicted_classes(model.task, output))
+    if len(lost):
+        labels = labels.astype(object)
+        labels[lost] = None
+    return labels
 
 
 def write_predictions(

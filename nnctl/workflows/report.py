@@ -30,7 +30,7 @@ from nnctl.nn.layers.dense import Dense
 from nnctl.store import files
 from nnctl.store.record import read_record
 from nnctl.store.runs import CONFIG_FILE, resolve_run
-from nnctl.training.metrics import predicted_classes, true_classes
+from nnctl.training.metrics import predicted_classes, true_classes, unfinished_rows
 from nnctl.training.split import Split
 from nnctl.workflows.evaluate import evaluate_model
 
@@ -107,10 +107,11 @@ def most_wrong(opened: Opened, split: Split, raw: object, rows: np.ndarray | Non
     model = opened.model
     network, pre = model.network, model.preprocessor
     output = network.predict(split.X.astype(network.dtype, copy=False))
+    lost = unfinished_rows(output)  # no prediction: the worst rows of all
     if model.task == "regression":
         y_true, y_pred = regression_points(opened, split, output)
         score = np.abs(y_pred - y_true).max(axis=1)
-        order = np.argsort(-score, kind="stable")[:N_WRONG]
+        order = np.argsort(-_put(score, lost, np.inf), kind="stable")[:N_WRONG]
         texts = [(f"{y_true[i, 0]:.4g}", f"{y_pred[i, 0]:.4g}") for i in order]
     else:
         names = pre.class_names or [str(k) for k in range(max(pre.n_outputs, 2))]
@@ -121,12 +122,20 @@ def most_wrong(opened: Opened, split: Split, raw: object, rows: np.ndarray | Non
             score = np.where(truth == 1, p1, 1 - p1)
         else:
             score = output[np.arange(len(output)), truth]
-        order = np.argsort(score, kind="stable")[:N_WRONG]
-        texts = [(str(names[truth[i]]), str(names[guess[i]])) for i in order]
+        order = np.argsort(_put(score, lost, -np.inf), kind="stable")[:N_WRONG]
+        said = [str(name) for name in names]
+        texts = [(said[truth[i]], "none" if i in lost else said[guess[i]]) for i in order]
     return [
         _wrong(opened, split, raw, rows, int(i), t, float(score[i]))
         for i, t in zip(order, texts, strict=True)
     ]
+
+
+def _put(score: np.ndarray, rows: np.ndarray, value: float) -> np.ndarray:
+    """A copy of ``score`` with ``value`` at ``rows``: the key that sorts them first."""
+    key = score.astype(np.float64)
+    key[rows] = value
+    return key
 
 
 def regression_points(

@@ -103,6 +103,30 @@ def test_non_finite_values_are_null_never_bare_nan() -> None:
     assert json_value(np.int64(3)) == 3 and type(json_value(np.int64(3))) is int
 
 
+# Finite once scaled (the iris model's divisors are near 1), but the network's sums overflow
+# on some of them: a NaN output, which argmax would call the first class.
+HUGE = [[1e38, -1e38, 1e38, -1e38], [-1e38, 1e38, -1e38, 1e38], [1e38] * 4, [-1e38] * 4]
+
+
+def test_a_row_the_network_overflows_on_answers_null_never_a_class(serve_iris, client_for):
+    model = load_model(serve_iris)
+    output = model.network.predict(
+        model.preprocessor.transform_features(pd.DataFrame(HUGE, columns=FEATURES), np.float32)
+    )
+    lost = ~np.isfinite(output).all(axis=1)
+    assert lost.any() and not lost.all()  # both kinds of row, or the test says nothing
+    answer = client_for(serve_iris).post(
+        "/invocations", json={"instances": HUGE, "params": {"proba": True}}
+    )
+    assert answer.status_code == 200, answer.text
+    assert "NaN" not in answer.text and "Infinity" not in answer.text
+    predictions = answer.json()["predictions"]
+    for row, gone in zip(predictions, lost, strict=True):
+        labels = set(IRIS["species"])
+        assert row["species"] is None if gone else row["species"] in labels
+        assert all((row[f"proba_{c}"] is None) == gone for c in labels)
+
+
 def test_a_value_its_scaling_overflows_is_422_naming_it(serve_diabetes: Path, client_for):
     rows = pd.read_csv(DATASETS / "diabetes.csv").head(2).astype(float)
     rows.loc[1, "sex"] = 3e38  # finite in float32, but (x - 1.5) / 0.5 is not

@@ -207,7 +207,8 @@ def trace_lines(report: Mapping[str, Any]) -> list[str]:
         lines.append("probabilities: " + ", ".join(f"{c}={p:.4f}" for c, p in pairs))
     else:
         lines.append(f"value: {_num(out['value'])}")
-    lines.append(f"predicted: {out['label']}   true: {_or_dash(out['true_label'])}")
+    label = "none (the output is not finite)" if out["label"] is None else out["label"]
+    lines.append(f"predicted: {label}   true: {_or_dash(out['true_label'])}")
     lines.append(f"loss: {_num(report['loss'])}")
     if report.get("backward") is not None:
         lines += _backward_lines(report["backward"])

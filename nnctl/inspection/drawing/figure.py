@@ -11,6 +11,7 @@ the ``id`` of the SVG element), so a picture can be checked by counting its elem
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,8 @@ IMAGE_WIDTH = 3.4
 LABEL, SMALL, TITLE = 8.0, 5.0, 8.0
 #: The narrowest figure, in inches: room for the legend.
 MIN_WIDTH_INCHES = 6.4
+#: A neuron whose activation is NaN or infinite (the row overflowed the network).
+NOT_FINITE = "#bbbbbb"
 
 
 def network_figure(
@@ -165,7 +168,7 @@ def _draw_neurons(ax: Axes, column: Column, side: int) -> None:
     in bold), 0 none.
     """
     patches = extras.load("matplotlib.patches", "plot")
-    values = [u.value for u in column.units if u.value is not None]
+    values = [u.value for u in column.units if u.value is not None and math.isfinite(u.value)]
     scale = max((abs(v) for v in values), default=0.0)
     best = max(values, default=None)
     x = column.x
@@ -176,7 +179,7 @@ def _draw_neurons(ax: Axes, column: Column, side: int) -> None:
                                     lw=0.8, zorder=3, gid=gid))  # fmt: skip
         small: dict[str, Any] = {"ha": "center", "fontsize": SMALL, "zorder": 4}
         if unit.value is not None:
-            dark = scale > 0 and abs(unit.value) / scale > 0.6
+            dark = scale > 0 and abs(unit.value) / scale > 0.6 and math.isfinite(unit.value)
             ax.text(x, unit.y, short(unit.value), va="center",
                     color="white" if dark else "black", **small)  # fmt: skip
         if unit.bias is not None:
@@ -191,10 +194,16 @@ def _draw_neurons(ax: Axes, column: Column, side: int) -> None:
 
 
 def short(value: float) -> str:
-    """A number in at most five characters, for inside a circle: ``0.42``, ``-3.1``, ``152``."""
+    """A number in at most five characters, for inside a circle: ``0.42``, ``-3.1``, ``152``,
+    ``-2e38``; ``nan``, ``inf``."""
     size = abs(value)
+    if not math.isfinite(value):
+        return str(value)
     if size >= 99.5:
-        return f"{value:.2g}" if size >= 1e4 else f"{value:.0f}"
+        if size < 9999.5:
+            return f"{value:.0f}"
+        mantissa, exponent = f"{value:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
     return f"{value:.1f}" if size >= 9.95 else f"{value:.2f}"
 
 
@@ -205,7 +214,10 @@ def _signed(value: float) -> str:
 
 
 def _fill(unit: Unit, scale: float) -> Any:
-    """White without a row; else blue (positive) or orange (negative), as deep as ``|a|``."""
+    """White without a row; else blue (positive) or orange (negative), as deep as ``|a|``; grey
+    where the value is not finite (the row overflowed the network)."""
+    if unit.value is not None and not math.isfinite(unit.value):
+        return NOT_FINITE
     if unit.value is None or scale <= 0:
         return "white"
     colors = extras.load("matplotlib.colors", "plot")

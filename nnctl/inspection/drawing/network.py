@@ -172,7 +172,8 @@ def _caption(row: int | None, source: str, output: dict[str, Any] | None) -> str
     if row is None or output is None:
         return ""
     predicted, true = output["label"], output["true_label"]
-    text = f"row {row} of {source}: predicted {_label(predicted)}"
+    guess = "nothing (the output is not finite)" if predicted is None else _label(predicted)
+    text = f"row {row} of {source}: predicted {guess}"
     return text if true is None else f"{text}, true {_label(true)}"
 
 
