@@ -249,10 +249,12 @@ class TargetMap:
         return codes.astype(np.int64)
 
     def inverse(self, y: NDArray[np.floating]) -> NDArray[np.floating]:
-        """Regression outputs back in the target's original units."""
+        """Regression outputs back in the target's original units (infinity where they overflow
+        float64: the callers say so)."""
         if self.task != "regression":
             return y
-        return np.asarray(y, dtype=np.float64) * self.std + self.mean
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.asarray(y, dtype=np.float64) * self.std + self.mean
 
     def labels_for(self, indices: Sequence[int] | NDArray[np.integer]) -> NDArray[Any]:
         """The original labels of class indices."""

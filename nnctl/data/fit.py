@@ -36,8 +36,9 @@ from nnctl.data.formats.idx import (
     read_idx,
     read_labels,
 )
-from nnctl.data.numeric import NumericTransform, ScaledOutOfRange, chunk_rows, row_chunks
+from nnctl.data.numeric import NumericTransform, chunk_rows, row_chunks
 from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_columns
+from nnctl.data.scaled import ScaledOutOfRange
 from nnctl.data.split import SplitIndices, split_rows
 from nnctl.errors import DataError, UsageError
 from nnctl.training.metrics import target_scale_problem
@@ -113,6 +114,20 @@ def _cut(X: NDArray[np.floating], y: NDArray[Any], splits: SplitIndices) -> tupl
     return Split(X[:a], y[:a]), Split(X[a:b], y[a:b]), Split(X[b:], y[b:])
 
 
+def scaling_error(
+    error: ScaledOutOfRange,
+    source: str,
+    names: list[str],
+    order: NDArray[np.intp],
+    cfg: Config,
+    dtype: type[np.floating],
+) -> DataError:
+    """The `DataError` of a training file's row, of ``order``, that its scaling overflows."""
+    where = describe_rows(order[[error.row]])
+    column = f"column '{names[error.column]}'"
+    return error.data_error(source, column, where, None, dtype, cfg.data.resolved_normalize())
+
+
 def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
     """Read and split the training CSV, fit the preprocessing, transform every split."""
     data = cfg.data
@@ -141,9 +156,7 @@ def fit_csv(cfg: Config, dtype: type[np.floating]) -> Fitted:
             block = numeric.apply_to_bytes(raw, order, dtype)
             del raw
     except ScaledOutOfRange as error:  # a row outside the training rows, or an extreme scale
-        where = describe_rows(order[[error.row]])
-        column = f"column '{columns.numeric[error.column]}'"
-        raise error.data_error(str(path), column, where, None, dtype) from None
+        raise scaling_error(error, str(path), columns.numeric, order, cfg, dtype) from None
     impute = data.missing != "error"
     pre = Preprocessor(
         input="csv",
@@ -220,7 +233,8 @@ def fit_idx(cfg: Config, dtype: type[np.floating]) -> Fitted:
     except ScaledOutOfRange as error:  # only an extreme data.scale does this to pixels
         where = f"image {int(order[error.row]) + 1}"
         pixel = f"pixel {error.column}"
-        raise error.data_error(str(data.train), pixel, where, None, dtype) from None
+        normalize = data.resolved_normalize()
+        raise error.data_error(str(data.train), pixel, where, None, dtype, normalize) from None
     pre = Preprocessor(
         input="idx",
         numeric_columns=[],

@@ -24,7 +24,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from nnctl.data.encoding import Category, TargetMap
-from nnctl.data.fit import fit_target, split_targets
+from nnctl.data.fit import fit_target, scaling_error, split_targets
 from nnctl.data.formats.csv import (
     CsvColumns,
     plan_columns,
@@ -43,8 +43,10 @@ from nnctl.data.formats.idx import (
     read_labels,
 )
 from nnctl.data.inputs import open_input
-from nnctl.data.numeric import float_type
-from nnctl.data.preprocess import numeric_block
+from nnctl.data.numeric import NumericTransform, float_type
+from nnctl.data.preprocess import numeric_block, scale_block
+from nnctl.data.scaled import ScaledOutOfRange
+from nnctl.data.split import SplitIndices
 from nnctl.errors import DataError
 
 if TYPE_CHECKING:
@@ -108,8 +110,10 @@ def _inspect_csv(cfg: Config) -> DataFacts:
     frame = read_table(data.train, columns, data.delimiter, dtype)
     targets = frame[str(columns.target)].to_numpy()
     source = str(data.train)
-    train = split_targets(targets, cfg, source).train
+    splits = split_targets(targets, cfg, source)
+    train = splits.train
     _check_numbers(frame, columns, cfg, source)
+    numeric = _check_scaling(frame, columns, cfg, source, splits)
     impute = data.missing != "error"
     text = {name: frame[name].to_numpy(dtype=object) for name in columns.categorical}
     categories = [Category.fit(name, values[train], impute) for name, values in text.items()]
@@ -120,7 +124,7 @@ def _inspect_csv(cfg: Config) -> DataFacts:
     for role in ("validation", "test"):
         path: Path | None = getattr(data, role)
         if path is not None:
-            _check_csv_file(path, columns, categories, target, cfg)
+            _check_csv_file(path, columns, categories, target, cfg, numeric)
     width = len(columns.numeric) + sum(len(c.vocabulary) for c in categories)
     return DataFacts(width, target.class_names, len(train))
 
@@ -133,15 +137,39 @@ def _check_numbers(frame: pd.DataFrame, columns: CsvColumns, cfg: Config, source
         numeric_block(frame, [name], dtype, source, cfg.data.missing)
 
 
+def _check_scaling(
+    frame: pd.DataFrame, columns: CsvColumns, cfg: Config, source: str, splits: SplitIndices
+) -> NumericTransform:
+    """`nnctl.data.fit.fit_csv`'s scaling, fitted on the training rows: a held-out row that it
+    takes out of the float type's range is the error training gives."""
+    dtype, order = float_type(cfg.training.dtype), splits.order()
+    block = numeric_block(frame, columns.numeric, dtype, source, cfg.data.missing, rows=order)
+    normalize, missing = cfg.data.resolved_normalize(), cfg.data.missing
+    try:
+        return NumericTransform.fit_apply(
+            block, len(splits.train), normalize, cfg.data.scale, missing
+        )
+    except ScaledOutOfRange as error:
+        raise scaling_error(error, source, columns.numeric, order, cfg, dtype) from None
+
+
 def _check_csv_file(
-    path: Path, columns: CsvColumns, categories: list[Category], target: TargetMap, cfg: Config
+    path: Path,
+    columns: CsvColumns,
+    categories: list[Category],
+    target: TargetMap,
+    cfg: Config,
+    numeric: NumericTransform,
 ) -> None:
-    """`nnctl.data.load.read_split`'s checks of a validation or test CSV, but of numeric values."""
+    """`nnctl.data.load.read_split`'s checks of a validation or test CSV."""
     delimiter = cfg.data.delimiter
     wanted = [*columns.features, str(columns.target)]
     require_columns(path, read_header(path, delimiter), wanted, "needed")
-    frame = read_table(path, columns, delimiter, float_type(cfg.training.dtype))
+    dtype = float_type(cfg.training.dtype)
+    frame = read_table(path, columns, delimiter, dtype)
     _check_numbers(frame, columns, cfg, str(path))
+    block = numeric_block(frame, columns.numeric, dtype, str(path), cfg.data.missing)
+    scale_block(numeric, block, frame, columns.numeric, str(path))
     for category in categories:
         values = frame[category.column].to_numpy(dtype=object)
         category.codes(values, str(path), cfg.data.unseen_categories)

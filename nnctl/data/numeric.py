@@ -25,7 +25,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from nnctl.errors import ConfigError, DataError
+from nnctl.data.scaled import ScaledOutOfRange
+from nnctl.errors import ConfigError
 
 Normalize = Literal["standard", "minmax", "scale", "none"]
 Missing = Literal["error", "mean", "median", "most_frequent"]
@@ -128,7 +129,7 @@ def mean_std(block: Values) -> tuple[Float64, Float64]:
     NumPy summed pairwise.
     """
     n, k = block.shape
-    with np.errstate(over="ignore"):  # values near the float64 limit: see `_rescaled`
+    with np.errstate(over="ignore", invalid="ignore"):  # near the float64 limit: `_rescaled`
         if _summed_by_column(block):
             mean, std = _mean_std_by_column(block)
         else:
@@ -208,7 +209,8 @@ def fit_scaling(
         return np.zeros(k), np.ones(k)
     if normalize == "minmax":
         low = np.min(train, axis=0).astype(np.float64)
-        span = np.max(train, axis=0).astype(np.float64) - low
+        with np.errstate(over="ignore"):  # -1.7e308..1.7e308: `NumericTransform.scale` says so
+            span = np.max(train, axis=0).astype(np.float64) - low
         return low, np.where(span > 0, span, 1.0)
     mean, std = mean_std(train)
     return mean, np.where(constant_columns(train, mean, std), 1.0, std)
@@ -226,48 +228,6 @@ def constant_columns(train: Values, mean: Float64, std: Float64) -> NDArray[np.b
         column = train[:, j]
         constant[j] = bool(np.min(column) == np.max(column))
     return constant
-
-
-class ScaledOutOfRange(ValueError):
-    """A finite value that scaling took beyond the block's float range: where, and the scaling.
-
-    ``row`` and ``column`` count in the scaled block; its caller names the file, column and row.
-    """
-
-    def __init__(self, row: int, column: int, shift: float, divide: float) -> None:
-        super().__init__(f"row {row}, column {column}: (x - {shift}) / {divide} overflows")
-        self.row, self.column, self.shift, self.divide = row, column, shift, divide
-
-    def moved(self, rows: int) -> ScaledOutOfRange:
-        """The same value, in a block that starts ``rows`` rows earlier."""
-        return ScaledOutOfRange(self.row + rows, self.column, self.shift, self.divide)
-
-    def data_error(
-        self, source: str, column: str, row: str, value: object, dtype: type[np.floating]
-    ) -> DataError:
-        """The `DataError` naming the value: ``source: column 'a', row 7: 3e+38 is out of ...``.
-
-        ``column`` and ``row`` are said as the file counts them (``column 'a'``, ``row 7``);
-        ``value`` is the value as read, or None where it is no longer known.
-        """
-        name, largest = np.dtype(dtype).name, float(np.finfo(dtype).max)
-        if isinstance(value, float | np.floating):
-            value = str(dtype(value))  # as the model reads it, in its shortest text: 3e+38
-        scaled = f"{'its value' if value is None else value} scaled as the training rows were"
-        said = f"{scaled}, {self.formula()}, is out of the {name} range"
-        wider = largest < np.finfo(np.float64).max
-        return DataError(
-            f"{source}: {column}, {row}: {said} (largest magnitude {largest:.3g})",
-            hint="a value this far from the training rows is likely a mistake; check it"
-            + (", or train with training.dtype: float64" if wider else ""),
-        )
-
-    def formula(self) -> str:
-        """The scaling as a formula: ``(x - 48.52) / 13.11``."""
-        if self.shift == 0:
-            return f"x / {self.divide:.4g}"
-        shifted = f"x - {self.shift:.4g}" if self.shift > 0 else f"x + {-self.shift:.4g}"
-        return f"({shifted}) / {self.divide:.4g}" if self.divide != 1 else shifted
 
 
 @dataclass(frozen=True)
@@ -320,44 +280,73 @@ class NumericTransform:
         """``block = (block - shift) / divide`` in place (no imputation), a chunk of rows at a time.
 
         Each element is computed as on the whole block at once (subtract, then divide, in the
-        block's dtype); chunks only keep the rows in cache between the two operations. A column
-        whose shift or divisor the dtype cannot hold (a float32 column from -3e38 to 3e38 spans
-        6e38) is computed in float64, then rounded to the dtype.
+        block's dtype); chunks only keep the rows in cache between the two operations. Where the
+        dtype cannot do it, a column is computed in float64, then rounded to the dtype: its shift
+        or divisor is beyond the dtype (a float32 column from -3e38 to 3e38 spans 6e38) or rounds
+        to 0 in it, or ``x - shift`` overflows in a chunk though the result would not.
 
         Raises
         ------
         ScaledOutOfRange
             Where a value, scaled, is beyond the dtype's range (a row far from the training rows).
         """
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", under="ignore"):
             shift, divide = self.shift.astype(block.dtype), self.divide.astype(block.dtype)
-        wide = np.flatnonzero(~(np.isfinite(shift) & np.isfinite(divide)))
+        wide = ~(np.isfinite(shift) & np.isfinite(divide)) | ((divide == 0) & (self.divide != 0))
         shift[wide], divide[wide] = 0, 1
         shifts, divides = bool(np.any(shift != 0)), bool(np.any(divide != 1))
-        if not (shifts or divides or len(wide)):
+        if not (shifts or divides or wide.any()):
             return
+        spare: Block | None = None  # x - shift, so that x is still there if it overflows
         for rows in row_chunks(block.shape[0], chunk_rows(block.shape[1], block.itemsize)):
+            part, start, wider = block[rows], rows.start or 0, wide
+            if shifts:
+                if spare is None or spare.shape != part.shape:
+                    spare = np.empty_like(part)
+                try:
+                    with np.errstate(over="raise"):  # NumPy raises once the whole pass is done
+                        np.subtract(part, shift, out=spare)
+                except FloatingPointError:
+                    wider = wide | np.isinf(spare).any(axis=0)
+            in_float64 = self._in_float64(part, np.flatnonzero(wider), start)
             try:
-                with np.errstate(over="raise"):  # NumPy raises once the whole pass is done
-                    if shifts:
-                        block[rows] -= shift
+                with np.errstate(over="raise"):
                     if divides:
-                        block[rows] /= divide
-                    for j in wide:
-                        wider = block[rows, j].astype(np.float64) - self.shift[j]
-                        block[rows, j] = wider / self.divide[j]  # rounding over max: overflow
+                        np.divide(part if spare is None else spare, divide, out=part)
+                    elif spare is not None:
+                        np.copyto(part, spare)
             except FloatingPointError:
-                self._overflowed(block, rows)
+                self._overflowed(part, start, wider)
+            for j, values in in_float64.items():
+                part[:, j] = values
 
-    def _overflowed(self, block: Block, rows: slice) -> None:
-        """Raise `ScaledOutOfRange` for the first value of ``block[rows]`` scaled to infinity."""
-        where = np.argwhere(np.isinf(block[rows]))
+    def _in_float64(self, part: Block, columns: NDArray[np.intp], start: int) -> dict[int, Block]:
+        """The scaled ``columns`` of ``part``, computed in float64 and rounded to its dtype."""
+        scaled = {}
+        for j in columns:
+            x, shift, divide = part[:, j], self.shift[j], self.divide[j]
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = ((x.astype(np.float64) - shift) / divide).astype(x.dtype)
+                lost = ~np.isfinite(values) & np.isfinite(x)
+                if lost.any() and np.isfinite(divide):  # x - shift beyond float64: divide first
+                    values[lost] = (x[lost].astype(np.float64) / divide - shift / divide).astype(
+                        x.dtype
+                    )
+            bad = np.flatnonzero(~np.isfinite(values) & np.isfinite(x))
+            if len(bad):
+                raise self._error(start + int(bad[0]), int(j))
+            scaled[int(j)] = values
+        return scaled
+
+    def _overflowed(self, part: Block, start: int, wider: NDArray[np.bool_]) -> None:
+        """Raise `ScaledOutOfRange` for the first value of ``part`` divided to infinity, outside
+        the ``wider`` columns (computed again in float64, and checked there)."""
+        where = np.argwhere(np.isinf(part) & ~wider)
         if len(where):
-            row, column = (int(i) for i in where[0])
-            start = rows.start or 0
-            raise ScaledOutOfRange(
-                start + row, column, float(self.shift[column]), float(self.divide[column])
-            )
+            raise self._error(start + int(where[0][0]), int(where[0][1]))
+
+    def _error(self, row: int, column: int) -> ScaledOutOfRange:
+        return ScaledOutOfRange(row, column, float(self.shift[column]), float(self.divide[column]))
 
     def apply_to_bytes(
         self, source: NDArray[np.uint8], rows: NDArray[np.intp], dtype: type[np.floating]

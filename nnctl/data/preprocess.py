@@ -18,12 +18,33 @@ from numpy.typing import NDArray
 
 from nnctl.data.encoding import Category, TargetMap, describe_rows
 from nnctl.data.formats.csv import as_dtype, check_finite, numeric_values, require_columns
-from nnctl.data.numeric import Missing, NumericTransform, ScaledOutOfRange
+from nnctl.data.numeric import Missing, NumericTransform
+from nnctl.data.scaled import ScaledOutOfRange
 from nnctl.errors import CheckpointError
 
 BUNDLE_FORMAT = "nnctl.preprocessor"
 BUNDLE_VERSION = 1
 ARRAY_NAMES = ("fill", "shift", "divide")
+
+
+def scale_block(
+    numeric: NumericTransform,
+    block: NDArray[np.floating],
+    frame: pd.DataFrame,
+    names: Sequence[str],
+    source: str,
+    offset: int = 0,
+) -> None:
+    """``numeric.apply(block)``, the block of ``frame``'s columns ``names``; a value it scales out
+    of range is a `DataError` naming it, and its row counted from 1 after the header + offset."""
+    try:
+        numeric.apply(block)
+    except ScaledOutOfRange as error:
+        name = names[error.column]
+        value = frame[name].iloc[error.row]
+        where = describe_rows(np.array([error.row]), offset)
+        column = f"column '{name}'"
+        raise error.data_error(source, column, where, value, block.dtype.type) from None
 
 
 def numeric_block(
@@ -146,13 +167,7 @@ class Preprocessor:
         block = numeric_block(
             frame, self.numeric_columns, dtype, source, self.missing, offset=offset
         )
-        try:
-            self.numeric.apply(block)
-        except ScaledOutOfRange as error:
-            name = self.numeric_columns[error.column]
-            value = frame[name].iloc[error.row]
-            where = describe_rows(np.array([error.row]), offset)
-            raise error.data_error(source, f"column '{name}'", where, value, dtype) from None
+        scale_block(self.numeric, block, frame, self.numeric_columns, source, offset)
         text = text_columns(frame, [c.column for c in self.categories])
         return self.append_categories(block, text, source, offset)
 

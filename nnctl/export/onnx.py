@@ -14,9 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nnctl import __version__
-from nnctl.errors import CheckFailed, NnctlWarning, UsageError
-from nnctl.export.graph import IR_VERSION, OPSET, Graph
+from nnctl.data.scaled import ScaledOutOfRange
+from nnctl.errors import CheckFailed, DataError, NnctlWarning, UsageError
+from nnctl.export.graph import IR_VERSION, OPSET, Graph, as_float
 from nnctl.export.network import add_network, add_outputs
 from nnctl.export.preprocess import MISSING_TEXT, Input, add_preprocessing, graph_inputs
 from nnctl.export.rows import joined, test_rows
@@ -83,6 +86,7 @@ def export_onnx(
     loaded = load_model(located)
     onnx = load("onnx", "onnx")
     ort = load("onnxruntime", "onnx")
+    _refuse_unscalable(loaded)
     _warn_unenforced(loaded)
     proto, inputs, outputs = build_model(onnx, loaded, run_name(model_file(located)))
     try:
@@ -130,6 +134,29 @@ def run_name(path: Path) -> str:
     if path.parent.name == CHECKPOINTS:
         return f"{path.parent.parent.name}/{CHECKPOINTS}/{path.name}"
     return path.name
+
+
+def _refuse_unscalable(model: Model) -> None:
+    """A `DataError` for a column whose scaling the graph's float type cannot compute.
+
+    nnctl computes such a column in float64 (a float32 column from -3e38 to 3e38, its span 6e38);
+    the graph's Sub and Div run in the network's type, so they would give infinity. The check
+    rows go 50 divisors beyond the shift, so that must fit too.
+    """
+    numeric, dtype = model.preprocessor.numeric, model.network.dtype
+    largest = float(np.finfo(dtype).max)
+    with np.errstate(over="ignore", under="ignore"):
+        shift, divide = as_float(numeric.shift, dtype), as_float(numeric.divide, dtype)
+        reach = np.abs(numeric.shift) + 50 * np.abs(numeric.divide)
+    bad = ~(np.isfinite(shift) & np.isfinite(divide)) | (divide == 0) | ~(reach <= largest)
+    for j in np.flatnonzero(bad):
+        names = model.preprocessor.feature_names
+        scaling = ScaledOutOfRange(0, int(j), float(numeric.shift[j]), float(numeric.divide[j]))
+        raise DataError(
+            f"{model.path}: column '{names[j]}' is scaled as {scaling.formula()}, which a "
+            f"{dtype.name} graph overflows on (nnctl computes it in float64 where it must)",
+            hint="train the model with training.dtype: float64 to export it",
+        )
 
 
 def _warn_unenforced(model: Model) -> None:

@@ -11,6 +11,7 @@ what ``nnctl predict --proba`` gives for the row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def _report(
             "x": picked.x[0].tolist(),
         },
         "layers": layers,
-        "output": output_of(opened, np.asarray([layers[-1]["a"]]), picked),
+        "output": output_of(opened, answer(layers[-1]["a"], layers[-1]["z"]), picked),
         "loss": row_loss(opened, picked),
         "backward": None,
     }
@@ -97,6 +98,13 @@ def forward_layers(
         })  # fmt: skip
         inputs = a
     return layers
+
+
+def answer(a: Sequence[float], z: Sequence[float]) -> np.ndarray:
+    """The output layer's ``a`` as a row of outputs, NaN where its ``z`` is not finite: the row
+    overflowed the network, and sigmoid(inf) = 1 is no answer (as `Network.predict` has it)."""
+    row = np.asarray([a], dtype=np.float64)
+    return row if np.isfinite(np.asarray(z, dtype=np.float64)).all() else np.full_like(row, np.nan)
 
 
 def _largest(values: np.ndarray, k: int) -> list[int]:
@@ -145,7 +153,8 @@ def output_of(opened: Opened, output: np.ndarray, picked: PickedRow) -> dict[str
         if picked.y is not None:
             true = float(pre.inverse_target(np.asarray(picked.y, dtype=np.float64))[0, 0])
         value = float(pre.inverse_target(output)[0, 0])
-        return {"probabilities": None, "classes": None, "value": value, "label": value,
+        label = value if np.isfinite(value) else None  # no answer: the row overflowed
+        return {"probabilities": None, "classes": None, "value": value, "label": label,
                 "true_label": true}  # fmt: skip
     p = output[0] if model.task == "classification" else np.array([1 - output[0, 0], output[0, 0]])
     classes = list(pre.class_names or [str(k) for k in range(len(p))])

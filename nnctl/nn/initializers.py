@@ -97,6 +97,14 @@ _STDS: dict[str, Callable[[int, int], float]] = {
 }
 
 
+def child_rng(rng: np.random.Generator) -> np.random.Generator:
+    """An independent Generator derived from ``rng`` (for dropout masks)."""
+    try:
+        return rng.spawn(1)[0]
+    except (TypeError, ValueError):  # a Generator without a SeedSequence
+        return np.random.default_rng(int(rng.integers(0, 2**63)))
+
+
 def init_std(name: str, n_in: int, units: int) -> float:
     """The standard deviation of the weights initializer ``name`` draws for ``W (n_in, units)``.
 

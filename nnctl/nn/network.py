@@ -30,6 +30,7 @@ from nnctl.nn.fast.buffers import ParameterBuffer
 from nnctl.nn.fast.dense import FastDense
 from nnctl.nn.fast.fpu import flush_to_zero, quiet
 from nnctl.nn.fast.step import FastStep
+from nnctl.nn.initializers import child_rng
 from nnctl.nn.layers.base import Layer
 from nnctl.nn.losses import Loss, check_loss_activation, get_loss
 from nnctl.nn.optim.clipping import clip_grad_norm
@@ -37,14 +38,6 @@ from nnctl.nn.optim.optimizers import Optimizer
 
 Array = np.ndarray
 LAYER_KEYS = ("units", "activation", "activation_params", "dropout", "initializer")
-
-
-def _child_rng(rng: np.random.Generator) -> np.random.Generator:
-    """An independent Generator derived from ``rng`` (for dropout masks)."""
-    try:
-        return rng.spawn(1)[0]
-    except (TypeError, ValueError):  # a Generator without a SeedSequence
-        return np.random.default_rng(int(rng.integers(0, 2**63)))
 
 
 class Network:
@@ -141,7 +134,7 @@ class Network:
             kwargs = {k: spec[k] for k in LAYER_KEYS[1:] if spec.get(k) is not None}
             built.append(FastDense(width, spec["units"], **kwargs, rng=rng, dtype=dtype))
             width = spec["units"]
-        return cls(n_inputs, built, loss, _child_rng(rng), dtype)
+        return cls(n_inputs, built, loss, child_rng(rng), dtype)
 
     # --- forward, loss, backward ----------------------------------------------------------------
 
@@ -286,8 +279,15 @@ class Network:
         out = self._outputs(X.shape[0])
         with flush_to_zero(self.flush_denormals):
             for start in range(0, X.shape[0], batch_size):
-                out[start : start + batch_size] = self.forward(X[start : start + batch_size])
+                out[start : start + batch_size] = self._answers(X[start : start + batch_size])
         return out
+
+    def _answers(self, X: Array) -> Array:
+        """`forward`; NaN where the last z is not finite (overflowed): sigmoid(inf) is no answer."""
+        A, Z = self.forward(X), self.layers[-1].Z
+        lost = ~np.isfinite(np.asarray(Z)).reshape(len(A), -1).all(axis=1)
+        A[lost] = np.nan
+        return A
 
     def loss_value(self, X: Array, y: Array, batch_size: int = 1024) -> float:
         """The mean loss over a whole data set (no dropout), computed in batches."""
@@ -311,7 +311,7 @@ class Network:
         total = 0.0
         with flush_to_zero(self.flush_denormals), quiet():
             for start in range(0, X.shape[0], batch_size):
-                A = self.forward(X[start : start + batch_size])
+                A = self._answers(X[start : start + batch_size])
                 Z = self.layers[-1].Z
                 assert Z is not None
                 total += self.loss.value(Z, A, y[start : start + batch_size]) * A.shape[0]

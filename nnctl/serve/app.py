@@ -74,7 +74,8 @@ class Predictor:
             )
         if len(rows) == 0:
             return []
-        # Numbers too large for the model give infinity or NaN, answered as null: no warnings.
+        # A value its scaling overflows is a DataError (422); a row the network overflows on
+        # has NaN outputs, answered as null.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             X = rows_to_features(self.model, rows)
             with self.lock:

@@ -189,6 +189,7 @@ class MetricAccumulator:
         self.count = 0
         self.n_values = 0
         self.cm = np.zeros((self.n_classes, self.n_classes), dtype=np.int64)
+        self.support = np.zeros(self.n_classes, dtype=np.int64)  # with rows of no prediction
         self.sse = 0.0
         self.sae = 0.0
         self.sum_y = 0.0
@@ -206,8 +207,10 @@ class MetricAccumulator:
             self.sum_y += float(y64.sum())
             self.sum_y2 += float(np.einsum("ij,ij->", y64, y64))
         else:
-            pred = predicted_classes(self.task, output)
-            self.cm += confusion_matrix(true_classes(self.task, y), pred, self.n_classes)
+            pred, true = predicted_classes(self.task, output), true_classes(self.task, y)
+            made = np.isfinite(output.reshape(len(output), -1)).all(axis=1)  # else wrong
+            self.cm += confusion_matrix(true[made], pred[made], self.n_classes)
+            self.support += np.bincount(true, minlength=self.n_classes)
 
     def result(self, names: Sequence[str]) -> dict[str, float]:
         """The metrics ``names`` of everything seen since the last `reset`."""
@@ -217,7 +220,7 @@ class MetricAccumulator:
         return {name: values[name] for name in names}
 
     def _classification(self) -> dict[str, float]:
-        scores = per_class_scores(self.cm)
+        scores = per_class_scores(self.cm, self.support)
         return {
             "accuracy": float(np.trace(self.cm) / self.count),
             "precision": float(scores["precision"].mean()),
@@ -275,12 +278,15 @@ def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float
     ``R² = 1 - sum (y - ŷ)² / sum (y - mean(y))²``, over all outputs together.
     """
     y = y_true.astype(np.float64).reshape(y_pred.shape)
-    err = y_pred.astype(np.float64) - y
-    mse = float(np.mean(err**2))
+    with np.errstate(over="ignore", invalid="ignore"):  # a prediction that overflowed: inf, NaN
+        err = y_pred.astype(np.float64) - y
+        mse = float(np.mean(err**2))
+        mae = float(np.mean(np.abs(err)))
+        sse = float(np.sum(err**2))
     total = float(np.sum((y - y.mean()) ** 2))
     return {
         "mse": mse,
         "rmse": float(np.sqrt(mse)),
-        "mae": float(np.mean(np.abs(err))),
-        "r2": 1.0 - float(np.sum(err**2)) / total if total > 0 else float("nan"),
+        "mae": mae,
+        "r2": 1.0 - sse / total if total > 0 else float("nan"),
     }

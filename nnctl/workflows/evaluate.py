@@ -25,9 +25,9 @@ from nnctl.training.metrics import (
     predicted_classes,
     regression_report,
     true_classes,
-    unfinished_rows,
 )
 from nnctl.training.split import Split
+from nnctl.workflows.predict import lost_rows
 
 
 def evaluate(
@@ -93,7 +93,7 @@ def evaluate_model(model: Model, split: Split, file: str | None = None) -> dict[
     network, pre = model.network, model.preprocessor
     X = split.X.astype(network.dtype, copy=False)
     loss, output = network.evaluate(X, split.y)
-    lost = unfinished_rows(output)
+    lost = lost_rows(model, output)
     if len(lost):
         _warn_unfinished(model, lost, len(X), file)
     # In the target's units, as training reports it (the network's loss is on the standardized

@@ -26,7 +26,7 @@ from nnctl.store.bundle import locate_model, model_file
 from nnctl.store.files import FILE_MODE
 from nnctl.store.model import Model, load_model
 from nnctl.store.runs import CHECKPOINTS, CONFIG_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
-from nnctl.training.metrics import predicted_classes, unfinished_rows
+from nnctl.training.metrics import predicted_classes
 
 CHUNK_ROWS = 50_000
 RECORDS = (RUN_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE)
@@ -78,7 +78,7 @@ def prediction_frames(
         pre, source, chunk_rows, dtype=model.network.dtype.type
     ):
         output = model.network.predict(X.astype(model.network.dtype, copy=False))
-        _warn_unfinished(source, unfinished_rows(output), offset)
+        _warn_unfinished(source, lost_rows(model, output), offset, pre.input == "idx")
         offset += len(X)
         frame = pd.DataFrame(index=range(len(X)))
         for column in keep:
@@ -111,11 +111,23 @@ def output_frame(
     return frame
 
 
-def _warn_unfinished(source: str | Path, rows: np.ndarray, offset: int) -> None:
+def lost_rows(model: Model, output: np.ndarray) -> np.ndarray:
+    """The rows with no prediction: the network's output is not finite, or (regression) it is
+    but overflows float64 in the target's units. As indices."""
+    lost = ~np.isfinite(output.reshape(len(output), -1)).all(axis=1)
+    if model.task == "regression":
+        values = model.preprocessor.inverse_target(output)
+        lost |= ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    return np.flatnonzero(lost)
+
+
+def _warn_unfinished(source: str | Path, rows: np.ndarray, offset: int, images: bool) -> None:
     """Say which rows' outputs overflowed (their predictions are empty), once per chunk."""
     if len(rows):
+        where = describe_rows(rows, offset)
+        where = where.replace("row", "image", 1) if images else where
         warnings.warn(
-            f"{_name(source)}: {describe_rows(rows, offset)}: the network's output is not finite "
+            f"{_name(source)}: {where}: the network's output is not finite "
             "(its values are too large for the model's float type), so the prediction is empty",
             NnctlWarning,
             stacklevel=2,
@@ -141,7 +153,7 @@ def _probabilities(model: Model, output: np.ndarray) -> np.ndarray:
 def _predicted(model: Model, output: np.ndarray) -> Any:
     """The predictions in the target's labels or units; a row whose output is not finite (the
     network overflowed) has none: NaN values, or no label (argmax would name the first class)."""
-    pre, lost = model.preprocessor, unfinished_rows(output)
+    pre, lost = model.preprocessor, lost_rows(model, output)
     if model.task == "regression":
         values = pre.inverse_target(output)
         values[lost] = np.nan  # infinity too: the output says nothing of the row

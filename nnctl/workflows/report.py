@@ -30,15 +30,17 @@ from nnctl.nn.layers.dense import Dense
 from nnctl.store import files
 from nnctl.store.record import read_record
 from nnctl.store.runs import CONFIG_FILE, resolve_run
-from nnctl.training.metrics import predicted_classes, true_classes, unfinished_rows
+from nnctl.training.metrics import predicted_classes, true_classes
 from nnctl.training.split import Split
 from nnctl.workflows.evaluate import evaluate_model
+from nnctl.workflows.predict import lost_rows
 
 #: The report's file name inside the run directory when no ``-o`` is given.
 REPORT_FILE = "report.html"
 
 #: How many of the test rows the model got most wrong the report shows.
 N_WRONG = 16
+NO_ANSWER = "(no prediction)"  # a row the network overflowed on: its output is NaN
 
 
 def report(run: Path, output: Path | None = None, runs_dir: Path | None = None) -> Path:
@@ -107,7 +109,7 @@ def most_wrong(opened: Opened, split: Split, raw: object, rows: np.ndarray | Non
     model = opened.model
     network, pre = model.network, model.preprocessor
     output = network.predict(split.X.astype(network.dtype, copy=False))
-    lost = unfinished_rows(output)  # no prediction: the worst rows of all
+    lost = lost_rows(model, output)  # no prediction: the worst rows of all
     if model.task == "regression":
         y_true, y_pred = regression_points(opened, split, output)
         score = np.abs(y_pred - y_true).max(axis=1)
@@ -124,7 +126,7 @@ def most_wrong(opened: Opened, split: Split, raw: object, rows: np.ndarray | Non
             score = output[np.arange(len(output)), truth]
         order = np.argsort(_put(score, lost, -np.inf), kind="stable")[:N_WRONG]
         said = [str(name) for name in names]
-        texts = [(said[truth[i]], "none" if i in lost else said[guess[i]]) for i in order]
+        texts = [(said[truth[i]], NO_ANSWER if i in lost else said[guess[i]]) for i in order]
     return [
         _wrong(opened, split, raw, rows, int(i), t, float(score[i]))
         for i, t in zip(order, texts, strict=True)

@@ -14,7 +14,8 @@ import pytest
 
 from nnctl.config.loader import load_config
 from nnctl.data.fit import split_targets
-from nnctl.data.numeric import NumericTransform, ScaledOutOfRange
+from nnctl.data.numeric import NumericTransform
+from nnctl.data.scaled import ScaledOutOfRange
 from nnctl.errors import DataError
 from tests.helpers import run_nnctl, write_config
 
@@ -146,3 +147,57 @@ def test_the_data_error_says_what_it_can() -> None:
                                                             None, np.float64)  # fmt: skip
     assert wider.message.startswith("<images>: pixel 0, image 1: its value scaled as the training")
     assert wider.hint == "a value this far from the training rows is likely a mistake; check it"
+
+
+def test_x_minus_shift_may_overflow_where_the_result_does_not() -> None:
+    # 52 values near 3e38 and 8 near -3e38: the mean is 2.1e38, and -3e38 - 2.1e38 overflows
+    # float32, though the standardized value is -2.5. The other column keeps float32's bytes.
+    a = np.array([3e38] * 52 + [-3e38] * 8, dtype=np.float32)
+    b = np.linspace(-1, 1, 60, dtype=np.float32)
+    block = np.stack([a, b], axis=1)
+    fitted = NumericTransform.fit_apply(block, 60, "standard", None, "error")
+    wide = (a.astype(np.float64) - fitted.shift[0]) / fitted.divide[0]
+    assert block[:, 0].tobytes() == wide.astype(np.float32).tobytes()
+    assert block[-1, 0] == pytest.approx(-2.55, abs=0.01)
+    narrow = (b - np.float32(fitted.shift[1])) / np.float32(fitted.divide[1])
+    assert block[:, 1].tobytes() == narrow.tobytes()
+
+
+def test_values_near_the_float64_limit_are_standardized() -> None:
+    block = np.array([[-1.7e308], [1.7e308], [1.7e308], [1.7e308]])
+    fitted = NumericTransform.fit_apply(block, 4, "standard", None, "error")
+    assert np.isfinite(block).all()
+    assert block[:, 0] == pytest.approx(
+        [-np.sqrt(3), 1 / np.sqrt(3), 1 / np.sqrt(3), 1 / np.sqrt(3)]
+    )
+    assert np.isfinite(fitted.shift).all() and np.isfinite(fitted.divide).all()
+
+
+def test_a_span_float64_cannot_hold_is_an_error_that_says_so() -> None:
+    block = np.array([[-1.7e308], [1.7e308], [0.0]])
+    with pytest.raises(ScaledOutOfRange) as info:
+        NumericTransform.fit_apply(block, 3, "minmax", None, "error")
+    error = info.value.data_error("w.csv", "column 'a'", "row 2", None, np.float64, "minmax")
+    assert (
+        error.hint
+        == "the column's range (max - min) is beyond float64: set data.normalize: standard"
+    )
+
+
+def test_a_divisor_that_rounds_to_zero_is_an_error_not_a_division_by_zero() -> None:
+    scaling = NumericTransform(fill=np.zeros(1), shift=np.zeros(1), divide=np.full(1, 1e-50))
+    with pytest.raises(ScaledOutOfRange) as info:
+        scaling.scale(np.array([[0.0], [1.0]], dtype=np.float32))
+    assert (info.value.row, info.value.column) == (1, 0)  # 0 / 1e-50 is 0, and in range
+    error = info.value.data_error("d.csv", "column 'x'", "row 2", None, np.float32, "scale")
+    assert error.hint == "data.scale is too small for this column in float32: give a larger divisor"
+
+
+def test_validate_finds_what_train_finds(tmp_path: Path) -> None:
+    validation = small_b(tmp_path, "validation.csv", huge_row=7)
+    cfg = config(tmp_path, small_b(tmp_path), extra=f", validation: {validation}")
+    validated = run_nnctl("validate", cfg)
+    trained = run_nnctl("train", cfg, "--quiet", "--runs-dir", tmp_path / "runs")
+    assert validated.returncode == trained.returncode == 3
+    assert validated.stderr == trained.stderr
+    assert validated.stderr.startswith(f"nnctl: error: {validation}: column 'b', row 8: 3e+38 ")

@@ -11,16 +11,21 @@ import io
 import json
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from nnctl.config.loader import load_config
+from nnctl.data.encoding import TargetMap
 from nnctl.inspection.drawing.figure import NOT_FINITE, short
 from nnctl.inspection.sources import open_model
+from nnctl.nn.network import Network
 from nnctl.store.model import load_model
+from nnctl.training.metrics import MetricAccumulator, classification_report
 from nnctl.training.split import Split
+from nnctl.workflows.predict import lost_rows
 from nnctl.workflows.report import most_wrong
 from nnctl.workflows.train import train_run
 from tests.helpers import DATASETS, iris_config, run_nnctl
@@ -114,8 +119,8 @@ def test_the_reports_worst_rows_show_them_first_with_no_guess(iris, lost, huge_c
     wrong = most_wrong(opened, split, raw, None)
     first = wrong[: int(lost.sum())]
     assert [w.row for w in first] == [int(i) + 1 for i in np.flatnonzero(lost)]
-    assert all(w.predicted == "none" and np.isnan(w.score) for w in first)
-    assert all(w.predicted != "none" for w in wrong[len(first) :])
+    assert all(w.predicted == "(no prediction)" and np.isnan(w.score) for w in first)
+    assert all(w.predicted != "(no prediction)" for w in wrong[len(first) :])
 
 
 @pytest.mark.parametrize(
@@ -132,3 +137,36 @@ def test_the_shipped_iris_rows_are_all_answered(iris) -> None:
     result = run_nnctl("predict", iris, DATASETS / "iris.csv")
     assert result.returncode == 0 and result.stderr == ""
     assert "" not in pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)["species"]
+
+
+def test_a_sigmoid_of_an_infinite_logit_is_no_answer() -> None:
+    net = Network.build(2, [{"units": 1, "activation": "sigmoid"}], "binary_crossentropy",
+                        np.random.default_rng(0))  # fmt: skip
+    net.layers[0].W[...] = 1e38  # z = 1e38 * (10 + 10): infinity; sigmoid(inf) = 1 exactly
+    X = np.array([[10.0, 10.0], [1e-38, 1e-38]], dtype=np.float32)
+    output = net.predict(X)
+    assert np.isnan(output[0, 0]) and np.isfinite(output[1, 0])
+    _, evaluated = net.evaluate(X, np.array([[1.0], [1.0]], dtype=np.float32))
+    assert np.isnan(evaluated[0, 0]) and evaluated[1, 0] == output[1, 0]
+
+
+def test_training_metrics_count_them_wrong_as_evaluate_does() -> None:
+    metrics = MetricAccumulator("classification", n_classes=3)
+    output = np.array([[0.9, 0.05, 0.05], [np.nan] * 3, [0.1, 0.8, 0.1], [np.nan] * 3])
+    metrics.update(np.array([0, 0, 1, 2]), output)
+    assert metrics.result(["accuracy", "recall"]) == {
+        "accuracy": 0.5,  # 2 right of 4: the NaN rows are not class 0
+        "recall": pytest.approx((1 / 2 + 1 + 0) / 3),
+    }
+    report = classification_report(np.array([0, 0, 1, 2]), np.array([0, -1, 1, -1]), "abc")
+    assert report["accuracy"] == 0.5 and report["macro"]["recall"] == pytest.approx(0.5)
+
+
+def test_a_regression_value_beyond_float64_in_the_targets_units_has_no_answer() -> None:
+    target = TargetMap(task="regression", classes=[], mean=0.0, std=1e300, column="y")
+    model = SimpleNamespace(task="regression", preprocessor=SimpleNamespace(
+        inverse_target=target.inverse))  # fmt: skip
+    output = np.array([[1.0], [1e10], [np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lost_rows(model, output).tolist() == [1, 2]  # type: ignore[arg-type]

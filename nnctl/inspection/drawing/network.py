@@ -25,7 +25,7 @@ from nnctl.inspection.drawing.layout import (
 )
 from nnctl.inspection.rows import PickedRow, pick_row
 from nnctl.inspection.sources import Opened
-from nnctl.inspection.trace import output_of
+from nnctl.inspection.trace import answer, output_of
 from nnctl.nn.layers.dense import Dense
 
 
@@ -118,6 +118,9 @@ def _activations(opened: Opened, picked: PickedRow | None) -> list[np.ndarray] |
     for layer in network.layers:
         assert layer.output is not None
         out.append(np.asarray(layer.output[0], dtype=np.float64))
+    last = network.layers[-1]
+    assert last.Z is not None
+    out[-1] = answer(out[-1].tolist(), last.Z[0].tolist())[0]  # no answer where it overflowed
     return out
 
 
