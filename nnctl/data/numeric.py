@@ -281,9 +281,10 @@ class NumericTransform:
 
         Each element is computed as on the whole block at once (subtract, then divide, in the
         block's dtype); chunks only keep the rows in cache between the two operations. Where the
-        dtype cannot do it, a column is computed in float64, then rounded to the dtype: its shift
+        dtype may not do it, a column is computed in float64, then rounded to the dtype: its shift
         or divisor is beyond the dtype (a float32 column from -3e38 to 3e38 spans 6e38) or rounds
-        to 0 in it, or ``x - shift`` overflows in a chunk though the result would not.
+        to 0 in it, or its shift is so large (over 1e31 in float32) that ``x - shift`` might
+        overflow though the result would not.
 
         Raises
         ------
@@ -292,33 +293,32 @@ class NumericTransform:
         """
         with np.errstate(over="ignore", under="ignore"):
             shift, divide = self.shift.astype(block.dtype), self.divide.astype(block.dtype)
+        # A shift under half a unit in the last place of the largest float cannot take a value
+        # out of range (x - shift rounds back to at most the largest); a larger one may, though
+        # the result fits: those columns, rare, are computed in float64.
+        largest = np.finfo(block.dtype).max
+        top = float(largest - np.nextafter(largest, 0)) / 2
         wide = ~(np.isfinite(shift) & np.isfinite(divide)) | ((divide == 0) & (self.divide != 0))
+        wide |= np.abs(self.shift) >= top
         shift[wide], divide[wide] = 0, 1
         shifts, divides = bool(np.any(shift != 0)), bool(np.any(divide != 1))
-        if not (shifts or divides or wide.any()):
+        columns = np.flatnonzero(wide)
+        if not (shifts or divides or len(columns)):
             return
-        spare: Block | None = None  # x - shift, so that x is still there if it overflows
-        for rows in row_chunks(block.shape[0], chunk_rows(block.shape[1], block.itemsize)):
-            part, start, wider = block[rows], rows.start or 0, wide
-            if shifts:
-                if spare is None or spare.shape != part.shape:
-                    spare = np.empty_like(part)
+        size = chunk_rows(block.shape[1], block.itemsize)
+        with np.errstate(over="raise"):  # NumPy raises once the whole pass is done
+            for rows in row_chunks(block.shape[0], size):
+                part, start = block[rows], rows.start or 0
+                in_float64 = self._in_float64(part, columns, start) if len(columns) else {}
                 try:
-                    with np.errstate(over="raise"):  # NumPy raises once the whole pass is done
-                        np.subtract(part, shift, out=spare)
-                except FloatingPointError:
-                    wider = wide | np.isinf(spare).any(axis=0)
-            in_float64 = self._in_float64(part, np.flatnonzero(wider), start)
-            try:
-                with np.errstate(over="raise"):
+                    if shifts:
+                        part -= shift
                     if divides:
-                        np.divide(part if spare is None else spare, divide, out=part)
-                    elif spare is not None:
-                        np.copyto(part, spare)
-            except FloatingPointError:
-                self._overflowed(part, start, wider)
-            for j, values in in_float64.items():
-                part[:, j] = values
+                        part /= divide
+                except FloatingPointError:
+                    self._overflowed(part, start, wide)
+                for j, values in in_float64.items():
+                    part[:, j] = values
 
     def _in_float64(self, part: Block, columns: NDArray[np.intp], start: int) -> dict[int, Block]:
         """The scaled ``columns`` of ``part``, computed in float64 and rounded to its dtype."""
@@ -338,10 +338,10 @@ class NumericTransform:
             scaled[int(j)] = values
         return scaled
 
-    def _overflowed(self, part: Block, start: int, wider: NDArray[np.bool_]) -> None:
+    def _overflowed(self, part: Block, start: int, wide: NDArray[np.bool_]) -> None:
         """Raise `ScaledOutOfRange` for the first value of ``part`` divided to infinity, outside
-        the ``wider`` columns (computed again in float64, and checked there)."""
-        where = np.argwhere(np.isinf(part) & ~wider)
+        the ``wide`` columns (computed in float64, and checked there)."""
+        where = np.argwhere(np.isinf(part) & ~wide)
         if len(where):
             raise self._error(start + int(where[0][0]), int(where[0][1]))
 
