@@ -118,7 +118,8 @@ def _warn_unfinished(model: Model, lost: np.ndarray, n: int, file: str | None) -
     counted = (
         "the loss and metrics are not finite"
         if model.task == "regression"
-        else "each counts as a wrong prediction, in no column of the confusion matrix"
+        else f"{'each' if len(lost) > 1 else 'it'} counts as a wrong prediction, in no column of "
+        "the confusion matrix"
     )
     warnings.warn(
         f"{where}: the network's output is not finite (its values are too large for the model's "
