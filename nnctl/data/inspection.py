@@ -182,6 +182,7 @@ def _inspect_idx(cfg: Config) -> DataFacts:
     """`nnctl.data.fit.fit_idx`'s checks, on the images files' headers and the labels."""
     data = cfg.data
     shape, labels = _idx_pair(data.train, data.train_labels, "train")
+    _check_pixel_scale(cfg)
     source = str(data.train_labels)
     train = split_targets(labels, cfg, source).train
     target = fit_target(labels[train], cfg, source)
@@ -195,6 +196,19 @@ def _inspect_idx(cfg: Config) -> DataFacts:
         check_image_shape(path, np.empty((0, *images[1:]), dtype=np.uint8), shape[1:])
         target.encode(values, str(labels_path), float_type(cfg.training.dtype))
     return DataFacts(math.prod(shape[1:]), target.class_names, len(train))
+
+
+def _check_pixel_scale(cfg: Config) -> None:
+    """A `DataError` for a data.scale so small that pixels (read into [0, 1]) overflow the float
+    type, which training finds on the first such pixel (`nnctl.data.fit.fit_idx`)."""
+    dtype, scale = float_type(cfg.training.dtype), cfg.data.scale
+    largest = float(np.finfo(dtype).max)
+    if cfg.data.resolved_normalize() == "scale" and scale is not None and 1 / scale > largest:
+        raise DataError(
+            f"{cfg.data.train}: data.scale: {scale:g} takes a pixel of 1 to {1 / scale:.3g}, out "
+            f"of the {np.dtype(dtype).name} range (largest magnitude {largest:.3g})",
+            hint=f"data.scale is too small for {np.dtype(dtype).name}: give a larger divisor",
+        )
 
 
 def _idx_pair(images: Path, labels: Path | None, role: str) -> tuple[tuple[int, ...], NDArray[Any]]:

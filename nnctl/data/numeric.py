@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -164,10 +164,14 @@ def _column_fill(column: Float64, missing: Missing) -> float:
     finite = column[np.isfinite(column)]
     if finite.size == 0:
         return 0.0
-    if missing == "mean":
-        return float(finite.mean())
-    if missing == "median":
-        return float(np.median(finite))
+    if missing in ("mean", "median"):
+        average = np.mean if missing == "mean" else np.median
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = float(average(finite))
+            if not np.isfinite(value):  # sums near the float64 limit: by a power of two, exactly
+                power = 2.0 ** np.floor(np.log2(np.max(np.abs(finite))))
+                value = float(average(finite / power)) * power
+        return value
     values, counts = np.unique(finite, return_counts=True)
     return float(values[np.argmax(counts)])  # ties: the smallest value
 
@@ -291,15 +295,7 @@ class NumericTransform:
         ScaledOutOfRange
             Where a value, scaled, is beyond the dtype's range (a row far from the training rows).
         """
-        with np.errstate(over="ignore", under="ignore"):
-            shift, divide = self.shift.astype(block.dtype), self.divide.astype(block.dtype)
-        # A shift under half a unit in the last place of the largest float cannot take a value
-        # out of range (x - shift rounds back to at most the largest); a larger one may, though
-        # the result fits: those columns, rare, are computed in float64.
-        largest = np.finfo(block.dtype).max
-        top = float(largest - np.nextafter(largest, 0)) / 2
-        wide = ~(np.isfinite(shift) & np.isfinite(divide)) | ((divide == 0) & (self.divide != 0))
-        wide |= np.abs(self.shift) >= top
+        shift, divide, wide = self.in_type(block.dtype)
         shift[wide], divide[wide] = 0, 1
         shifts, divides = bool(np.any(shift != 0)), bool(np.any(divide != 1))
         columns = np.flatnonzero(wide)
@@ -319,6 +315,23 @@ class NumericTransform:
                     self._overflowed(part, start, wide)
                 for j, values in in_float64.items():
                     part[:, j] = values
+
+    def in_type(self, dtype: np.dtype[Any]) -> tuple[Block, Block, NDArray[np.bool_]]:
+        """The shift and divisor rounded to ``dtype``, and which columns it cannot scale itself.
+
+        Those are computed in float64 (by `scale`; the ONNX graph refuses them): a shift or
+        divisor beyond the type, a divisor that rounds to 0 or to a subnormal, and a shift of at
+        least half a unit in the last place of the largest float. A smaller shift cannot take a
+        value out of range (``x - shift`` rounds back to at most the largest); a larger one may,
+        though the result fits.
+        """
+        with np.errstate(over="ignore", under="ignore"):
+            shift, divide = self.shift.astype(dtype), self.divide.astype(dtype)
+        info = np.finfo(dtype)
+        top = float(info.max - np.nextafter(info.max, 0)) / 2
+        wide = ~(np.isfinite(shift) & np.isfinite(divide)) | (np.abs(divide) < info.tiny)
+        wide |= (np.abs(self.shift) >= top) | (np.abs(shift) >= top)
+        return shift, divide, wide
 
     def _in_float64(self, part: Block, columns: NDArray[np.intp], start: int) -> dict[int, Block]:
         """The scaled ``columns`` of ``part``, computed in float64 and rounded to its dtype."""

@@ -19,7 +19,7 @@ import numpy as np
 from nnctl import __version__
 from nnctl.data.scaled import ScaledOutOfRange
 from nnctl.errors import CheckFailed, DataError, NnctlWarning, UsageError
-from nnctl.export.graph import IR_VERSION, OPSET, Graph, as_float
+from nnctl.export.graph import IR_VERSION, OPSET, Graph
 from nnctl.export.network import add_network, add_outputs
 from nnctl.export.preprocess import MISSING_TEXT, Input, add_preprocessing, graph_inputs
 from nnctl.export.rows import joined, test_rows
@@ -139,22 +139,16 @@ def run_name(path: Path) -> str:
 def _refuse_unscalable(model: Model) -> None:
     """A `DataError` for a column whose scaling the graph's float type cannot compute.
 
-    nnctl computes such a column in float64 (a float32 column from -3e38 to 3e38, its span 6e38);
-    the graph's Sub and Div run in the network's type, so they would give infinity. The check
-    rows go 50 divisors beyond the shift, so that must fit too.
+    nnctl computes such a column in float64 (`NumericTransform.in_type`: a float32 column from
+    -3e38 to 3e38 spans 6e38); the graph's Sub and Div run in the network's type.
     """
     numeric, dtype = model.preprocessor.numeric, model.network.dtype
-    largest = float(np.finfo(dtype).max)
-    with np.errstate(over="ignore", under="ignore"):
-        shift, divide = as_float(numeric.shift, dtype), as_float(numeric.divide, dtype)
-        reach = np.abs(numeric.shift) + 50 * np.abs(numeric.divide)
-    bad = ~(np.isfinite(shift) & np.isfinite(divide)) | (divide == 0) | ~(reach <= largest)
-    for j in np.flatnonzero(bad):
+    for j in np.flatnonzero(numeric.in_type(dtype)[2]):
         names = model.preprocessor.feature_names
         scaling = ScaledOutOfRange(0, int(j), float(numeric.shift[j]), float(numeric.divide[j]))
         raise DataError(
-            f"{model.path}: column '{names[j]}' is scaled as {scaling.formula()}, which a "
-            f"{dtype.name} graph overflows on (nnctl computes it in float64 where it must)",
+            f"{model.path}: column '{names[j]}' is scaled as {scaling.formula()}, which nnctl "
+            f"computes in float64 and a {dtype.name} graph cannot",
             hint="train the model with training.dtype: float64 to export it",
         )
 

@@ -67,7 +67,10 @@ def check_rows(model: Model, n: int = 64, seed: int = 0) -> Feeds:
         words.append([value] * len(vocab))
     feeds: Feeds = {}
     if pre.numeric_columns:
-        feeds["numeric"] = np.vstack(numeric).astype(dtype)
+        rows, largest = np.vstack(numeric), float(np.finfo(dtype).max)
+        out = np.isfinite(rows) & (np.abs(rows) > largest)  # 50 divisors out may be beyond it
+        rows[out] = np.copysign(largest, rows[out])  # (infinity stays: it tests imputation)
+        feeds["numeric"] = rows.astype(dtype)
     if pre.categories:
         feeds["text"] = np.asarray(words, dtype=object).reshape(-1, len(vocab))
     return feeds

@@ -7,6 +7,7 @@ empty prediction (or, for a class, the first class) after two NumPy warnings.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from nnctl.data.fit import split_targets
 from nnctl.data.numeric import NumericTransform
 from nnctl.data.scaled import ScaledOutOfRange
 from nnctl.errors import DataError
-from tests.helpers import run_nnctl, write_config
+from tests.helpers import CONFIGS, run_nnctl, write_config
 
 N = 120
 
@@ -201,3 +202,48 @@ def test_validate_finds_what_train_finds(tmp_path: Path) -> None:
     assert validated.returncode == trained.returncode == 3
     assert validated.stderr == trained.stderr
     assert validated.stderr.startswith(f"nnctl: error: {validation}: column 'b', row 8: 3e+38 ")
+
+
+def test_a_shift_that_rounds_up_to_the_threshold_in_float32_is_computed_in_float64() -> None:
+    shift = 2.0**103 - 2.0**78  # float32 rounds it to 2**103, half an ulp of its largest value
+    assert float(np.float32(shift)) == 2.0**103
+    largest = float(np.finfo(np.float32).max)
+    scaling = NumericTransform(fill=np.zeros(1), shift=np.full(1, shift), divide=np.full(1, 3e23))
+    block = np.array([[-largest], [largest]], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaling.scale(block)
+    expected = ((np.array([-largest, largest]) - shift) / 3e23).astype(np.float32)
+    assert block[:, 0].tobytes() == expected.tobytes()
+
+
+def test_a_subnormal_divisor_is_computed_in_float64() -> None:
+    scaling = NumericTransform(fill=np.zeros(1), shift=np.zeros(1), divide=np.full(1, 1e-44))
+    block = np.array([[1e-10], [3e-7]], dtype=np.float32)
+    expected = (block[:, 0].astype(np.float64) / 1e-44).astype(np.float32)
+    scaling.scale(block)
+    assert block[:, 0].tobytes() == expected.tobytes()  # float32 rounds 1e-44 to 9.8e-45
+
+
+@pytest.mark.parametrize("missing", ["mean", "median"])
+def test_a_fill_near_the_float64_limit_is_finite_and_says_nothing(missing: str) -> None:
+    column = np.array([[1e308], [1e308], [-1e308], [1e308], [np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = NumericTransform.fit_apply(column, 5, "standard", None, missing)  # type: ignore[arg-type]
+    assert fitted.fill[0] == pytest.approx(5e307 if missing == "mean" else 1e308)
+    assert np.isfinite(column).all()
+
+
+def test_validate_refuses_a_pixel_scale_that_overflows(tmp_path: Path) -> None:
+    digits = CONFIGS / "digits.yaml"
+    tiny = ("--set", "data.normalize=scale", "--set", "data.scale=1e-39")
+    validated = run_nnctl("validate", digits, *tiny)
+    assert validated.returncode == 3
+    assert "data.scale: 1e-39 takes a pixel of 1 to 1e+39, out of the float32 range" in (
+        validated.stderr
+    )
+    trained = run_nnctl("train", digits, *tiny, "--quiet", "--runs-dir", tmp_path / "runs")
+    assert trained.returncode == 3 and "x / 1e-39, is out of the float32 range" in trained.stderr
+    assert run_nnctl("validate", digits, "--set", "data.normalize=scale", "--set",
+                     "data.scale=255").returncode == 0  # fmt: skip

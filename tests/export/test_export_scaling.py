@@ -33,9 +33,7 @@ training: {{epochs: 1}}
         error.startswith("nnctl: error: ")
         and "column 'a' is scaled as (x + 3e+38) / 6e+38" in error
     )
-    assert error.endswith(
-        "which a float32 graph overflows on (nnctl computes it in float64 where it must)"
-    )
+    assert error.endswith("which nnctl computes in float64 and a float32 graph cannot")
     assert hint == "nnctl: hint: train the model with training.dtype: float64 to export it"
     assert "RuntimeWarning" not in exported.stderr
     assert not out.exists()
