@@ -37,7 +37,13 @@ from nnctl.data.formats.idx import (
     read_labels,
 )
 from nnctl.data.numeric import NumericTransform, chunk_rows, row_chunks
-from nnctl.data.preprocess import Preprocessor, byte_block, numeric_block, text_columns
+from nnctl.data.preprocess import (
+    Preprocessor,
+    byte_block,
+    image_error,
+    numeric_block,
+    text_columns,
+)
 from nnctl.data.scaled import ScaledOutOfRange
 from nnctl.data.split import SplitIndices, split_rows
 from nnctl.errors import DataError, UsageError
@@ -231,10 +237,8 @@ def fit_idx(cfg: Config, dtype: type[np.floating]) -> Fitted:
             X, n_train, data.resolved_normalize(), data.scale, "error"
         )
     except ScaledOutOfRange as error:  # only an extreme data.scale does this to pixels
-        where = f"image {int(order[error.row]) + 1}"
-        pixel = f"pixel {error.column}"
         normalize = data.resolved_normalize()
-        raise error.data_error(str(data.train), pixel, where, None, dtype, normalize) from None
+        raise image_error(error, str(data.train), order, dtype, normalize) from None
     pre = Preprocessor(
         input="idx",
         numeric_columns=[],

@@ -20,7 +20,7 @@ from nnctl.data.encoding import Category, TargetMap, describe_rows
 from nnctl.data.formats.csv import as_dtype, check_finite, numeric_values, require_columns
 from nnctl.data.numeric import Missing, NumericTransform
 from nnctl.data.scaled import ScaledOutOfRange
-from nnctl.errors import CheckpointError
+from nnctl.errors import CheckpointError, DataError
 
 BUNDLE_FORMAT = "nnctl.preprocessor"
 BUNDLE_VERSION = 1
@@ -45,6 +45,21 @@ def scale_block(
         where = describe_rows(np.array([error.row]), offset)
         column = f"column '{name}'"
         raise error.data_error(source, column, where, value, block.dtype.type) from None
+
+
+def image_error(
+    error: ScaledOutOfRange,
+    source: str,
+    rows: NDArray[np.intp] | None,
+    dtype: type[np.floating],
+    normalize: str | None = None,
+) -> DataError:
+    """The `DataError` of a pixel its scaling overflows; ``rows`` are the images' places in
+    ``source`` (None: all of it, in order)."""
+    image = (error.row if rows is None else int(rows[error.row])) + 1
+    return error.data_error(
+        source, f"pixel {error.column}", f"image {image}", None, dtype, normalize
+    )
 
 
 def numeric_block(
@@ -206,9 +221,7 @@ class Preprocessor:
         try:
             return self.numeric.apply(images)
         except ScaledOutOfRange as error:
-            where = f"image {(error.row if rows is None else int(rows[error.row])) + 1}"
-            pixel = f"pixel {error.column}"
-            raise error.data_error(source, pixel, where, None, images.dtype.type) from None
+            raise image_error(error, source, rows, images.dtype.type) from None
 
     def transform_target(
         self,

@@ -143,9 +143,11 @@ def _refuse_unscalable(model: Model) -> None:
     -3e38 to 3e38 spans 6e38); the graph's Sub and Div run in the network's type.
     """
     numeric, dtype = model.preprocessor.numeric, model.network.dtype
-    for j in np.flatnonzero(numeric.in_type(dtype)[2]):
+    wide = np.flatnonzero(numeric.in_type(dtype)[2])
+    if len(wide):
+        j = int(wide[0])
         names = model.preprocessor.feature_names
-        scaling = ScaledOutOfRange(0, int(j), float(numeric.shift[j]), float(numeric.divide[j]))
+        scaling = ScaledOutOfRange(0, j, float(numeric.shift[j]), float(numeric.divide[j]))
         raise DataError(
             f"{model.path}: column '{names[j]}' is scaled as {scaling.formula()}, which nnctl "
             f"computes in float64 and a {dtype.name} graph cannot",

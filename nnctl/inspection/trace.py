@@ -11,11 +11,11 @@ what ``nnctl predict --proba`` gives for the row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from nnctl.errors import UsageError
 from nnctl.inspection.backward import backward_report
@@ -100,7 +100,7 @@ def forward_layers(
     return layers
 
 
-def answer(a: Sequence[float], z: Sequence[float]) -> np.ndarray:
+def answer(a: ArrayLike, z: ArrayLike) -> np.ndarray:
     """The output layer's ``a`` as a row of outputs, NaN where its ``z`` is not finite: the row
     overflowed the network, and sigmoid(inf) = 1 is no answer (as `Network.predict` has it)."""
     row = np.asarray([a], dtype=np.float64)

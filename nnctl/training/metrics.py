@@ -109,9 +109,15 @@ def predicted_classes(task: Task, output: np.ndarray) -> np.ndarray:
     return classes
 
 
+def finite_rows(output: np.ndarray) -> np.ndarray:
+    """Which rows of a network's ``output`` hold only finite numbers (a mask)."""
+    mask: np.ndarray = np.isfinite(output.reshape(len(output), -1)).all(axis=1)
+    return mask
+
+
 def unfinished_rows(output: np.ndarray) -> np.ndarray:
     """The rows of a network's ``output`` that hold NaN or infinity (it overflowed), as indices."""
-    return np.flatnonzero(~np.isfinite(output.reshape(len(output), -1)).all(axis=1))
+    return np.flatnonzero(~finite_rows(output))
 
 
 def true_classes(task: Task, y: np.ndarray) -> np.ndarray:
@@ -208,7 +214,7 @@ class MetricAccumulator:
             self.sum_y2 += float(np.einsum("ij,ij->", y64, y64))
         else:
             pred, true = predicted_classes(self.task, output), true_classes(self.task, y)
-            made = np.isfinite(output.reshape(len(output), -1)).all(axis=1)  # else wrong
+            made = finite_rows(output)  # else no prediction: wrong
             self.cm += confusion_matrix(true[made], pred[made], self.n_classes)
             self.support += np.bincount(true, minlength=self.n_classes)
 

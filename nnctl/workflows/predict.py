@@ -26,7 +26,7 @@ from nnctl.store.bundle import locate_model, model_file
 from nnctl.store.files import FILE_MODE
 from nnctl.store.model import Model, load_model
 from nnctl.store.runs import CHECKPOINTS, CONFIG_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
-from nnctl.training.metrics import predicted_classes
+from nnctl.training.metrics import finite_rows, predicted_classes
 
 CHUNK_ROWS = 50_000
 RECORDS = (RUN_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE)
@@ -114,11 +114,10 @@ def output_frame(
 def lost_rows(model: Model, output: np.ndarray) -> np.ndarray:
     """The rows with no prediction: the network's output is not finite, or (regression) it is
     but overflows float64 in the target's units. As indices."""
-    lost = ~np.isfinite(output.reshape(len(output), -1)).all(axis=1)
+    answered = finite_rows(output)
     if model.task == "regression":
-        values = model.preprocessor.inverse_target(output)
-        lost |= ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
-    return np.flatnonzero(lost)
+        answered &= finite_rows(model.preprocessor.inverse_target(output))
+    return np.flatnonzero(~answered)
 
 
 def _warn_unfinished(source: str | Path, rows: np.ndarray, offset: int, images: bool) -> None:

@@ -120,7 +120,7 @@ def _activations(opened: Opened, picked: PickedRow | None) -> list[np.ndarray] |
         out.append(np.asarray(layer.output[0], dtype=np.float64))
     last = network.layers[-1]
     assert last.Z is not None
-    out[-1] = answer(out[-1].tolist(), last.Z[0].tolist())[0]  # no answer where it overflowed
+    out[-1] = answer(out[-1], last.Z[0])[0]  # no answer where it overflowed
     return out
 
 
